@@ -1,0 +1,32 @@
+import { cadvisor } from "./cadvisor";
+import { dcgm } from "./dcgm";
+import type { MetricDef } from "./define";
+import { drm } from "./drm";
+import { ds01, exporterSelf } from "./ds01";
+import { node } from "./node";
+import { recorded } from "./recorded";
+import { stack } from "./stack";
+
+export * from "./define";
+export * from "./promql";
+export { DCGM_SENTINEL_THRESHOLD } from "./dcgm";
+export { cadvisor, dcgm, drm, ds01, exporterSelf, node, recorded, stack };
+
+/** Every metric the stack touches, by name. */
+export const catalog = {
+  ...dcgm,
+  ...node,
+  ...cadvisor,
+  ...stack,
+  ...ds01,
+  ...exporterSelf,
+  ...drm,
+  ...recorded,
+} as const;
+
+export type Catalog = typeof catalog;
+export type MetricName = keyof Catalog;
+
+export function lookupMetric(name: string): MetricDef | undefined {
+  return (catalog as Record<string, MetricDef>)[name];
+}

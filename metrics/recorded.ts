@@ -1,0 +1,49 @@
+import { metric } from "./define";
+
+const rec = <const N extends string, const L extends string = never>(
+  name: N,
+  help: string,
+  labels?: readonly L[],
+  unit?: string,
+) => metric({ name, type: "gauge", help, labels: labels ?? [], source: "recording", ...(unit ? { unit } : {}) });
+
+const DEVICE_LABELS = ["device", "gpu", "UUID", "modelName", "Hostname", "hostname"] as const;
+
+/**
+ * Series produced by our recording rules (alerts/ renders the rules). Names follow DS01's
+ * recording rules so existing dashboards keep working.
+ */
+export const recorded = {
+  "ds01:gpu_utilization_by_slot": rec(
+    "ds01:gpu_utilization_by_slot",
+    "Utilisation (0-100) of every full GPU and MIG instance, labelled with DS01's gpu_slot.",
+    ["gpu_slot", "gpu", "GPU_I_ID", "UUID", "modelName", "Hostname", "hostname"],
+    "percent",
+  ),
+  "ds01:user_gpu_utilization_avg": rec("ds01:user_gpu_utilization_avg", "Average utilisation of a user's slots.", ["user"], "percent"),
+  "ds01:user_gpu_utilization_max": rec("ds01:user_gpu_utilization_max", "Highest utilisation among a user's slots.", ["user"], "percent"),
+  "ds01:user_gpu_memory_percent": rec("ds01:user_gpu_memory_percent", "Average framebuffer use of a user's slots.", ["user"], "percent"),
+  "ds01:user_gpu_equivalents": rec("ds01:user_gpu_equivalents", "GPU-equivalents allocated to a user.", ["user"]),
+  "ds01:allocation_utilization": rec(
+    "ds01:allocation_utilization",
+    "Each allocation joined to its slot's utilisation (0-100).",
+    ["gpu_slot", "container", "user", "interface"],
+    "percent",
+  ),
+  "ds01:system_gpu_utilization_avg": rec("ds01:system_gpu_utilization_avg", "Average utilisation over all GPUs and MIG instances.", [], "percent"),
+  "ds01:system_gpu_slots_total": rec("ds01:system_gpu_slots_total", "Allocatable slots: full GPUs plus MIG instances."),
+  "ds01:system_gpu_slots_allocated": rec("ds01:system_gpu_slots_allocated", "Allocated slots."),
+  "ds01:system_gpu_slots_free": rec("ds01:system_gpu_slots_free", "Free slots."),
+  "ds01:system_gpu_equivalents_total": rec("ds01:system_gpu_equivalents_total", "GPU-equivalents the host has (physical GPUs)."),
+  "ds01:system_gpu_equivalents_allocated": rec("ds01:system_gpu_equivalents_allocated", "GPU-equivalents allocated."),
+  "ds01:system_gpu_equivalents_free": rec("ds01:system_gpu_equivalents_free", "GPU-equivalents free."),
+  "ds01:system_active_users": rec("ds01:system_active_users", "Users holding at least one slot."),
+  "ds01:system_containers_running": rec("ds01:system_containers_running", "Running DS01 containers."),
+  "ds01:system_gpu_temp_max": rec("ds01:system_gpu_temp_max", "Hottest GPU.", [], "celsius"),
+  "ds01:gpu_waste_count": rec("ds01:gpu_waste_count", "Allocated slots below the waste utilisation threshold."),
+  "ds01:gpu_waste_percent": rec("ds01:gpu_waste_percent", "Share of allocated slots that are wasted.", [], "percent"),
+  "ds01:device_utilization": rec("ds01:device_utilization", "Utilisation per device (\"GPU 0\", \"MIG 1.0\").", DEVICE_LABELS, "percent"),
+  "ds01:device_memory_percent": rec("ds01:device_memory_percent", "Framebuffer use per device.", DEVICE_LABELS, "percent"),
+  "ds01:device_temperature": rec("ds01:device_temperature", "Temperature per physical GPU.", DEVICE_LABELS, "celsius"),
+  "ds01:device_power_watts": rec("ds01:device_power_watts", "Power per physical GPU.", DEVICE_LABELS, "watt"),
+} as const;

@@ -3,4 +3,4 @@
 "use strict";
 const path = require("node:path");
 require("tsx/cjs");
-require(path.join(__dirname, "..", "cli", "main.ts"));
+void require(path.join(__dirname, "..", "cli", "main.ts")).run(process.argv);

@@ -1,5 +1,168 @@
 import { z } from "zod";
 
-/** Kubernetes-only settings (`gpu-monitoring:kubernetes`), used when platform is "kubernetes". */
-export const kubernetesSchema = z.strictObject({}).default({});
+/**
+ * Kubernetes-only settings (`gpu-monitoring:kubernetes`), used when platform is "kubernetes".
+ * Everything here has a default, so `kubernetes: {}` (or leaving the key out) yields a working
+ * single-replica stack in namespace `monitoring` that schedules GPU exporters on nodes labelled by
+ * the NVIDIA GPU operator / GPU feature discovery.
+ */
+
+/** RFC 1123 label: what Kubernetes accepts for namespaces and most object names. */
+const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a lowercase RFC 1123 label (a-z, 0-9, '-')");
+
+/** Kubernetes resource.Quantity, e.g. "50Gi", "500m", "1". */
+const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$/, "must be a Kubernetes quantity such as 50Gi or 250m");
+
+/** A Pulumi config key holding a secret (set with `pulumi config set --secret KEY ...`). */
+const secretKey = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "must be a Pulumi config key name, e.g. remoteWritePassword");
+
+const tolerationSchema = z.strictObject({
+  key: z.string().optional(),
+  operator: z.enum(["Exists", "Equal"]).default("Equal"),
+  value: z.string().optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+});
+export type TolerationConfig = z.infer<typeof tolerationSchema>;
+
+const gpuNodesSchema = z
+  .strictObject({
+    /** Labels that select GPU nodes; the GPU operator's feature discovery sets this one. */
+    nodeSelector: z.record(z.string(), z.string()).default({ "nvidia.com/gpu.present": "true" }),
+    /** GPU nodes are commonly tainted so that only GPU pods land there. */
+    tolerations: z
+      .array(tolerationSchema)
+      .default([{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]),
+    /** e.g. "nvidia" where the NVIDIA container runtime is not the node default. */
+    runtimeClassName: dnsLabel.optional(),
+    /** kubelet's pod-resources socket directory, mounted read-only into the DCGM exporter. */
+    podResourcesPath: z.string().startsWith("/").default("/var/lib/kubelet/pod-resources"),
+  })
+  .prefault({});
+
+const storageSchema = z
+  .strictObject({
+    /** StorageClass for every PVC; unset uses the cluster's default class. */
+    storageClassName: dnsLabel.optional(),
+    prometheus: quantity.default("50Gi"),
+    alertmanager: quantity.default("2Gi"),
+    grafana: quantity.default("5Gi"),
+  })
+  .prefault({});
+
+const basicAuthSchema = z.strictObject({
+  username: z.string().min(1),
+  passwordSecretKey: secretKey,
+});
+
+const remoteWriteSchema = z
+  .strictObject({
+    /** Remote-write endpoint: Thanos receive, Mimir, Cortex, VictoriaMetrics, any Prometheus remote-write receiver. */
+    url: z.url({ protocol: /^https?$/ }),
+    name: dnsLabel.optional(),
+    basicAuth: basicAuthSchema.optional(),
+    bearerTokenSecretKey: secretKey.optional(),
+  })
+  .refine((rw) => !(rw.basicAuth && rw.bearerTokenSecretKey), {
+    message: "set either basicAuth or bearerTokenSecretKey, not both",
+    path: ["bearerTokenSecretKey"],
+  });
+export type RemoteWriteConfig = z.infer<typeof remoteWriteSchema>;
+
+const prometheusSchema = z
+  .strictObject({
+    /** 2 gives HA: two identical scrapers, told apart by the external `replicaLabel`. */
+    replicas: z.int().min(1).max(10).default(1),
+    /** External label carrying the pod name, so a long-term store can deduplicate HA pairs. */
+    replicaLabel: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default("replica"),
+    remoteWrite: z.array(remoteWriteSchema).default([]),
+  })
+  .prefault({});
+
+const alertmanagerSchema = z
+  .strictObject({
+    /** More than 1 forms a gossip cluster through a headless Service and --cluster.peer. */
+    replicas: z.int().min(1).max(7).default(1),
+  })
+  .prefault({});
+
+const ingressSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    host: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS host name").optional(),
+    ingressClassName: dnsLabel.optional(),
+    /** Secret holding the TLS certificate for `host` (e.g. issued by cert-manager). */
+    tlsSecretName: dnsLabel.optional(),
+    annotations: z.record(z.string(), z.string()).default({}),
+  })
+  .refine((i) => !i.enabled || i.host !== undefined, {
+    message: "an enabled Grafana ingress needs a host",
+    path: ["host"],
+  })
+  .prefault({});
+
+const grafanaSchema = z.strictObject({ ingress: ingressSchema }).prefault({});
+
+const resourcesSchema = z.strictObject({
+  cpuRequest: quantity.optional(),
+  memoryRequest: quantity.optional(),
+  cpuLimit: quantity.optional(),
+  memoryLimit: quantity.optional(),
+});
+export type ResourceOverride = z.infer<typeof resourcesSchema>;
+
+const resourcesPerComponentSchema = z
+  .strictObject({
+    prometheus: resourcesSchema.optional(),
+    alertmanager: resourcesSchema.optional(),
+    grafana: resourcesSchema.optional(),
+    nodeExporter: resourcesSchema.optional(),
+    dcgmExporter: resourcesSchema.optional(),
+    cadvisor: resourcesSchema.optional(),
+    exporter: resourcesSchema.optional(),
+  })
+  .prefault({});
+
+const exporterWorkloadsSchema = z
+  .strictObject({
+    /** One replica for cluster-wide sources (DRM coordinator API). */
+    deployment: z.boolean().default(true),
+    /** One pod per GPU node for node-local sources (DS01 state on the host). */
+    daemonSet: z.boolean().default(false),
+  })
+  .refine((w) => w.deployment || w.daemonSet, {
+    message: "at least one of deployment or daemonSet must be true while the exporter is enabled",
+  })
+  .prefault({});
+
+const kubernetesObject = z.strictObject({
+  namespace: dnsLabel.default("monitoring"),
+  /** false when the namespace is managed elsewhere (it must exist before `pulumi up`). */
+  createNamespace: z.boolean().default(true),
+  storage: storageSchema,
+  gpuNodes: gpuNodesSchema,
+  prometheus: prometheusSchema,
+  alertmanager: alertmanagerSchema,
+  grafana: grafanaSchema,
+  exporterWorkloads: exporterWorkloadsSchema,
+  /** Per-component requests/limits, overriding the service defaults field by field. */
+  resources: resourcesPerComponentSchema,
+  /** NetworkPolicies need a CNI that enforces them (Calico, Cilium, ...); harmless where none does. */
+  networkPolicies: z.boolean().default(true),
+  /**
+   * Write manifests under this directory instead of applying them (GitOps). Nothing is created in
+   * a cluster; Secrets are written in plain base64, so keep the directory out of public repositories.
+   */
+  renderYamlToDirectory: z.string().min(1).optional(),
+  /** kubeconfig context to deploy to; unset uses the current context. */
+  context: z.string().min(1).optional(),
+});
+
+export const kubernetesSchema = kubernetesObject.default(() => kubernetesObject.parse({}));
 export type KubernetesConfig = z.infer<typeof kubernetesSchema>;

@@ -103,4 +103,18 @@ export const stack = {
     labels: ["alertname", "alertstate", "severity"],
     source: "prometheus",
   }),
+  process_cpu_seconds_total: metric({
+    name: "process_cpu_seconds_total",
+    type: "counter",
+    help: "CPU time a scraped process (Prometheus, an exporter) has used, user plus system.",
+    source: "prometheus",
+    unit: "s",
+  }),
+  process_resident_memory_bytes: metric({
+    name: "process_resident_memory_bytes",
+    type: "gauge",
+    help: "Resident memory of a scraped process (Prometheus, an exporter).",
+    source: "prometheus",
+    unit: "bytes",
+  }),
 } as const;

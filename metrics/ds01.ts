@@ -135,6 +135,21 @@ export const exporterSelf = {
     labels: ["source"],
     source: "exporter",
   }),
+  ds01_exporter_collector_success: metric({
+    name: "ds01_exporter_collector_success",
+    type: "gauge",
+    help: "1 if the collector's last refresh finished in time without error, 0 if it threw or timed out.",
+    labels: ["collector"],
+    source: "exporter",
+  }),
+  ds01_exporter_collector_duration_seconds: metric({
+    name: "ds01_exporter_collector_duration_seconds",
+    type: "gauge",
+    help: "Time the collector's last refresh took (capped at the refresh timeout).",
+    labels: ["collector"],
+    source: "exporter",
+    unit: "s",
+  }),
   ds01_exporter_scrape_duration_seconds: metric({
     name: "ds01_exporter_scrape_duration_seconds",
     type: "gauge",

@@ -1,0 +1,118 @@
+import { join, resolve } from "node:path";
+import { AlertmanagerApi } from "./alertmanager-api";
+import { ManagedProcess } from "./process";
+import { PrometheusApi } from "./prometheus-api";
+import { httpRequest, waitFor } from "./wait";
+
+/** Repository root: bin/gpu-monitoring.cjs is started from here. */
+export const REPO_ROOT = resolve(__dirname, "..", "..", "..");
+
+const READY_TIMEOUT_MS = 30_000;
+
+async function waitReady(proc: ManagedProcess, what: string, probe: () => Promise<boolean>): Promise<void> {
+  await waitFor(
+    `${proc.name} (${what}) to become ready`,
+    async () => {
+      if (!proc.running) throw new Error(`${proc.name} exited early (${JSON.stringify(proc.exit)}):\n${proc.logTail(2_000)}`);
+      return (await probe()) ? true : undefined;
+    },
+    { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 },
+  ).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${proc.name} log ---\n${proc.logTail(3_000)}`);
+  });
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    return (await httpRequest(url, { timeoutMs: 2_000 })).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+export interface PrometheusOptions {
+  readonly configFile: string;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly logDir: string;
+  readonly retention?: string;
+}
+
+/** Debian's prometheus on 127.0.0.1, resending alerts every second so Alertmanager sees them quickly. */
+export async function startPrometheus(o: PrometheusOptions): Promise<{ proc: ManagedProcess; api: PrometheusApi }> {
+  const proc = await ManagedProcess.start(
+    "prometheus",
+    "prometheus",
+    [
+      `--config.file=${o.configFile}`,
+      `--storage.tsdb.path=${o.dataDir}`,
+      `--storage.tsdb.retention.time=${o.retention ?? "1d"}`,
+      `--web.listen-address=127.0.0.1:${o.port}`,
+      "--web.enable-lifecycle",
+      "--rules.alert.resend-delay=1s",
+      "--log.level=info",
+    ],
+    { logDir: o.logDir },
+  );
+  const api = new PrometheusApi(`http://127.0.0.1:${o.port}`);
+  await waitReady(proc, `:${o.port}`, () => api.ready().catch(() => false));
+  return { proc, api };
+}
+
+export interface AlertmanagerOptions {
+  readonly configFile: string;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly logDir: string;
+}
+
+/** Debian's prometheus-alertmanager on 127.0.0.1 with clustering off (empty cluster address). */
+export async function startAlertmanager(o: AlertmanagerOptions): Promise<{ proc: ManagedProcess; api: AlertmanagerApi }> {
+  const proc = await ManagedProcess.start(
+    "alertmanager",
+    "prometheus-alertmanager",
+    [
+      `--config.file=${o.configFile}`,
+      `--storage.path=${o.dataDir}`,
+      `--web.listen-address=127.0.0.1:${o.port}`,
+      "--cluster.listen-address=",
+      "--log.level=info",
+    ],
+    { logDir: o.logDir },
+  );
+  const api = new AlertmanagerApi(`http://127.0.0.1:${o.port}`);
+  await waitReady(proc, `:${o.port}`, () => api.ready().catch(() => false));
+  return { proc, api };
+}
+
+/** Debian's prometheus-node-exporter on 127.0.0.1. */
+export async function startNodeExporter(o: { port: number; logDir: string }): Promise<ManagedProcess> {
+  const proc = await ManagedProcess.start(
+    "node-exporter",
+    "prometheus-node-exporter",
+    [`--web.listen-address=127.0.0.1:${o.port}`],
+    { logDir: o.logDir },
+  );
+  await waitReady(proc, `:${o.port}`, () => httpOk(`http://127.0.0.1:${o.port}/metrics`));
+  return proc;
+}
+
+/**
+ * Our exporter as its own process (`node bin/gpu-monitoring.cjs exporter ...`), so the suite can
+ * kill it by PID for the exporter-down alert. Ready when every given metrics URL answers.
+ */
+export async function startExporter(o: {
+  args: readonly string[];
+  readyUrls: readonly string[];
+  logDir: string;
+  name?: string;
+}): Promise<ManagedProcess> {
+  const proc = await ManagedProcess.start(
+    o.name ?? "exporter",
+    process.execPath,
+    [join(REPO_ROOT, "bin", "gpu-monitoring.cjs"), "exporter", ...o.args],
+    { logDir: o.logDir, cwd: REPO_ROOT },
+  );
+  for (const url of o.readyUrls) await waitReady(proc, url, () => httpOk(url));
+  return proc;
+}

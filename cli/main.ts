@@ -1,23 +1,44 @@
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { exporterCommand } from "../exporter/cli";
+import { grafanaCommand } from "./commands/grafana";
+import { formatError } from "./errors";
+import { processIo, type CliIo } from "./io";
+
+/** Applies what commander does not pass from a parent to commands added with addCommand(). */
+function configureTree(cmd: Command, io: CliIo): void {
+  cmd.exitOverride();
+  cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  cmd.showHelpAfterError("(add --help for usage)");
+  for (const sub of cmd.commands) configureTree(sub, io);
+}
 
 /** The `gpu-monitoring` command: one entry point for every operation on the stack. */
-export function buildProgram(): Command {
-  const program = new Command("gpu-monitoring")
-    .description("Monitoring for GPU hosts and GPU clusters: exporter, config export, Grafana upload, queries, reports, status")
-    .showHelpAfterError();
+export function buildProgram(io: CliIo = processIo()): Command {
+  const program = new Command("gpu-monitoring").description(
+    "Monitoring for GPU hosts and GPU clusters: exporter, config export, Grafana upload, queries, reports, status",
+  );
   program.addCommand(exporterCommand());
+  program.addCommand(grafanaCommand(io));
+  configureTree(program, io);
   return program;
 }
 
-/** Runs the CLI; errors end the process with exit code 1 and a one-line message. */
-export async function run(argv: readonly string[]): Promise<void> {
+/** Runs the CLI with the given I/O and returns the exit code; argv is process.argv-shaped (node, script, ...args). */
+export async function execute(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    await buildProgram().parseAsync([...argv]);
+    await buildProgram(io).parseAsync([...argv]);
+    return io.exitCode;
   } catch (err: unknown) {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    // commander has already printed its own message (usage errors, --help, --version).
+    if (err instanceof CommanderError) return err.exitCode;
+    io.stderr.write(formatError(err));
+    return 1;
   }
+}
+
+/** Runs the CLI on the real process; errors end it with exit code 1 and a message saying what to do next. */
+export async function run(argv: readonly string[]): Promise<void> {
+  process.exitCode = await execute(argv, processIo());
 }
 
 if (require.main === module) void run(process.argv);

@@ -1,0 +1,28 @@
+/**
+ * An error the user can act on: what went wrong and what to do next. The CLI prints both and
+ * exits 1; any other error is printed with a generic next step.
+ */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly next: string,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+export function formatError(err: unknown): string {
+  if (err instanceof CliError) return `error: ${err.message}\n  next: ${err.next}\n`;
+  const message = err instanceof Error ? err.message : String(err);
+  return `error: ${message}\n  next: rerun with --help to check the arguments; if it persists, report it with the command you ran\n`;
+}
+
+/** Replaces every occurrence of each secret with "***", for text that came from elsewhere (a server's error body). */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret && secret.length > 0) out = out.split(secret).join("***");
+  }
+  return out;
+}

@@ -1,0 +1,173 @@
+import type { z } from "zod";
+
+export const CONFIG_NAMESPACE = "gpu-monitoring";
+
+/** One thing wrong with the stack config. `got` is already rendered (and redacted for secrets). */
+export interface ConfigProblem {
+  /** Dotted path below the namespace, e.g. `ports.grafana` or `extraScrapeTargets.0.job`. */
+  readonly key: string;
+  readonly message: string;
+  readonly got: string;
+  readonly allowed: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${CONFIG_NAMESPACE}:${p.key}: ${p.message} (got ${p.got}; allowed: ${p.allowed})`;
+}
+
+/** Every problem in a stack config at once, so one run shows the user everything to fix. */
+export class ConfigError extends Error {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[], source?: string) {
+    const head = `invalid stack config${source ? ` in ${source}` : ""} (${problems.length} problem${problems.length === 1 ? "" : "s"}):`;
+    super([head, ...problems.map((p) => `  - ${formatProblem(p)}`)].join("\n"));
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** Shown instead of any value whose key is a secret. */
+export const REDACTED = "[secret]";
+
+export function renderValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
+}
+
+/** Messages in the schema may carry their allowed values after a `|`: "not a duration|15s, 1h30m". */
+function splitMessage(message: string): { message: string; allowed?: string } {
+  const bar = message.indexOf("|");
+  return bar < 0 ? { message } : { message: message.slice(0, bar), allowed: message.slice(bar + 1) };
+}
+
+interface ZodInternals {
+  _zod: { def: { type: string; innerType?: unknown; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown; in?: unknown; out?: unknown } };
+}
+
+function unwrap(schema: unknown): ZodInternals | undefined {
+  let cur = schema as ZodInternals | undefined;
+  for (let i = 0; i < 20 && cur?._zod; i++) {
+    const def = cur._zod.def;
+    if (["optional", "default", "nullable", "prefault", "readonly", "catch"].includes(def.type)) cur = def.innerType as ZodInternals;
+    else if (def.type === "pipe") cur = def.in as ZodInternals;
+    else return cur;
+  }
+  return cur;
+}
+
+/** Keys an object schema accepts at `path`, for "unknown key" messages. */
+export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let cur = unwrap(schema);
+  for (const seg of path) {
+    if (!cur) return [];
+    const def = cur._zod.def;
+    if (def.type === "object" && def.shape) cur = unwrap(def.shape[String(seg)]);
+    else if (def.type === "array") cur = unwrap(def.element);
+    else if (def.type === "record") cur = unwrap(def.valueType);
+    else return [];
+  }
+  const def = cur?._zod.def;
+  return def?.type === "object" && def.shape ? Object.keys(def.shape) : [];
+}
+
+function describeType(expected: string): string {
+  return expected === "object" ? "a mapping" : expected === "array" ? "a list" : `a ${expected}`;
+}
+
+function bound(issue: { origin?: string; inclusive?: boolean }, value: number | bigint, dir: ">" | "<"): string {
+  const op = `${dir}${issue.inclusive ? "=" : ""}`;
+  switch (issue.origin) {
+    case "array":
+      return `a list with ${op} ${value} items`;
+    case "string":
+      return `a string with ${op} ${value} characters`;
+    default:
+      return `a number ${op} ${value}`;
+  }
+}
+
+/**
+ * zod issues → problems with key, value and what is allowed. `isSecretPath` tells which values
+ * must never be shown.
+ */
+export function problemsFromZod(
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+  schema: z.ZodType,
+  isSecretPath: (path: readonly PropertyKey[]) => boolean = () => false,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const issue of issues) {
+    const path = issue.path;
+    const key = path.map(String).join(".");
+    const got = isSecretPath(path) ? REDACTED : renderValue(valueAt(input, path));
+    const { message, allowed } = splitMessage(issue.message);
+    switch (issue.code) {
+      case "unrecognized_keys": {
+        const known = knownKeysAt(schema, path);
+        for (const k of issue.keys) {
+          const full = [...path, k];
+          problems.push({
+            key: full.map(String).join("."),
+            message: "unknown key",
+            got: isSecretPath(full) ? REDACTED : renderValue(valueAt(input, full)),
+            allowed: known.length ? known.join(", ") : "no other keys",
+          });
+        }
+        break;
+      }
+      case "invalid_type":
+        problems.push({
+          key,
+          message: issue.input === undefined && valueAt(input, path) === undefined ? "required" : `wrong type, expected ${describeType(issue.expected)}`,
+          got,
+          allowed: describeType(issue.expected),
+        });
+        break;
+      case "invalid_value":
+        problems.push({ key, message: "not one of the allowed values", got, allowed: issue.values.map((v) => renderValue(v)).join(", ") });
+        break;
+      case "too_small":
+        problems.push({ key, message: "too small", got, allowed: bound(issue, issue.minimum, ">") });
+        break;
+      case "too_big":
+        problems.push({ key, message: "too large", got, allowed: bound(issue, issue.maximum, "<") });
+        break;
+      case "invalid_union":
+        problems.push({ key, message: "does not match any allowed form", got, allowed: allowed ?? unionForms(issue.errors) });
+        break;
+      case "invalid_format":
+        problems.push({ key, message: allowed ? message : `not a valid ${issue.format}`, got, allowed: allowed ?? `a ${issue.format}` });
+        break;
+      default:
+        problems.push({ key, message, got, allowed: allowed ?? "see docs/stack.md" });
+    }
+  }
+  return problems;
+}
+
+function unionForms(branches: readonly (readonly z.core.$ZodIssue[])[]): string {
+  const forms = branches.map((errs) => {
+    const first = errs[0];
+    if (!first) return "?";
+    if (first.code === "invalid_value") return first.values.map((v) => renderValue(v)).join(" | ");
+    if (first.code === "invalid_type") return describeType(first.expected);
+    return first.message;
+  });
+  return forms.join(" or ");
+}

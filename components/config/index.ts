@@ -1,0 +1,5 @@
+export * from "./defaults";
+export * from "./errors";
+export * from "./load";
+export * from "./resolve";
+export * from "./schema";

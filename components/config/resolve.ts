@@ -1,0 +1,343 @@
+import type { AlertingConfig, Thresholds } from "../../alerts/config";
+import type { KubernetesConfig } from "../platforms/kubernetes/config";
+import { SERVICE_NAMES, type ServiceName } from "../spec";
+import {
+  DCP_COLLECTORS,
+  DEFAULT_BIND_ADDRESS,
+  DEFAULT_EVALUATION_INTERVAL,
+  DEFAULT_EXPORTER_HOST_TARGET,
+  DEFAULT_EXPORTER_UPDATE_INTERVAL_SECONDS,
+  DEFAULT_GRAFANA_ADMIN_USER,
+  DEFAULT_IMAGES,
+  DEFAULT_NAME_PREFIX,
+  DEFAULT_PORTS,
+  DEFAULT_RETENTION,
+  DEFAULT_SCRAPE_INTERVALS,
+  PROFILE_DEFAULTS,
+  SIMULATED_DCGM_PORT,
+  type Platform,
+  type Profile,
+} from "./defaults";
+import { ConfigError, REDACTED, problemsFromZod, renderValue, type ConfigProblem } from "./errors";
+import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from "./schema";
+
+/** Prometheus job names of the stack's own scrape jobs; extra targets may not reuse them. */
+export const JOB_NAMES: Readonly<Record<ServiceName, string>> = {
+  prometheus: "prometheus",
+  alertmanager: "alertmanager",
+  grafana: "grafana",
+  nodeExporter: "node-exporter",
+  dcgmExporter: "dcgm-exporter",
+  cadvisor: "cadvisor",
+  exporter: "ds01-exporter",
+};
+
+export interface ExporterSources {
+  readonly dockerSocket?: string;
+  readonly stateFile?: string;
+  readonly eventsFile?: string;
+  readonly stateDir?: string;
+}
+
+export interface ExporterConfig {
+  readonly run: "container" | "host";
+  readonly simulation: boolean;
+  /** Host port of the simulated DCGM endpoint; set only while it is served (simulation, no real DCGM). */
+  readonly simulatedDcgmPort?: number;
+  readonly sources: ExporterSources;
+  readonly dockerGroupId?: number;
+  readonly drmUrl?: string;
+  /** True when the `drmApiKey` secret is set; its value travels separately as a Pulumi secret. */
+  readonly drmApiKey: boolean;
+  readonly updateIntervalSeconds: number;
+  readonly hostTarget: string;
+}
+
+export interface ExtraScrapeTarget {
+  readonly job: string;
+  readonly targets: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly scrapeInterval: string;
+  readonly metricsPath: string;
+  readonly scheme: "http" | "https";
+}
+
+export interface FileSdJob {
+  readonly job: string;
+  readonly files: readonly string[];
+  readonly refreshInterval: string;
+  readonly scrapeInterval: string;
+}
+
+/** The validated, complete stack config: every default applied, every cross-field check passed. */
+export interface StackConfig {
+  readonly platform: Platform;
+  readonly profile: Profile;
+  readonly namePrefix: string;
+  readonly components: Readonly<Record<ServiceName, boolean>>;
+  readonly gpu?: { readonly devices: "all" | readonly string[]; readonly collectors: string };
+  readonly exporter: ExporterConfig;
+  readonly bindAddress: string;
+  /** Bind address per service (the global one unless overridden). */
+  readonly bindAddresses: Readonly<Record<ServiceName, string>>;
+  readonly ports: Readonly<Record<ServiceName, number>>;
+  readonly images: Readonly<Record<ServiceName, string>>;
+  readonly retention: { readonly time: string; readonly size: string };
+  readonly scrapeIntervals: Readonly<Record<ServiceName | "default", string>>;
+  readonly evaluationInterval: string;
+  readonly externalLabels: Readonly<Record<string, string>>;
+  readonly extraScrapeTargets: readonly ExtraScrapeTarget[];
+  readonly fileSd: { readonly hostDir?: string; readonly jobs: readonly FileSdJob[] };
+  readonly grafanaAdminUser: string;
+  readonly grafanaRootUrl?: string;
+  readonly thresholds: Thresholds;
+  readonly alerting: AlertingConfig;
+  readonly kubernetes: KubernetesConfig;
+  /** Names (never values) of the secrets set in this stack's config. */
+  readonly secretKeys: readonly string[];
+}
+
+export interface RawStackConfig {
+  /** Plain (non-secret) keys below the `gpu-monitoring:` namespace, already parsed into values. */
+  readonly plain: Readonly<Record<string, unknown>>;
+  /** Names of keys below the namespace that are set as secrets. */
+  readonly secretKeys: readonly string[];
+}
+
+/**
+ * Validates a raw stack config and fills in the profile's defaults. Throws one ConfigError
+ * listing every problem; never returns a half-valid config.
+ */
+export function validateStackConfig(raw: RawStackConfig, source?: string): StackConfig {
+  const problems: ConfigProblem[] = [];
+  const secretKeys = [...new Set(raw.secretKeys)].sort();
+  const isSecretPath = (path: readonly PropertyKey[]): boolean => secretKeys.includes(String(path[0]));
+
+  for (const key of KNOWN_SECRET_KEYS) {
+    if (key in raw.plain) {
+      problems.push({
+        key,
+        message: `must be a Pulumi secret (pulumi config set --secret ${key} ...), not plain text`,
+        got: REDACTED,
+        allowed: "a secret value",
+      });
+    }
+  }
+  const plain: Record<string, unknown> = Object.fromEntries(
+    Object.entries(raw.plain).filter(([k]) => !(KNOWN_SECRET_KEYS as readonly string[]).includes(k)),
+  );
+  for (const key of secretKeys) {
+    if (key in stackConfigInputSchema.shape) {
+      problems.push({ key, message: "must not be a secret", got: REDACTED, allowed: "a plain value" });
+    }
+  }
+
+  const parsed = stackConfigInputSchema.safeParse(plain);
+  if (!parsed.success) {
+    problems.push(...problemsFromZod(parsed.error.issues, plain, stackConfigInputSchema, isSecretPath));
+    throw new ConfigError(problems, source);
+  }
+  const cfg = resolve(parsed.data, secretKeys);
+  problems.push(...crossFieldProblems(cfg, parsed.data));
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  return cfg;
+}
+
+function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackConfig {
+  const profile = input.profile ?? "dev";
+  const defaults = PROFILE_DEFAULTS[profile];
+  const components = { ...defaults.components, ...definedOnly(input.components) };
+  const bindAddress = input.bindAddress ?? DEFAULT_BIND_ADDRESS;
+  const ex = input.exporter ?? {};
+  const simulation = ex.simulation ?? defaults.simulation;
+  const run = ex.run ?? "container";
+  const servesSimulatedDcgm = simulation && run === "container" && !components.dcgmExporter;
+  const scrapeIntervals = { ...DEFAULT_SCRAPE_INTERVALS, ...definedOnly(input.scrapeIntervals) };
+  const defaultInterval = scrapeIntervals.default;
+  return {
+    platform: input.platform ?? "docker",
+    profile,
+    namePrefix: input.namePrefix ?? DEFAULT_NAME_PREFIX,
+    components,
+    ...(input.gpu ? { gpu: { devices: input.gpu.devices, collectors: input.gpu.collectors ?? DCP_COLLECTORS } } : {}),
+    exporter: {
+      run,
+      simulation,
+      ...(servesSimulatedDcgm ? { simulatedDcgmPort: ex.simulatedDcgmPort ?? SIMULATED_DCGM_PORT } : {}),
+      sources: definedOnly({ dockerSocket: ex.dockerSocket, stateFile: ex.stateFile, eventsFile: ex.eventsFile, stateDir: ex.stateDir }),
+      ...(ex.dockerGroupId !== undefined ? { dockerGroupId: ex.dockerGroupId } : {}),
+      ...(ex.drmUrl !== undefined ? { drmUrl: ex.drmUrl } : {}),
+      drmApiKey: secretKeys.includes("drmApiKey"),
+      updateIntervalSeconds: ex.updateIntervalSeconds ?? DEFAULT_EXPORTER_UPDATE_INTERVAL_SECONDS,
+      hostTarget: ex.hostTarget ?? DEFAULT_EXPORTER_HOST_TARGET,
+    },
+    bindAddress,
+    bindAddresses: Object.fromEntries(
+      SERVICE_NAMES.map((s) => [s, input.bindAddresses?.[s] ?? bindAddress]),
+    ) as Record<ServiceName, string>,
+    ports: { ...DEFAULT_PORTS, ...definedOnly(input.ports) },
+    images: { ...DEFAULT_IMAGES, ...definedOnly(input.images) },
+    retention: { time: input.retention?.time ?? DEFAULT_RETENTION.time, size: input.retention?.size ?? DEFAULT_RETENTION.size },
+    scrapeIntervals,
+    evaluationInterval: input.evaluationInterval ?? DEFAULT_EVALUATION_INTERVAL,
+    externalLabels: { ...defaults.externalLabels, ...input.externalLabels },
+    extraScrapeTargets: (input.extraScrapeTargets ?? []).map((t) => ({
+      job: t.job,
+      targets: t.targets,
+      labels: t.labels ?? {},
+      scrapeInterval: t.scrapeInterval ?? defaultInterval,
+      metricsPath: t.metricsPath ?? "/metrics",
+      scheme: t.scheme ?? "http",
+    })),
+    fileSd: {
+      ...(input.fileSd?.hostDir ? { hostDir: input.fileSd.hostDir } : {}),
+      jobs: (input.fileSd?.jobs ?? []).map((j) => ({
+        job: j.job,
+        files: j.files,
+        refreshInterval: j.refreshInterval ?? "5m",
+        scrapeInterval: j.scrapeInterval ?? defaultInterval,
+      })),
+    },
+    grafanaAdminUser: input.grafanaAdminUser ?? DEFAULT_GRAFANA_ADMIN_USER,
+    ...(input.grafanaRootUrl ? { grafanaRootUrl: input.grafanaRootUrl } : {}),
+    thresholds: input.thresholds,
+    alerting: input.alerting,
+    kubernetes: input.kubernetes,
+    secretKeys,
+  };
+}
+
+function definedOnly<T extends object>(obj: T | undefined): { [K in keyof T]-?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(obj ?? {}).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]-?: Exclude<T[K], undefined>;
+  };
+}
+
+/** A host port the stack publishes, for the clash check. */
+export interface PublishedPort {
+  readonly service: ServiceName;
+  /** Config key that sets this port. */
+  readonly key: string;
+  readonly bindAddress: string;
+  readonly port: number;
+}
+
+/** Every host port the enabled services publish (Docker), or bind on the host (host-run exporter). */
+export function publishedPorts(cfg: StackConfig): PublishedPort[] {
+  const out: PublishedPort[] = [];
+  for (const s of SERVICE_NAMES) {
+    if (!cfg.components[s]) continue;
+    if (s === "exporter" && cfg.exporter.run === "host") continue;
+    out.push({ service: s, key: `ports.${s}`, bindAddress: cfg.bindAddresses[s], port: cfg.ports[s] });
+  }
+  if (cfg.components.exporter && cfg.exporter.simulatedDcgmPort !== undefined) {
+    out.push({ service: "exporter", key: "exporter.simulatedDcgmPort", bindAddress: cfg.bindAddresses.exporter, port: cfg.exporter.simulatedDcgmPort });
+  }
+  return out;
+}
+
+function addressesOverlap(a: string, b: string): boolean {
+  return a === b || a === "0.0.0.0" || b === "0.0.0.0";
+}
+
+function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const on = cfg.components;
+
+  if (on.dcgmExporter && !cfg.gpu) {
+    problems.push({
+      key: "gpu",
+      message: "the DCGM exporter is on but no GPUs are configured",
+      got: "nothing",
+      allowed: `gpu.devices: "all" or a list of GPU ids, or components.dcgmExporter: false`,
+    });
+  }
+  if (on.grafana && !cfg.secretKeys.includes("grafanaAdminPassword")) {
+    problems.push({
+      key: "grafanaAdminPassword",
+      message: "Grafana is on but its admin password secret is not set (there is no default password)",
+      got: "nothing",
+      allowed: "a secret: pulumi config set --secret grafanaAdminPassword <password>, or components.grafana: false",
+    });
+  }
+
+  if (cfg.platform === "docker") {
+    const ports = publishedPorts(cfg);
+    for (let i = 0; i < ports.length; i++) {
+      for (let j = 0; j < i; j++) {
+        const a = ports[i]!;
+        const b = ports[j]!;
+        if (a.port === b.port && addressesOverlap(a.bindAddress, b.bindAddress)) {
+          problems.push({
+            key: a.key,
+            message: `port clashes with ${b.key} on ${a.bindAddress === "0.0.0.0" ? b.bindAddress : a.bindAddress}`,
+            got: String(a.port),
+            allowed: "a port no other enabled service publishes on the same address",
+          });
+        }
+      }
+    }
+  }
+
+  const reserved = new Set(Object.values(JOB_NAMES));
+  const seen = new Map<string, string>();
+  const jobs: { key: string; job: string }[] = [
+    ...cfg.extraScrapeTargets.map((t, i) => ({ key: `extraScrapeTargets.${i}.job`, job: t.job })),
+    ...cfg.fileSd.jobs.map((j, i) => ({ key: `fileSd.jobs.${i}.job`, job: j.job })),
+  ];
+  for (const { key, job } of jobs) {
+    if (reserved.has(job)) {
+      problems.push({ key, message: "job name is reserved for one of the stack's own jobs", got: renderValue(job), allowed: `any name but ${[...reserved].join(", ")}` });
+    } else if (seen.has(job)) {
+      problems.push({ key, message: `duplicate job name (also ${seen.get(job)})`, got: renderValue(job), allowed: "a job name used once" });
+    } else {
+      seen.set(job, key);
+    }
+  }
+  if (cfg.fileSd.jobs.length > 0 && !cfg.fileSd.hostDir && cfg.platform === "docker") {
+    problems.push({
+      key: "fileSd.hostDir",
+      message: "file_sd jobs are configured but no host directory holds their files",
+      got: "nothing",
+      allowed: "an absolute host path mounted read-only into Prometheus",
+    });
+  }
+
+  if (on.exporter && !cfg.exporter.simulation) {
+    const s = cfg.exporter.sources;
+    const hasSource = Boolean(s.dockerSocket || s.stateFile || s.eventsFile || s.stateDir || cfg.exporter.drmUrl);
+    if (!hasSource && cfg.exporter.run === "container") {
+      problems.push({
+        key: "exporter",
+        message: "the exporter is on with simulation off but has no source",
+        got: renderValue(input.exporter ?? {}),
+        allowed: "simulation: true, or at least one of dockerSocket, stateFile, eventsFile, stateDir, drmUrl",
+      });
+    }
+  }
+  if (cfg.exporter.drmApiKey && !cfg.exporter.drmUrl) {
+    problems.push({ key: "exporter.drmUrl", message: "the drmApiKey secret is set but there is no DRM URL to use it with", got: "nothing", allowed: "an http(s) URL" });
+  }
+
+  for (const ref of secretReferences(cfg.alerting, ["alerting"])) {
+    if (!cfg.secretKeys.includes(ref.name.replace(/^gpu-monitoring:/, ""))) {
+      problems.push({
+        key: ref.key,
+        message: `names the secret ${ref.name}, which is not set`,
+        got: renderValue(ref.name),
+        allowed: `a secret set with pulumi config set --secret ${ref.name} <value>`,
+      });
+    }
+  }
+
+  return problems;
+}
+
+/** Alerting config names its secrets in fields called `*Secret`; each must be set. */
+function secretReferences(value: unknown, path: string[]): { key: string; name: string }[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => secretReferences(v, [...path, String(i)]));
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([k, v]) =>
+    k.endsWith("Secret") && typeof v === "string" ? [{ key: [...path, k].join("."), name: v }] : secretReferences(v, [...path, k]),
+  );
+}

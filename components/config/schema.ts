@@ -1,0 +1,168 @@
+import { z } from "zod";
+import { alertingSchema, thresholdsSchema } from "../../alerts/config";
+import { kubernetesSchema } from "../platforms/kubernetes/config";
+import { SERVICE_NAMES, type ServiceName } from "../spec";
+
+/**
+ * The stack config as users write it (`gpu-monitoring:<key>` in stacks/Pulumi.<stack>.yaml).
+ * Every field is optional here: what is left out comes from the profile's defaults (defaults.ts),
+ * and resolve.ts turns the result into a complete StackConfig and runs the cross-field checks.
+ * Objects are strict so a misspelt key is an error rather than a silently ignored setting.
+ */
+
+/** Prometheus duration (`15s`, `1h30m`, `7d`); the same grammar Prometheus itself accepts. */
+export const DURATION_PATTERN = /^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$/;
+export const duration = z
+  .string()
+  .regex(DURATION_PATTERN, { message: "not a Prometheus duration|durations like 15s, 1m30s, 7d" })
+  .refine((s) => s.length > 0 && /[1-9]/.test(s), { message: "duration must be greater than zero|a duration above 0s" });
+
+/** Prometheus retention size (`20GB`, `512MB`). */
+export const SIZE_PATTERN = /^[1-9]\d*(?:B|KB|MB|GB|TB|PB|EB)$/;
+export const byteSize = z.string().regex(SIZE_PATTERN, { message: "not a size|sizes like 512MB, 20GB" });
+
+export const port = z.number().int().min(1).max(65535);
+
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+export const ipv4 = z.string().regex(IPV4, { message: "not an IPv4 address|an IPv4 address such as 127.0.0.1" });
+
+/** host:port, where host is a DNS name or an IPv4 address. */
+export const HOST_PORT_PATTERN =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*):(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})$/;
+export const hostPort = z.string().regex(HOST_PORT_PATTERN, { message: "not host:port|host:port such as gpu-node-2:9100" });
+
+/**
+ * An image reference pinned to a version: `repo:tag` (not `latest`) or `repo@sha256:...`.
+ * Unpinned images make two `pulumi up` runs deploy different software.
+ */
+const IMAGE_PATTERN =
+  /^(?<repo>[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*)(?::(?<tag>\w[\w.-]{0,127}))?(?:@(?<digest>sha256:[a-f0-9]{64}))?$/;
+export const pinnedImage = z.string().superRefine((ref, ctx) => {
+  const m = IMAGE_PATTERN.exec(ref);
+  if (!m?.groups) {
+    ctx.addIssue({ code: "custom", message: "not an image reference|repo:tag or repo@sha256:<digest>" });
+    return;
+  }
+  const { tag, digest } = m.groups;
+  if (!digest && (!tag || tag === "latest")) {
+    ctx.addIssue({ code: "custom", message: "image is not pinned to a version|a version tag other than latest, or an @sha256 digest" });
+  }
+});
+
+/** Prometheus job names become label values and file names; keep them simple. */
+export const jobName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_-]{0,62}$/, { message: "not a job name|letters, digits, _ and -, starting with a letter or _" });
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+export const labelMap = z.record(
+  z.string().regex(LABEL_NAME, { message: "not a Prometheus label name|[a-zA-Z_][a-zA-Z0-9_]*" }).refine((k) => !k.startsWith("__"), {
+    message: "label names starting with __ are reserved|names not starting with __",
+  }),
+  z.string(),
+);
+
+/** Absolute path on the host. */
+export const absPath = z.string().regex(/^\/[^\0]*$/, { message: "not an absolute path|a path starting with /" });
+
+/** A name that is valid as a Docker container/volume name prefix and a DNS label part. */
+export const namePrefix = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, {
+  message: "not a valid name prefix|lower-case letters, digits and -, 2-32 characters",
+});
+
+function perService<T extends z.ZodType>(value: T) {
+  const shape = Object.fromEntries(SERVICE_NAMES.map((s) => [s, value.optional()])) as {
+    [K in ServiceName]: z.ZodOptional<T>;
+  };
+  return z.strictObject(shape);
+}
+
+export const componentsSchema = perService(z.boolean());
+export const portsSchema = perService(port);
+export const bindAddressesSchema = perService(ipv4);
+export const imagesSchema = perService(pinnedImage);
+export const scrapeIntervalsSchema = z.strictObject({
+  default: duration.optional(),
+  ...perService(duration).shape,
+});
+
+export const gpuSchema = z.strictObject({
+  /** GPUs the DCGM exporter sees: "all", or device indexes/UUIDs. */
+  devices: z.union([z.literal("all"), z.array(z.string().min(1)).min(1)]),
+  /** Counter list inside the DCGM image; the DCP list carries the profiling counters MIG needs. */
+  collectors: z.string().min(1).optional(),
+});
+
+export const exporterSchema = z.strictObject({
+  /**
+   * container: the stack runs our exporter image. host: the exporter runs on the host (systemd,
+   * DS01's way) and Prometheus scrapes it at `hostTarget`.
+   */
+  run: z.enum(["container", "host"]).optional(),
+  simulation: z.boolean().optional(),
+  /** Host port for the simulated DCGM endpoint (simulation without the real DCGM exporter). */
+  simulatedDcgmPort: port.optional(),
+  dockerSocket: absPath.optional(),
+  stateFile: absPath.optional(),
+  eventsFile: absPath.optional(),
+  stateDir: absPath.optional(),
+  /** Group id owning the Docker socket on the host, so the non-root exporter can read it. */
+  dockerGroupId: z.number().int().min(0).optional(),
+  drmUrl: z.url({ protocol: /^https?$/ }).optional(),
+  updateIntervalSeconds: z.number().int().min(1).max(3600).optional(),
+  /** Where Prometheus reaches a host-run exporter. */
+  hostTarget: hostPort.optional(),
+});
+
+export const extraScrapeTargetSchema = z.strictObject({
+  job: jobName,
+  targets: z.array(hostPort).min(1),
+  labels: labelMap.optional(),
+  scrapeInterval: duration.optional(),
+  metricsPath: z.string().regex(/^\//, { message: "not a path|a path starting with /" }).optional(),
+  scheme: z.enum(["http", "https"]).optional(),
+});
+
+export const fileSdSchema = z.strictObject({
+  /** Host directory mounted read-only into Prometheus at /etc/prometheus/file_sd. */
+  hostDir: absPath.optional(),
+  jobs: z
+    .array(
+      z.strictObject({
+        job: jobName,
+        /** Globs relative to the file_sd directory, e.g. `gpu-hosts/*.json`. */
+        files: z.array(z.string().regex(/^[^/].*\.(?:json|ya?ml)$/, { message: "not a relative .json/.yml glob|globs like gpu-hosts/*.json" })).min(1),
+        refreshInterval: duration.optional(),
+        scrapeInterval: duration.optional(),
+      }),
+    )
+    .optional(),
+});
+
+export const stackConfigInputSchema = z.strictObject({
+  platform: z.enum(["docker", "kubernetes"]).optional(),
+  profile: z.enum(["dev", "prod"]).optional(),
+  namePrefix: namePrefix.optional(),
+  components: componentsSchema.optional(),
+  gpu: gpuSchema.optional(),
+  exporter: exporterSchema.optional(),
+  bindAddress: ipv4.optional(),
+  bindAddresses: bindAddressesSchema.optional(),
+  ports: portsSchema.optional(),
+  images: imagesSchema.optional(),
+  retention: z.strictObject({ time: duration.optional(), size: byteSize.optional() }).optional(),
+  scrapeIntervals: scrapeIntervalsSchema.optional(),
+  evaluationInterval: duration.optional(),
+  externalLabels: labelMap.optional(),
+  extraScrapeTargets: z.array(extraScrapeTargetSchema).optional(),
+  fileSd: fileSdSchema.optional(),
+  grafanaAdminUser: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, { message: "not a user name|letters, digits and . _ @ -, up to 64 characters" }).optional(),
+  grafanaRootUrl: z.url({ protocol: /^https?$/ }).optional(),
+  thresholds: thresholdsSchema,
+  alerting: alertingSchema,
+  kubernetes: kubernetesSchema,
+});
+
+export type StackConfigInput = z.output<typeof stackConfigInputSchema>;
+
+/** Keys whose value must be a Pulumi secret; any other top-level secret is passed through by name. */
+export const KNOWN_SECRET_KEYS = ["grafanaAdminPassword", "drmApiKey"] as const;
+export type KnownSecretKey = (typeof KNOWN_SECRET_KEYS)[number];

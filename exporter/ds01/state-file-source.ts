@@ -1,0 +1,173 @@
+import { promises as fs } from "node:fs";
+import { z } from "zod";
+import type { Source } from "../core/source";
+import { DeviceMapFile, MIG_SLICES_PER_GPU, migProfileEquivalents, type DeviceMap } from "./device-map";
+import type { Allocation, Ds01Container, Ds01Interface, Ds01Snapshot, GpuDevice, MigDevice } from "./model";
+
+export interface StateFileSourceOptions {
+  /** DS01's gpu-state JSON, e.g. /var/lib/ds01/gpu-state.json. */
+  readonly path: string;
+  /** Optional device map to fill in UUIDs, models and MIG profiles the state file leaves out. */
+  readonly deviceMapFile?: string;
+  /** Files larger than this are refused unread. Default 32 MiB. */
+  readonly maxBytes?: number;
+  /** Source name in ds01_exporter_source_*; default "state_file". */
+  readonly name?: string;
+}
+
+const containerSchema = z.object({
+  container: z.string().min(1),
+  user: z.string(),
+  allocated_at: z.string().optional(),
+  interface: z.string().optional(),
+  status: z.string().optional(),
+});
+
+const slotSchema = z.object({
+  type: z.string().optional(),
+  containers: z.array(containerSchema),
+  total_memory: z.string().optional(),
+  uuid: z.string().optional(),
+  model: z.string().optional(),
+  profile: z.string().optional(),
+  gpu_instance_id: z.union([z.string(), z.number()]).optional(),
+});
+
+/**
+ * DS01's gpu-state file: slots keyed by `"<gpu>"` (physical GPU) or `"<gpu>.<mig device>"`
+ * (MIG instance), each with the containers holding it. Fields beyond the fixture's
+ * (uuid, model, profile, gpu_instance_id, status) are optional.
+ */
+export const gpuStateSchema = z.object({
+  gpus: z.record(z.string().regex(/^\d+(\.\d+)?$/, "slot keys are <gpu> or <gpu>.<mig>"), slotSchema),
+  mig_enabled: z.boolean().optional(),
+  last_updated: z.string().optional(),
+});
+
+export type GpuState = z.infer<typeof gpuStateSchema>;
+
+const INTERFACES: ReadonlySet<string> = new Set(["orchestration", "atomic", "api", "other", "docker"]);
+
+/**
+ * Allocations read from DS01's gpu-state file. The file is re-read and re-validated only when
+ * its inode, size or mtime changes; while it stays the same, a read costs one stat(). A file that
+ * fails to read or validate keeps failing (the collector keeps the last good snapshot) until it
+ * changes. Containers take status "unknown" unless the file says otherwise: the state file
+ * records allocations, not Docker states.
+ */
+export class StateFileSource implements Source<Ds01Snapshot> {
+  readonly name: string;
+  private readonly maxBytes: number;
+  private readonly deviceMap: DeviceMapFile | undefined;
+  private key = "";
+  private result: { ok: true; snapshot: Ds01Snapshot } | { ok: false; error: Error } | undefined;
+  private mapUsed: DeviceMap | undefined;
+
+  constructor(private readonly opts: StateFileSourceOptions) {
+    this.name = opts.name ?? "state_file";
+    this.maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
+    this.deviceMap = opts.deviceMapFile ? new DeviceMapFile(opts.deviceMapFile) : undefined;
+  }
+
+  async read(): Promise<Ds01Snapshot> {
+    const stat = await fs.stat(this.opts.path);
+    if (!stat.isFile()) throw new Error(`state file ${this.opts.path} is not a regular file`);
+    const devices = this.deviceMap ? await this.deviceMap.load() : undefined;
+    const key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    if (key !== this.key || devices !== this.mapUsed || !this.result) {
+      this.key = key;
+      this.mapUsed = devices;
+      this.result = await this.load(stat.size, devices);
+    }
+    if (!this.result.ok) throw this.result.error;
+    return this.result.snapshot;
+  }
+
+  async close(): Promise<void> {}
+
+  private async load(size: number, devices: DeviceMap | undefined): Promise<{ ok: true; snapshot: Ds01Snapshot } | { ok: false; error: Error }> {
+    try {
+      if (size > this.maxBytes) throw new Error(`state file is ${size} bytes, over the ${this.maxBytes} limit`);
+      const text = await fs.readFile(this.opts.path, "utf8");
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (err: unknown) {
+        throw new Error(`state file is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const parsed = gpuStateSchema.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new Error(`state file does not match the gpu-state format at ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
+      }
+      return { ok: true, snapshot: snapshotFromState(parsed.data, devices) };
+    } catch (err: unknown) {
+      return { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+    }
+  }
+}
+
+/** Builds the snapshot a gpu-state document describes. */
+export function snapshotFromState(state: GpuState, devices?: DeviceMap): Ds01Snapshot {
+  const gpus = new Map<string, GpuDevice>();
+  const migs: MigDevice[] = [];
+  const allocations: Allocation[] = [];
+  const containers = new Map<string, Ds01Container>();
+  const migEnabled = state.mig_enabled ?? false;
+  const keys = Object.keys(state.gpus).sort(compareSlots);
+  const knownGpu = (index: string) => devices?.gpus.find((g) => g.index === index);
+  for (const slot of keys) {
+    const entry = state.gpus[slot]!;
+    const [gpuIndex, migIndex] = slot.split(".") as [string, string | undefined];
+    const isMig = migIndex !== undefined;
+    if (!gpus.has(gpuIndex) || isMig) {
+      const known = knownGpu(gpuIndex);
+      const previous = gpus.get(gpuIndex);
+      gpus.set(gpuIndex, {
+        index: gpuIndex,
+        uuid: (!isMig ? entry.uuid : undefined) ?? previous?.uuid ?? known?.uuid ?? "",
+        model: (!isMig ? entry.model : undefined) ?? previous?.model ?? known?.model ?? "",
+        migEnabled: isMig || (previous?.migEnabled ?? false) || (known?.migEnabled ?? false),
+      });
+    }
+    let uuid: string;
+    let profile: string;
+    let gpuEquivalents: number;
+    if (isMig) {
+      const known = devices?.byIndex.get(`${gpuIndex}:${migIndex}`);
+      uuid = entry.uuid ?? known?.uuid ?? "";
+      profile = entry.profile ?? known?.profile ?? "unknown";
+      gpuEquivalents = migProfileEquivalents(profile) ?? 1 / MIG_SLICES_PER_GPU;
+      migs.push({ gpu: gpuIndex, gpuInstanceId: String(entry.gpu_instance_id ?? migIndex), slot, uuid, profile });
+    } else {
+      uuid = gpus.get(gpuIndex)!.uuid;
+      profile = "full";
+      gpuEquivalents = 1;
+    }
+    for (const c of entry.containers) {
+      const iface = (c.interface && INTERFACES.has(c.interface) ? c.interface : "other") as Ds01Interface;
+      if (!containers.has(c.container)) containers.set(c.container, { name: c.container, user: c.user, interface: iface, status: c.status ?? "unknown" });
+      allocations.push({ slot, uuid, profile, gpuEquivalents, container: c.container, user: c.user, interface: iface });
+    }
+  }
+  // A state file drawn for MIG mode may list parent GPUs only through their instances.
+  const gpuList = [...gpus.values()].map((g) => (migEnabled && migs.some((m) => m.gpu === g.index) ? { ...g, migEnabled: true } : g));
+  return {
+    gpus: gpuList,
+    migDevices: migs,
+    containers: [...containers.values()],
+    allocations,
+    unmanaged: { total: 0, running: 0, allAccess: 0 },
+    migMappingOk: true,
+  };
+}
+
+function compareSlots(a: string, b: string): number {
+  const [ag, am] = a.split(".").map(Number);
+  const [bg, bm] = b.split(".").map(Number);
+  return ag! - bg! || (am ?? -1) - (bm ?? -1);
+}
+
+export function createStateFileSource(opts: StateFileSourceOptions): StateFileSource {
+  return new StateFileSource(opts);
+}

@@ -46,4 +46,42 @@ export const recorded = {
   "ds01:device_memory_percent": rec("ds01:device_memory_percent", "Framebuffer use per device.", DEVICE_LABELS, "percent"),
   "ds01:device_temperature": rec("ds01:device_temperature", "Temperature per physical GPU.", DEVICE_LABELS, "celsius"),
   "ds01:device_power_watts": rec("ds01:device_power_watts", "Power per physical GPU.", DEVICE_LABELS, "watt"),
+  "ds01:gpu_memory_percent_by_slot": rec(
+    "ds01:gpu_memory_percent_by_slot",
+    "Framebuffer use (0-100) of every full GPU and MIG instance, labelled with DS01's gpu_slot.",
+    ["gpu_slot", "gpu", "GPU_I_ID", "UUID", "modelName", "Hostname", "hostname"],
+    "percent",
+  ),
+  "drm:task_throughput_per_second:baseline_avg": rec(
+    "drm:task_throughput_per_second:baseline_avg",
+    "Average DRM task throughput over the regression baseline window (before the recent window).",
+    [],
+    "ops",
+  ),
+  "drm:task_throughput_per_second:baseline_stddev": rec(
+    "drm:task_throughput_per_second:baseline_stddev",
+    "Standard deviation of DRM task throughput over the regression baseline window.",
+    [],
+    "ops",
+  ),
+  "drm:task_throughput_per_second:zscore": rec(
+    "drm:task_throughput_per_second:zscore",
+    "Recent DRM task throughput in baseline standard deviations from the baseline average (negative: slower).",
+  ),
+  "drm:allocation_time_milliseconds:baseline_avg": rec(
+    "drm:allocation_time_milliseconds:baseline_avg",
+    "Average DRM allocation time over the regression baseline window (before the recent window).",
+    [],
+    "ms",
+  ),
+  "drm:allocation_time_milliseconds:baseline_stddev": rec(
+    "drm:allocation_time_milliseconds:baseline_stddev",
+    "Standard deviation of DRM allocation time over the regression baseline window.",
+    [],
+    "ms",
+  ),
+  "drm:allocation_time_milliseconds:zscore": rec(
+    "drm:allocation_time_milliseconds:zscore",
+    "Recent DRM allocation time in baseline standard deviations from the baseline average (positive: slower).",
+  ),
 } as const;

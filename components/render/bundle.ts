@@ -1,0 +1,66 @@
+import type { StackConfig } from "../config";
+import { dockerAddressing, type Addressing } from "./addressing";
+import { renderGrafanaDashboardProvider, renderGrafanaDatasources } from "./grafana";
+import { dockerScrapeJobs, renderPrometheusConfig, type PrometheusRenderOptions, type ScrapeConfig } from "./prometheus";
+import { alertmanagerConfigFor, dashboardsFor, ruleFilesFor } from "./sources";
+
+/** One generated file, at a path relative to the bundle root (DS01's monitoring/ layout). */
+export interface BundleFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+export interface BundleOptions {
+  /** How services reach each other; default: by container name on the stack's Docker network. */
+  readonly addressing?: Addressing;
+  /** Scrape jobs; default: dockerScrapeJobs(cfg, addressing). The Kubernetes platform passes its own. */
+  readonly scrapeJobs?: readonly ScrapeConfig[];
+  readonly prometheus?: Omit<PrometheusRenderOptions, "ruleFiles">;
+}
+
+export const BUNDLE_PATHS = {
+  prometheusConfig: "prometheus/prometheus.yml",
+  prometheusRules: "prometheus/rules",
+  alertmanagerConfig: "alertmanager/alertmanager.yml",
+  grafanaDatasources: "grafana/provisioning/datasources/datasources.yml",
+  grafanaDashboardProvider: "grafana/provisioning/dashboards/default.yml",
+  grafanaDashboards: "grafana/provisioning/dashboards/dashboards",
+} as const;
+
+/**
+ * Every config file a stack deploys, for the enabled components, laid out like DS01's monitoring
+ * folder: prometheus/, alertmanager/, grafana/provisioning/. Pure; sorted by path.
+ */
+export function renderBundle(cfg: StackConfig, options: BundleOptions = {}): BundleFile[] {
+  const addressing = options.addressing ?? dockerAddressing(cfg);
+  const on = cfg.components;
+  const files: BundleFile[] = [];
+  if (on.prometheus) {
+    const rules = ruleFilesFor(cfg);
+    const jobs = options.scrapeJobs ?? dockerScrapeJobs(cfg, addressing);
+    const alertmanagerTargets = options.prometheus?.alertmanagerTargets ?? (on.alertmanager ? [addressing.target("alertmanager")] : []);
+    files.push({
+      path: BUNDLE_PATHS.prometheusConfig,
+      content: renderPrometheusConfig(cfg, jobs, { ...options.prometheus, alertmanagerTargets, ruleFiles: rules.map((r) => r.fileName) }),
+    });
+    for (const r of rules) files.push({ path: `${BUNDLE_PATHS.prometheusRules}/${r.fileName}`, content: r.content });
+  }
+  if (on.alertmanager) files.push({ path: BUNDLE_PATHS.alertmanagerConfig, content: alertmanagerConfigFor(cfg) });
+  if (on.grafana) {
+    files.push({ path: BUNDLE_PATHS.grafanaDatasources, content: renderGrafanaDatasources(cfg, addressing) });
+    files.push({ path: BUNDLE_PATHS.grafanaDashboardProvider, content: renderGrafanaDashboardProvider() });
+    for (const d of dashboardsFor(cfg)) files.push({ path: `${BUNDLE_PATHS.grafanaDashboards}/${d.fileName}`, content: d.json });
+  }
+  const paths = new Set<string>();
+  for (const f of files) {
+    if (paths.has(f.path)) throw new Error(`two generated files share the path ${f.path}`);
+    paths.add(f.path);
+  }
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The bundle files below one folder, with paths relative to it (e.g. "prometheus/"). */
+export function filesUnder(bundle: readonly BundleFile[], folder: string): BundleFile[] {
+  const prefix = folder.endsWith("/") ? folder : `${folder}/`;
+  return bundle.filter((f) => f.path.startsWith(prefix)).map((f) => ({ path: f.path.slice(prefix.length), content: f.content }));
+}

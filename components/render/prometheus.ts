@@ -1,0 +1,174 @@
+import { JOB_NAMES, type StackConfig } from "../config";
+import type { ServiceName } from "../spec";
+import { dockerAddressing, type Addressing } from "./addressing";
+import { toYaml } from "./yaml";
+
+/**
+ * prometheus.yml as data, in Prometheus's own key names so it is written out unchanged. Only the
+ * fields the stack uses are typed; a platform that needs more passes them through `extra`.
+ */
+export interface RelabelConfig {
+  readonly source_labels?: readonly string[];
+  readonly separator?: string;
+  readonly regex?: string;
+  readonly target_label?: string;
+  readonly replacement?: string;
+  readonly action?: "replace" | "keep" | "drop" | "labelmap" | "labeldrop" | "labelkeep" | "hashmod";
+  readonly modulus?: number;
+}
+
+export interface StaticConfig {
+  readonly targets: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface FileSdConfig {
+  readonly files: readonly string[];
+  readonly refresh_interval?: string;
+}
+
+export interface ScrapeConfig {
+  readonly job_name: string;
+  readonly scrape_interval?: string;
+  readonly scrape_timeout?: string;
+  readonly metrics_path?: string;
+  readonly scheme?: "http" | "https";
+  readonly honor_labels?: boolean;
+  readonly static_configs?: readonly StaticConfig[];
+  readonly file_sd_configs?: readonly FileSdConfig[];
+  /** Kubernetes discovery, in Prometheus's shape (the Kubernetes platform builds these). */
+  readonly kubernetes_sd_configs?: readonly object[];
+  readonly relabel_configs?: readonly RelabelConfig[];
+  readonly metric_relabel_configs?: readonly RelabelConfig[];
+  readonly authorization?: { readonly type?: string; readonly credentials_file?: string };
+  readonly tls_config?: { readonly ca_file?: string; readonly server_name?: string; readonly insecure_skip_verify?: boolean };
+}
+
+/** Where the config lives in the Prometheus container; rule and file_sd paths are relative to it. */
+export const PROMETHEUS_CONFIG_DIR = "/etc/prometheus";
+export const PROMETHEUS_RULES_DIR = "rules";
+export const PROMETHEUS_FILE_SD_DIR = "file_sd";
+
+const UNITS_MS: Readonly<Record<string, number>> = { y: 31_536_000_000, w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+
+/** Milliseconds of a Prometheus duration (already validated by the config schema). */
+export function durationMs(d: string): number {
+  let total = 0;
+  for (const m of d.matchAll(/(\d+)(ms|y|w|d|h|m|s)/g)) total += Number(m[1]) * (UNITS_MS[m[2]!] ?? 0);
+  return total;
+}
+
+/** Scrape timeout: 10s, or the interval when that is shorter (Prometheus rejects timeout > interval). */
+export function scrapeTimeout(interval: string): string {
+  return durationMs(interval) < 10_000 ? interval : "10s";
+}
+
+function staticJob(job: string, interval: string, targets: readonly string[], more: Partial<ScrapeConfig> = {}): ScrapeConfig {
+  return {
+    job_name: job,
+    scrape_interval: interval,
+    scrape_timeout: scrapeTimeout(interval),
+    ...more,
+    static_configs: [{ targets }],
+  };
+}
+
+/**
+ * cAdvisor series DS01 drops to bound storage: per-thread task states, recursive blkio and the
+ * static CPU spec. container_spec_memory_limit_bytes is kept (memory alerts divide by it).
+ */
+export const CADVISOR_DROP: RelabelConfig = {
+  source_labels: ["__name__"],
+  regex: "container_(tasks_state|blkio_.*_recursive|spec_cpu_.*)",
+  action: "drop",
+};
+
+/**
+ * The stack's own jobs with static targets: one per enabled service. Without the real DCGM
+ * exporter, a simulating exporter's DCGM-compatible endpoint takes the `dcgm-exporter` job, so
+ * dashboards and alerts see the same job either way.
+ */
+export function stackScrapeJobs(cfg: StackConfig, addressing: Addressing): ScrapeConfig[] {
+  const on = cfg.components;
+  const iv = (s: ServiceName): string => cfg.scrapeIntervals[s];
+  const jobs: ScrapeConfig[] = [];
+  if (on.prometheus) jobs.push(staticJob(JOB_NAMES.prometheus, iv("prometheus"), [addressing.target("prometheus")]));
+  if (on.alertmanager) jobs.push(staticJob(JOB_NAMES.alertmanager, iv("alertmanager"), [addressing.target("alertmanager")]));
+  if (on.grafana) jobs.push(staticJob(JOB_NAMES.grafana, iv("grafana"), [addressing.target("grafana")]));
+  if (on.nodeExporter) jobs.push(staticJob(JOB_NAMES.nodeExporter, iv("nodeExporter"), [addressing.target("nodeExporter")]));
+  if (on.dcgmExporter) {
+    jobs.push(staticJob(JOB_NAMES.dcgmExporter, iv("dcgmExporter"), [addressing.target("dcgmExporter")]));
+  } else if (on.exporter && cfg.exporter.simulatedDcgmPort !== undefined) {
+    jobs.push(staticJob(JOB_NAMES.dcgmExporter, iv("dcgmExporter"), [addressing.simulatedDcgmTarget()]));
+  }
+  if (on.cadvisor) {
+    jobs.push(staticJob(JOB_NAMES.cadvisor, iv("cadvisor"), [addressing.target("cadvisor")], { metric_relabel_configs: [CADVISOR_DROP] }));
+  }
+  if (on.exporter) jobs.push(staticJob(JOB_NAMES.exporter, iv("exporter"), [addressing.target("exporter")]));
+  return jobs;
+}
+
+/** Jobs the user adds: static `host:port` lists and file-based discovery. Same on every platform. */
+export function extraScrapeJobs(cfg: StackConfig): ScrapeConfig[] {
+  const statics = cfg.extraScrapeTargets.map(
+    (t): ScrapeConfig => ({
+      job_name: t.job,
+      scrape_interval: t.scrapeInterval,
+      scrape_timeout: scrapeTimeout(t.scrapeInterval),
+      metrics_path: t.metricsPath,
+      scheme: t.scheme,
+      static_configs: [Object.keys(t.labels).length > 0 ? { targets: t.targets, labels: t.labels } : { targets: t.targets }],
+    }),
+  );
+  const fileSd = cfg.fileSd.jobs.map(
+    (j): ScrapeConfig => ({
+      job_name: j.job,
+      scrape_interval: j.scrapeInterval,
+      scrape_timeout: scrapeTimeout(j.scrapeInterval),
+      file_sd_configs: [{ files: j.files.map((f) => `${PROMETHEUS_FILE_SD_DIR}/${f}`), refresh_interval: j.refreshInterval }],
+    }),
+  );
+  return [...statics, ...fileSd];
+}
+
+/** Every job of a Docker stack (or the loopback processes, with loopbackAddressing). */
+export function dockerScrapeJobs(cfg: StackConfig, addressing: Addressing = dockerAddressing(cfg)): ScrapeConfig[] {
+  return [...stackScrapeJobs(cfg, addressing), ...extraScrapeJobs(cfg)];
+}
+
+export interface PrometheusRenderOptions {
+  /** Alertmanager `host:port`s; default: the stack's Alertmanager on the Docker network when it is on. */
+  readonly alertmanagerTargets?: readonly string[];
+  /** Rule file names under rules/ (relative to prometheus.yml, so promtool can check a copy anywhere). */
+  readonly ruleFiles?: readonly string[];
+  /** Added to the config's external labels (e.g. `replica` for HA pairs). */
+  readonly externalLabels?: Readonly<Record<string, string>>;
+  /** Top-level sections the platform adds as they are (e.g. `remote_write`). */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** prometheus.yml from the stack config and the platform's scrape jobs. Pure; same input, same text. */
+export function renderPrometheusConfig(cfg: StackConfig, jobs: readonly ScrapeConfig[], options: PrometheusRenderOptions = {}): string {
+  const alertmanagers =
+    options.alertmanagerTargets ?? (cfg.components.alertmanager ? [dockerAddressing(cfg).target("alertmanager")] : []);
+  const externalLabels = { ...cfg.externalLabels, ...options.externalLabels };
+  const doc: Record<string, unknown> = {
+    global: {
+      scrape_interval: cfg.scrapeIntervals.default,
+      scrape_timeout: scrapeTimeout(cfg.scrapeIntervals.default),
+      evaluation_interval: cfg.evaluationInterval,
+      ...(Object.keys(externalLabels).length > 0 ? { external_labels: sortedRecord(externalLabels) } : {}),
+    },
+    ...(alertmanagers.length > 0 ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [...alertmanagers] }] }] } } : {}),
+    ...(options.ruleFiles && options.ruleFiles.length > 0
+      ? { rule_files: options.ruleFiles.map((f) => `${PROMETHEUS_RULES_DIR}/${f}`) }
+      : {}),
+    scrape_configs: jobs,
+    ...options.extra,
+  };
+  return toYaml(doc, "Generated by gpu-monitoring from the stack config; edit the config, not this file.");
+}
+
+function sortedRecord(r: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
+}

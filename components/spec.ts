@@ -100,6 +100,18 @@ export interface ServiceSpec {
   readonly hostPid: boolean;
   readonly hostNetwork: boolean;
   readonly healthCheck?: HealthCheckSpec;
+  /**
+   * Health check as a command run inside the container, for platforms that can only run commands
+   * (Docker) when the image has no HTTP client for `healthCheck`. Optional; platforms with HTTP
+   * probes (Kubernetes) use `healthCheck`.
+   */
+  readonly healthCommand?: readonly string[];
+  /** Supplementary group ids the process runs with (e.g. the Docker socket's group). Optional. */
+  readonly supplementalGroups?: readonly number[];
+  /** Host devices passed into the container (e.g. /dev/kmsg for cAdvisor's OOM events). Optional. */
+  readonly devices?: readonly string[];
+  /** Extra /etc/hosts entries, `name:address` (Docker's `host-gateway` allowed). Optional. */
+  readonly extraHosts?: readonly string[];
   readonly resources: ResourceSpec;
   /** Where the service runs on Kubernetes: one per node, or a replicated workload. */
   readonly placement: "perNode" | "gpuNodes" | "cluster";

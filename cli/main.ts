@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { exporterCommand } from "../exporter/cli";
 import { grafanaCommand } from "./commands/grafana";
+import { queryCommand } from "./commands/query";
+import { reportCommand } from "./commands/report";
 import { formatError } from "./errors";
 import { processIo, type CliIo } from "./io";
 
@@ -19,6 +21,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
   );
   program.addCommand(exporterCommand());
   program.addCommand(grafanaCommand(io));
+  program.addCommand(queryCommand(io));
+  program.addCommand(reportCommand(io));
   configureTree(program, io);
   return program;
 }

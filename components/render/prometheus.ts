@@ -74,12 +74,13 @@ function staticJob(job: string, interval: string, targets: readonly string[], mo
 }
 
 /**
- * cAdvisor series DS01 drops to bound storage: per-thread task states, recursive blkio and the
- * static CPU spec. container_spec_memory_limit_bytes is kept (memory alerts divide by it).
+ * cAdvisor series dropped to bound storage, as DS01 does: per-thread task states, recursive blkio
+ * and the static CPU spec, except container_spec_cpu_quota and container_spec_memory_limit_bytes,
+ * which CPU and memory percentages divide by.
  */
 export const CADVISOR_DROP: RelabelConfig = {
   source_labels: ["__name__"],
-  regex: "container_(tasks_state|blkio_.*_recursive|spec_cpu_.*)",
+  regex: "container_(tasks_state|blkio_.*_recursive|spec_cpu_(period|shares))",
   action: "drop",
 };
 

@@ -1,0 +1,47 @@
+import type { StackConfig } from "../config";
+import { GRAFANA_PROVISIONING_DIR, renderBundle, type BundleFile } from "../render";
+import type { ServiceSpec } from "../spec";
+import { baseSpec, configFilesFrom, mainPort, resources, wgetHealth } from "./common";
+
+export const GRAFANA_DATA_DIR = "/var/lib/grafana";
+/** Secret key (stack config) of Grafana's admin password, and where the file lands. */
+export const GRAFANA_PASSWORD_SECRET = "grafanaAdminPassword";
+export const GRAFANA_PASSWORD_FILE = `${GRAFANA_PROVISIONING_DIR}/secrets/admin_password`;
+
+/**
+ * Grafana: provisioning from the bundle; the admin password only as a file (`__FILE` variable),
+ * so it shows in neither `docker inspect` nor the environment of the process.
+ */
+export function grafanaService(cfg: StackConfig, bundle: readonly BundleFile[] = renderBundle(cfg)): ServiceSpec {
+  const port = mainPort(cfg, "grafana", "http");
+  const rootUrl = cfg.grafanaRootUrl ?? `http://${cfg.bindAddresses.grafana === "0.0.0.0" ? "localhost" : cfg.bindAddresses.grafana}:${port.hostPort}`;
+  return {
+    ...baseSpec(cfg, "grafana"),
+    env: {
+      GF_SECURITY_ADMIN_USER: cfg.grafanaAdminUser,
+      GF_SECURITY_ADMIN_PASSWORD__FILE: GRAFANA_PASSWORD_FILE,
+      GF_SERVER_ROOT_URL: rootUrl,
+      GF_SERVER_HTTP_PORT: String(port.containerPort),
+      GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_DIR,
+      GF_PATHS_DATA: GRAFANA_DATA_DIR,
+      GF_PATHS_PLUGINS: `${GRAFANA_DATA_DIR}/plugins`,
+      // Console only: with a read-only root there is nowhere to write log files, and Docker keeps stdout.
+      GF_LOG_MODE: "console",
+      GF_USERS_ALLOW_SIGN_UP: "false",
+      GF_AUTH_ANONYMOUS_ENABLED: "false",
+      GF_ANALYTICS_REPORTING_ENABLED: "false",
+      GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+      GF_DATABASE_WAL: "true",
+    },
+    ports: [port],
+    configFiles: configFilesFrom(bundle, "grafana/provisioning", GRAFANA_PROVISIONING_DIR),
+    secretFiles: [{ path: GRAFANA_PASSWORD_FILE, secretKey: GRAFANA_PASSWORD_SECRET }],
+    dataVolumes: [{ name: "data", mountPath: GRAFANA_DATA_DIR, size: "2Gi" }],
+    // The official image's grafana user.
+    user: "472:0",
+    healthCheck: { kind: "http", path: "/api/health", port: port.containerPort },
+    healthCommand: wgetHealth(port.containerPort, "/api/health"),
+    resources: resources("100m", "128Mi", "500m", "512Mi"),
+    placement: "cluster",
+  };
+}

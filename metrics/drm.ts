@@ -23,7 +23,13 @@ export const drm = {
     source: "drm",
     unit: "percent",
   }),
-  drm_worker_count: metric({ name: "drm_worker_count", type: "gauge", help: "Total number of workers", source: "drm" }),
+  drm_worker_count: metric({
+    name: "drm_worker_count",
+    type: "gauge",
+    help: "Total number of workers",
+    source: "drm",
+    legacyName: true,
+  }),
   drm_active_workers: metric({ name: "drm_active_workers", type: "gauge", help: "Number of active workers", source: "drm" }),
   drm_active_tasks: metric({ name: "drm_active_tasks", type: "gauge", help: "Number of active tasks", source: "drm" }),
   drm_pending_tasks: metric({ name: "drm_pending_tasks", type: "gauge", help: "Number of pending tasks", source: "drm" }),
@@ -46,6 +52,7 @@ export const drm = {
     help: "Resource allocation time in milliseconds",
     source: "drm",
     unit: "ms",
+    legacyName: true,
   }),
   drm_resource_efficiency_percent: metric({
     name: "drm_resource_efficiency_percent",

@@ -67,12 +67,14 @@ export const ds01 = {
     help: "DS01 containers owned by a user.",
     labels: ["user"],
     source: "ds01",
+    legacyName: true,
   }),
   ds01_unmanaged_gpu_count: metric({
     name: "ds01_unmanaged_gpu_count",
     type: "gauge",
     help: "Containers holding GPUs that DS01 does not manage.",
     source: "ds01",
+    legacyName: true,
   }),
   ds01_unmanaged_gpu_running: metric({
     name: "ds01_unmanaged_gpu_running",

@@ -1,6 +1,154 @@
-import { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { log } from "./core/log";
+import { ConfigError, runExporter, type ExporterConfig } from "./run";
+
+/** Exit codes: 0 clean stop, 1 could not start (port taken, file unreadable), 2 bad flags. */
+export const EXIT_START_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const port = (value: string): number => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError("must be a port number 0-65535");
+  return n;
+};
+
+const seconds = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.1 || n > 3600) throw new InvalidArgumentError("must be a number of seconds between 0.1 and 3600");
+  return n;
+};
+
+const integer = (value: string): number => {
+  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError("must be an integer");
+  return Number(value);
+};
+
+const nonEmpty = (value: string): string => {
+  if (value.trim() === "") throw new InvalidArgumentError("must not be empty");
+  return value;
+};
+
+interface ExporterFlags {
+  metricsPort: number;
+  bind: string;
+  drmUrl?: string;
+  apiKeyFile?: string;
+  apiKey?: string;
+  updateInterval: number;
+  simulation?: boolean;
+  simulationSeed?: number;
+  simulationOverrides?: string;
+  simulateDcgmPort?: number;
+  dockerSocket?: string;
+  stateFile?: string;
+  deviceMap?: string;
+  eventsFile?: string;
+  stateDir?: string;
+}
+
+/** Reads the DRM API key: --api-key-file first, else DRM_API_KEY. The key itself is never printed. */
+function readApiKey(flags: ExporterFlags): string | undefined {
+  if (flags.apiKeyFile) {
+    let key: string;
+    try {
+      key = readFileSync(flags.apiKeyFile, "utf8").trim();
+    } catch (err: unknown) {
+      const code = err instanceof Error && "code" in err ? String(err.code) : "unreadable";
+      throw new Error(`cannot read --api-key-file ${flags.apiKeyFile}: ${code}`);
+    }
+    if (key === "") throw new Error(`--api-key-file ${flags.apiKeyFile} is empty`);
+    return key;
+  }
+  const fromEnv = process.env.DRM_API_KEY?.trim();
+  return fromEnv ? fromEnv : undefined;
+}
 
 /** `gpu-monitoring exporter`: serves the DS01/DRM metrics. */
 export function exporterCommand(): Command {
-  return new Command("exporter").description("Serve DS01 and DRM metrics for Prometheus");
+  const command = new Command("exporter")
+    .description(
+      "Serve DS01 and DRM metrics for Prometheus: /metrics, /-/healthy, /-/ready.\n" +
+        "Sources: the Docker engine or DS01's gpu-state file, the events log, the state directory, a DRM coordinator, or --simulation.",
+    )
+    .option("--metrics-port <port>", "port for /metrics (0 picks a free one)", port, 9101)
+    .option("--bind <address>", "address to listen on", nonEmpty, "127.0.0.1")
+    .option("--drm-url <url>", "DRM coordinator base URL (polled at <url>/api/v1/monitoring/snapshot)", nonEmpty)
+    .option("--api-key-file <path>", "file holding the DRM API key (else env DRM_API_KEY)", nonEmpty)
+    .addOption(new Option("--api-key <key>").hideHelp())
+    .option("--update-interval <seconds>", "DRM poll interval in seconds", seconds, 5)
+    .option("--simulation", "serve a simulated 8-GPU host (two GPUs in MIG mode) and DRM coordinator")
+    .option("--simulation-seed <n>", "seed of the simulation (same seed, same cluster)", integer)
+    .option("--simulation-overrides <file>", "JSON file forcing simulated conditions; re-read when it changes", nonEmpty)
+    .option("--simulate-dcgm-port <port>", "serve a DCGM-exporter-compatible /metrics from the simulation on this port", port)
+    .option("--docker-socket <path>", "Docker engine socket to read DS01 containers from (e.g. /var/run/docker.sock)", nonEmpty)
+    .option("--state-file <path>", "DS01 gpu-state JSON file, instead of the Docker engine", nonEmpty)
+    .option("--device-map <path>", "`nvidia-smi -L` output or JSON device map (GPU/MIG UUID -> slot)", nonEmpty)
+    .option("--events-file <path>", "DS01 events log (events.jsonl)", nonEmpty)
+    .option("--state-dir <path>", "DS01 state directory (disk usage)", nonEmpty)
+    .showHelpAfterError()
+    .exitOverride((err: CommanderError) => {
+      // Help and version end with 0; every parse error is a usage error.
+      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+    })
+    .action(async (flags: ExporterFlags, cmd: Command) => {
+      if (flags.apiKey !== undefined) {
+        // Deliberately not echoing the value: a key on a command line is visible in ps.
+        cmd.error("error: --api-key is not accepted; put the key in --api-key-file or DRM_API_KEY", { exitCode: EXIT_USAGE });
+      }
+      let apiKey: string | undefined;
+      try {
+        apiKey = readApiKey(flags);
+      } catch (err: unknown) {
+        process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(EXIT_START_FAILURE);
+      }
+      const config: ExporterConfig = {
+        metricsPort: flags.metricsPort,
+        bind: flags.bind,
+        updateIntervalSeconds: flags.updateInterval,
+        simulation: flags.simulation === true,
+        ...(flags.drmUrl ? { drmUrl: flags.drmUrl } : {}),
+        ...(apiKey && flags.drmUrl ? { apiKey } : {}),
+        ...(flags.simulationSeed !== undefined ? { simulationSeed: flags.simulationSeed } : {}),
+        ...(flags.simulationOverrides ? { simulationOverrides: flags.simulationOverrides } : {}),
+        ...(flags.simulateDcgmPort !== undefined ? { simulateDcgmPort: flags.simulateDcgmPort } : {}),
+        ...(flags.dockerSocket ? { dockerSocket: flags.dockerSocket } : {}),
+        ...(flags.stateFile ? { stateFile: flags.stateFile } : {}),
+        ...(flags.deviceMap ? { deviceMap: flags.deviceMap } : {}),
+        ...(flags.eventsFile ? { eventsFile: flags.eventsFile } : {}),
+        ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
+      };
+      let started: Awaited<ReturnType<typeof runExporter>>;
+      try {
+        started = await runExporter(config);
+      } catch (err: unknown) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (err instanceof ConfigError) cmd.error(`error: ${message}`, { exitCode: EXIT_USAGE });
+        process.stderr.write(`error: exporter could not start: ${message}\n`);
+        process.exit(EXIT_START_FAILURE);
+      }
+      process.stdout.write(`exporter listening on ${started.url}/metrics\n`);
+      if (started.dcgmUrl) process.stdout.write(`simulated DCGM listening on ${started.dcgmUrl}\n`);
+
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals): void => {
+          if (stopping) process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+          stopping = true;
+          log("info", "stopping", { signal });
+          started.close().then(
+            () => {
+              // Anything still holding the event loop (a stuck socket) must not keep us alive.
+              setTimeout(() => process.exit(0), 2_000).unref();
+              resolve();
+            },
+            () => process.exit(EXIT_START_FAILURE),
+          );
+        };
+        process.on("SIGTERM", stop);
+        process.on("SIGINT", stop);
+      });
+    });
+  return command;
 }

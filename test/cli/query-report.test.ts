@@ -93,6 +93,15 @@ describe("query against a real Prometheus", () => {
   });
 });
 
+describe("status against a real Prometheus", () => {
+  it("finds Prometheus healthy on /-/healthy and its own /metrics full of samples", async () => {
+    const r = await runCli(["status", "--prometheus-url", prom.url, "--node-exporter-url", prom.url]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/prometheus\s+healthy\s+\d+ ms\s+http:\/\/127\.0\.0\.1:\d+\/-\/healthy\s+Prometheus (Server )?is Healthy\./);
+    expect(r.stdout).toMatch(/nodeExporter\s+healthy\s+.*\/metrics\s+\d+ samples/);
+  });
+});
+
 describe("report against a real Prometheus", () => {
   it("asks only catalog metrics with their own labels", () => {
     for (const q of reportQueries("5m")) expect(checkAgainstCatalog(q.expr), q.id).toEqual([]);

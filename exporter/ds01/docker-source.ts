@@ -15,6 +15,8 @@ export interface DockerSourceOptions {
   readonly passwdFile?: string;
   /** Per engine request. Default 5000. */
   readonly requestTimeoutMs?: number;
+  /** Largest engine response accepted (the container list on a busy host). Default 64 MiB. */
+  readonly maxResponseBytes?: number;
   /** Inspections run at once while (re)listing. Default 8. */
   readonly inspectConcurrency?: number;
   /** First wait before re-opening a broken event stream; doubles up to maxBackoffMs. Default 500. */
@@ -88,7 +90,7 @@ export class DockerSource implements Source<Ds01Snapshot> {
 
   constructor(opts: DockerSourceOptions) {
     this.name = opts.name ?? "docker";
-    this.api = new DockerApi({ socketPath: opts.socketPath, timeoutMs: opts.requestTimeoutMs ?? 5000 });
+    this.api = new DockerApi({ socketPath: opts.socketPath, timeoutMs: opts.requestTimeoutMs ?? 5000, maxResponseBytes: opts.maxResponseBytes });
     this.deviceMapFile = opts.deviceMapFile ? new DeviceMapFile(opts.deviceMapFile) : undefined;
     this.passwdFile = opts.passwdFile ?? "/etc/passwd";
     this.concurrency = Math.max(1, opts.inspectConcurrency ?? 8);

@@ -1,0 +1,224 @@
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { classifyContainer, containerInterface, containerUser, type ContainerRecord } from "../../exporter/ds01/classify";
+import { migProfileEquivalents, parseDeviceMap } from "../../exporter/ds01/device-map";
+import { toRecord } from "../../exporter/ds01/docker-source";
+import { createEventsLog } from "../../exporter/ds01/events-log";
+import { createStateDirSource } from "../../exporter/ds01/state-dir-source";
+import { createStateFileSource } from "../../exporter/ds01/state-file-source";
+import { TimeWindow } from "../../exporter/ds01/time-window";
+
+const FIXTURE = "/work/shared/reference/ds01-infra/tests/fixtures/mock_gpu_state.json";
+const HOUR = 3600_000;
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "ds01-src-"));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  while (dirs.length) await rm(dirs.pop()!, { recursive: true, force: true });
+});
+
+function record(over: Partial<ContainerRecord>): ContainerRecord {
+  return { id: "x", name: "c", labels: {}, state: "running", cgroupParent: "", deviceIds: [], allGpus: false, ...over };
+}
+
+describe("device map", () => {
+  it("parses nvidia-smi -L with MIG devices and the JSON form alike", () => {
+    const text = `GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0a)\nGPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-1b)\n  MIG 1g.10gb     Device  0: (UUID: MIG-1b0)\n  MIG 3g.40gb     Device  1: (UUID: MIG-1b1)\n`;
+    const map = parseDeviceMap(text);
+    expect(map.gpus.map((g) => [g.index, g.uuid, g.model, g.migEnabled])).toEqual([
+      ["0", "GPU-0a", "NVIDIA H100 80GB HBM3", false],
+      ["1", "GPU-1b", "NVIDIA H100 80GB HBM3", true],
+    ]);
+    expect(map.byUuid.get("MIG-1b1")).toMatchObject({ slot: "1.1", profile: "3g.40gb" });
+    expect(map.byUuid.get("MIG-1b1")!.gpuEquivalents).toBeCloseTo(3 / 7, 12);
+    expect(map.byIndex.get("1:0")!.uuid).toBe("MIG-1b0");
+    const json = parseDeviceMap(
+      JSON.stringify({ gpus: [{ index: 1, uuid: "GPU-1b", model: "H100", migs: [{ device: 0, uuid: "MIG-1b0", profile: "2g.20gb", gpu_instance_id: 5 }] }] }),
+    );
+    expect(json.migDevices[0]).toEqual({ gpu: "1", gpuInstanceId: "5", slot: "1.0", uuid: "MIG-1b0", profile: "2g.20gb" });
+  });
+
+  it("counts a MIG Ng profile as N/7 and rejects what is not a profile", () => {
+    expect(migProfileEquivalents("1g.10gb")).toBeCloseTo(1 / 7, 12);
+    expect(migProfileEquivalents("7g.80gb")).toBe(1);
+    expect(migProfileEquivalents("1c.4g.40gb")).toBeCloseTo(4 / 7, 12);
+    expect(migProfileEquivalents("full")).toBeUndefined();
+    expect(migProfileEquivalents("9g.90gb")).toBeUndefined();
+  });
+});
+
+describe("container classification (CONTAINER-LABELS.md)", () => {
+  it("tells DS01, infrastructure, unmanaged GPU and other containers apart", () => {
+    expect(classifyContainer(record({ cgroupParent: "ds01-student-alice.slice" }))).toBe("ds01");
+    expect(classifyContainer(record({ labels: { "ds01.name": "x" } }))).toBe("ds01");
+    expect(classifyContainer(record({ name: "thesis._.1001" }))).toBe("ds01");
+    expect(classifyContainer(record({ name: "ds01-grafana", labels: { "ds01.user": "x" } }))).toBe("infrastructure");
+    expect(classifyContainer(record({ labels: { "ds01.protected": "true", "ds01.user": "x" } }))).toBe("infrastructure");
+    expect(classifyContainer(record({ deviceIds: ["GPU-1"] }))).toBe("unmanaged-gpu");
+    expect(classifyContainer(record({ allGpus: true }))).toBe("unmanaged-gpu");
+    expect(classifyContainer(record({}))).toBe("other");
+  });
+
+  it("derives interface and user in DS01's order of precedence", () => {
+    expect(containerInterface(record({ labels: { "ds01.interface": "api", "ds01.managed": "true" } }))).toBe("api");
+    expect(containerInterface(record({ labels: { "ds01.interface": "bogus", "ds01.managed": "true" } }))).toBe("atomic");
+    expect(containerInterface(record({ name: "a._.1000" }))).toBe("atomic");
+    expect(containerInterface(record({ name: "vscode-x" }))).toBe("other");
+    expect(containerInterface(record({ labels: { "com.docker.compose.project": "p" } }))).toBe("other");
+    expect(containerInterface(record({ labels: { "hub.jupyter.org/username": "u" } }))).toBe("other");
+    expect(containerInterface(record({}))).toBe("docker");
+    const passwd = (uid: string) => (uid === "1001" ? "dave" : undefined);
+    expect(containerUser(record({ labels: { "ds01.user": "alice", "aime.mlc.USER": "old" } }), passwd)).toBe("alice");
+    expect(containerUser(record({ labels: { "aime.mlc.USER": "old" } }), passwd)).toBe("old");
+    expect(containerUser(record({ cgroupParent: "ds01-student-jean-luc.slice" }), passwd)).toBe("jean-luc");
+    expect(containerUser(record({ name: "t._.1001" }), passwd)).toBe("dave");
+    expect(containerUser(record({ name: "t._.4242" }), passwd)).toBe("4242");
+  });
+
+  it("reads device IDs from device requests, else from the ds01.gpu.uuids label", () => {
+    const inspect = (hostConfig: unknown, labels: Record<string, string> = {}) =>
+      toRecord("id1", { Name: "/n", Config: { Labels: labels }, State: { Status: "exited" }, HostConfig: hostConfig });
+    expect(inspect({ DeviceRequests: [{ Driver: "", Count: 0, DeviceIDs: ["GPU-a", "MIG-b"], Capabilities: [["gpu"]] }] }).deviceIds).toEqual(["GPU-a", "MIG-b"]);
+    expect(inspect({ DeviceRequests: [{ Driver: "nvidia", Count: -1, DeviceIDs: null }] }).allGpus).toBe(true);
+    expect(inspect({}, { "ds01.gpu.uuids": "MIG-a, MIG-b" }).deviceIds).toEqual(["MIG-a", "MIG-b"]);
+    expect(inspect({ DeviceRequests: [{ Driver: "", Count: 0, DeviceIDs: ["0"], Capabilities: [["compute"]] }] }).deviceIds).toEqual([]);
+    expect(inspect(null).name).toBe("n");
+    expect(() => toRecord("id1", [])).toThrow(/not an object/);
+  });
+});
+
+describe("state-file source", () => {
+  it("reads DS01's gpu-state fixture", async () => {
+    const src = createStateFileSource({ path: FIXTURE });
+    const s = await src.read();
+    expect(s.gpus.map((g) => g.index)).toEqual(["0", "1", "2", "3"]);
+    expect(s.allocations).toEqual([
+      { slot: "0", uuid: "", profile: "full", gpuEquivalents: 1, container: "project-a._.1001", user: "student1", interface: "orchestration" },
+      { slot: "1", uuid: "", profile: "full", gpuEquivalents: 1, container: "research-exp._.2001", user: "researcher1", interface: "atomic" },
+    ]);
+    expect(s.containers).toHaveLength(2);
+    expect(s.migMappingOk).toBe(true);
+  });
+
+  it("reads MIG slots, fills UUIDs from a device map, and re-reads only when the file changes", async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, "gpu-state.json");
+    const map = path.join(dir, "map.txt");
+    await writeFile(map, "GPU 0: A100 (UUID: GPU-0)\n  MIG 2g.10gb Device 0: (UUID: MIG-00)\n  MIG 1g.5gb Device 1: (UUID: MIG-01)\n");
+    const state = {
+      gpus: {
+        "0.0": { type: "mig_instance", containers: [{ container: "a", user: "u1", interface: "api", status: "running" }] },
+        "0.1": { type: "mig_instance", containers: [{ container: "a", user: "u1", interface: "api" }] },
+      },
+      mig_enabled: true,
+    };
+    await writeFile(file, JSON.stringify(state));
+    const src = createStateFileSource({ path: file, deviceMapFile: map });
+    const first = await src.read();
+    expect(first.gpus).toEqual([{ index: "0", uuid: "GPU-0", model: "A100", migEnabled: true }]);
+    expect(first.allocations.map((a) => [a.slot, a.uuid, a.profile, a.gpuEquivalents])).toEqual([
+      ["0.0", "MIG-00", "2g.10gb", 2 / 7],
+      ["0.1", "MIG-01", "1g.5gb", 1 / 7],
+    ]);
+    expect(first.containers).toEqual([{ name: "a", user: "u1", interface: "api", status: "running" }]);
+    expect(await src.read()).toBe(first);
+    await writeFile(file, JSON.stringify({ ...state, last_updated: "2025-01-02T00:00:00Z" }));
+    expect(await src.read()).not.toBe(first);
+  });
+});
+
+describe("events log", () => {
+  const line = (t: number, type: string) => JSON.stringify({ timestamp: new Date(t).toISOString(), event_type: type, user: "u" }) + "\n";
+
+  it("keeps an exact 24 h sliding window per event type", async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, "events.jsonl");
+    let now = Date.parse("2026-01-02T12:00:00Z");
+    const lines = [
+      line(now - 25 * HOUR, "gpu.allocate"), // already outside
+      line(now - 23 * HOUR, "gpu.allocate"),
+      line(now - 2 * HOUR, "gpu.allocate"),
+      line(now - 23.5 * HOUR, "container.start"),
+      line(now - 1 * HOUR, "container.start"),
+      line(now - 3 * HOUR, "gpu.allocate"), // out of order
+    ];
+    await writeFile(file, lines.join(""));
+    const log = createEventsLog({ path: file, now: () => now });
+    expect(Object.fromEntries(await log.read())).toEqual({ "gpu.allocate": 3, "container.start": 2 });
+    expect(log.stats.outsideWindow).toBe(1);
+    now += 0.6 * HOUR; // 23.5 h event leaves
+    expect(Object.fromEntries(await log.read())).toEqual({ "gpu.allocate": 3, "container.start": 1 });
+    now += 0.5 * HOUR; // 23 h event leaves
+    await appendFile(file, line(now, "gpu.allocate"));
+    expect(Object.fromEntries(await log.read())).toEqual({ "gpu.allocate": 3, "container.start": 1 });
+    now += 22 * HOUR; // everything but the newest leaves; the types stay, at 0 where empty
+    expect(Object.fromEntries(await log.read())).toEqual({ "gpu.allocate": 1, "container.start": 0 });
+  });
+
+  it("reads only what was appended since the last read", async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, "events.jsonl");
+    const now = Date.now();
+    await writeFile(file, line(now, "a.b").repeat(100));
+    const log = createEventsLog({ path: file });
+    await log.read();
+    const first = log.stats.bytesRead;
+    await appendFile(file, line(now, "a.b"));
+    expect((await log.read()).get("a.b")).toBe(101);
+    expect(log.stats.bytesRead - first).toBe(line(now, "a.b").length);
+  });
+
+  it("window: ordered insertion and expiry stay exact over many operations", () => {
+    const w = new TimeWindow();
+    const kept: number[] = [];
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 5000; i++) {
+      const t = i * 10 + Math.floor(rand() * 200) - 100;
+      w.add(t);
+      kept.push(t);
+      if (i % 97 === 0) {
+        const cutoff = i * 10 - 3000;
+        w.expire(cutoff);
+        kept.splice(0, kept.length, ...kept.filter((x) => x > cutoff));
+        expect(w.count).toBe(kept.length);
+      }
+    }
+  });
+});
+
+describe("state dir source", () => {
+  it("reports the filesystem's used/free/total and the directory's own size, bounded", async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, "sub", "deeper"), { recursive: true });
+    await writeFile(path.join(dir, "a"), Buffer.alloc(1000));
+    await writeFile(path.join(dir, "sub", "b"), Buffer.alloc(2000));
+    await writeFile(path.join(dir, "sub", "deeper", "c"), Buffer.alloc(3000));
+    const usage = await createStateDirSource({ path: dir }).read();
+    expect(usage.state).toBe(6000);
+    expect(usage.stateTruncated).toBe(false);
+    expect(usage.total).toBeGreaterThan(0);
+    expect(usage.used + usage.free).toBeLessThanOrEqual(usage.total);
+    const shallow = await createStateDirSource({ path: dir, maxDepth: 2 }).read();
+    expect(shallow).toMatchObject({ state: 3000, stateTruncated: true });
+    const few = await createStateDirSource({ path: dir, maxEntries: 1 }).read();
+    expect(few.stateTruncated).toBe(true);
+  });
+
+  it("walks again only after its interval", async () => {
+    const dir = await tempDir();
+    let now = 0;
+    const src = createStateDirSource({ path: dir, walkIntervalMs: 1000, now: () => now });
+    expect((await src.read()).state).toBe(0);
+    await writeFile(path.join(dir, "x"), Buffer.alloc(500));
+    expect((await src.read()).state).toBe(0);
+    now = 1000;
+    expect((await src.read()).state).toBe(500);
+  });
+});

@@ -1,0 +1,433 @@
+import { agg, call, drm, exporterSelf, range, re, sel, type MetricDef } from "../metrics";
+import type { DashboardDef } from "./kit/dashboard";
+import { orZero } from "./kit/gpu";
+import {
+  barGaugePanel,
+  falling,
+  gaugePanel,
+  GREEN,
+  heatmapPanel,
+  NEUTRAL,
+  ORANGE,
+  piePanel,
+  RED,
+  rising,
+  statPanel,
+  tablePanel,
+  timeseriesPanel,
+  UP_DOWN_MAPPINGS,
+  ZERO_BAD,
+  type Step,
+} from "./kit/panels";
+import { labelValuesVariable } from "./kit/variables";
+import { UID } from "./uids";
+
+/** The DRM integration guide's alert thresholds (HighCPUUtilization, HighAllocationTime). */
+export const DRM_CPU_HIGH_PERCENT = 85;
+export const DRM_ALLOCATION_TIME_HIGH_MS = 500;
+/** Window of the baseline a regression indicator compares the current value with. */
+export const REGRESSION_BASELINE_WINDOW = "1h";
+/** |z| at which a value is unusual (2) and a regression (3). */
+const Z_WARN = 2;
+const Z_CRIT = 3;
+
+const WORKER = { worker_id: re("$worker") };
+
+/**
+ * How many standard deviations the current value is from its mean over the baseline window.
+ * The floor on the deviation keeps a flat baseline from dividing by zero (a flat line and an
+ * equal value give 0, not NaN).
+ */
+export function zScore(metric: MetricDef, window = REGRESSION_BASELINE_WINDOW): string {
+  const mean = call("avg_over_time", range(metric, window));
+  const sd = call("stddev_over_time", range(metric, window));
+  return `(${sel(metric)} - ${mean}) / ${call("clamp_min", sd, 0.001)}`;
+}
+
+/** Throughput falling is the regression: red below -3σ. */
+const LOW_IS_REGRESSION: readonly Step[] = [
+  [RED, null],
+  [ORANGE, -Z_CRIT],
+  [GREEN, -Z_WARN],
+];
+/** Allocation time rising is the regression: red above +3σ. */
+const HIGH_IS_REGRESSION: readonly Step[] = rising(Z_WARN, Z_CRIT);
+
+function workerHeatmap(title: string, metric: MetricDef, what: string) {
+  return heatmapPanel({
+    title,
+    description: `${what} of each worker over time (one row per worker); hot rows are overloaded workers.`,
+    queries: [{ expr: sel(metric, WORKER), legend: "{{worker_id}}" }],
+    unit: "percent",
+    min: 0,
+    max: 100,
+    width: 8,
+  });
+}
+
+export function drmDashboard(): DashboardDef {
+  const scaling = drm.drm_scaling_operations_total;
+  const alerts = drm.drm_alerts_total;
+  return {
+    uid: UID.drm,
+    title: "DRM",
+    description:
+      "Is the Dynamic Resource Management coordinator keeping up? The six sections of the DRM integration guide: " +
+      "system overview, resource utilisation with a per-worker heatmap, performance with regression indicators, " +
+      "worker details, scaling operations with their reasons, and alerts by level and source.",
+    tags: ["drm"],
+    related: [UID.ds01Overview, UID.stackHealth],
+    variables: [
+      labelValuesVariable("worker", drm.drm_worker_tasks, "worker_id", {
+        label: "Worker",
+        description: "DRM workers to show in the per-worker panels.",
+        multi: true,
+        includeAll: true,
+      }),
+    ],
+    sections: [
+      {
+        title: "System overview",
+        collapsed: false,
+        panels: [
+          statPanel({
+            title: "Workers",
+            description: "Workers the coordinator knows; fewer than 3 with a queue is the guide's LowWorkerCount.",
+            queries: [{ expr: sel(drm.drm_worker_count), instant: true }],
+            thresholds: falling(1, 3),
+            width: 3,
+          }),
+          statPanel({
+            title: "Active workers",
+            description: "Workers currently running tasks.",
+            queries: [{ expr: sel(drm.drm_active_workers), instant: true }],
+            thresholds: NEUTRAL,
+            width: 3,
+          }),
+          statPanel({
+            title: "Active tasks",
+            description: "Tasks running now.",
+            queries: [{ expr: sel(drm.drm_active_tasks), instant: true }],
+            thresholds: NEUTRAL,
+            sparkline: true,
+            width: 3,
+          }),
+          statPanel({
+            title: "Pending tasks",
+            description: "Tasks waiting for a worker; above 10 with few workers the guide pages.",
+            queries: [{ expr: sel(drm.drm_pending_tasks), instant: true }],
+            thresholds: rising(5, 10),
+            sparkline: true,
+            width: 3,
+          }),
+          gaugePanel({
+            title: "CPU",
+            description: `Cluster CPU utilisation (alert above ${DRM_CPU_HIGH_PERCENT}%).`,
+            queries: [{ expr: sel(drm.drm_cpu_utilization_percent), instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(70, DRM_CPU_HIGH_PERCENT),
+            width: 3,
+          }),
+          gaugePanel({
+            title: "Memory",
+            description: "Cluster memory utilisation.",
+            queries: [{ expr: sel(drm.drm_memory_utilization_percent), instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(80, 90),
+            width: 3,
+          }),
+          gaugePanel({
+            title: "GPU",
+            description: "Cluster GPU utilisation.",
+            queries: [{ expr: sel(drm.drm_gpu_utilization_percent), instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(85, 95),
+            width: 3,
+          }),
+          statPanel({
+            title: "DRM source",
+            description: "Whether the exporter's last read of the DRM coordinator succeeded.",
+            queries: [{ expr: sel(exporterSelf.ds01_exporter_source_up, { source: "drm" }), instant: true }],
+            mappings: UP_DOWN_MAPPINGS,
+            thresholds: ZERO_BAD,
+            width: 3,
+          }),
+        ],
+      },
+      {
+        title: "Resource utilisation",
+        collapsed: false,
+        panels: [
+          timeseriesPanel({
+            title: "Cluster utilisation",
+            description: `CPU, memory and GPU utilisation across all workers; dashed lines at 70% and ${DRM_CPU_HIGH_PERCENT}%.`,
+            queries: [
+              { expr: sel(drm.drm_cpu_utilization_percent), legend: "CPU" },
+              { expr: sel(drm.drm_memory_utilization_percent), legend: "memory" },
+              { expr: sel(drm.drm_gpu_utilization_percent), legend: "GPU" },
+            ],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(70, DRM_CPU_HIGH_PERCENT),
+            thresholdLines: true,
+          }),
+          timeseriesPanel({
+            title: "Utilisation anomalies",
+            description: `Standard deviations from the ${REGRESSION_BASELINE_WINDOW} mean; beyond ±${Z_CRIT} the value is unusual for this cluster.`,
+            queries: [
+              { expr: zScore(drm.drm_cpu_utilization_percent), legend: "CPU" },
+              { expr: zScore(drm.drm_memory_utilization_percent), legend: "memory" },
+              { expr: zScore(drm.drm_gpu_utilization_percent), legend: "GPU" },
+            ],
+            unit: "none",
+            thresholds: [
+              [RED, null],
+              [ORANGE, -Z_CRIT],
+              [GREEN, -Z_WARN],
+              [ORANGE, Z_WARN],
+              [RED, Z_CRIT],
+            ],
+            thresholdLines: true,
+          }),
+          workerHeatmap("CPU per worker", drm.drm_worker_cpu_utilization_percent, "CPU utilisation"),
+          workerHeatmap("Memory per worker", drm.drm_worker_memory_utilization_percent, "Memory utilisation"),
+          workerHeatmap("GPU per worker", drm.drm_worker_gpu_utilization_percent, "GPU utilisation"),
+        ],
+      },
+      {
+        title: "Performance",
+        collapsed: false,
+        panels: [
+          timeseriesPanel({
+            title: "Task throughput",
+            description: `Tasks per second as DRM reports it, the completed-task rate, and the ${REGRESSION_BASELINE_WINDOW} baseline.`,
+            queries: [
+              { expr: sel(drm.drm_task_throughput_per_second), legend: "reported" },
+              { expr: call("rate", range(drm.drm_completed_tasks_total, "$__rate_interval")), legend: "completed" },
+              { expr: call("avg_over_time", range(drm.drm_task_throughput_per_second, REGRESSION_BASELINE_WINDOW)), legend: "baseline" },
+            ],
+            unit: "ops",
+          }),
+          timeseriesPanel({
+            title: "Allocation time",
+            description: `Time to allocate resources to a task; the guide alerts above ${DRM_ALLOCATION_TIME_HIGH_MS} ms.`,
+            queries: [
+              { expr: sel(drm.drm_allocation_time_milliseconds), legend: "allocation time" },
+              { expr: call("avg_over_time", range(drm.drm_allocation_time_milliseconds, REGRESSION_BASELINE_WINDOW)), legend: "baseline" },
+            ],
+            unit: "ms",
+            thresholds: rising(DRM_ALLOCATION_TIME_HIGH_MS * 0.8, DRM_ALLOCATION_TIME_HIGH_MS),
+            thresholdLines: true,
+          }),
+          gaugePanel({
+            title: "Resource efficiency",
+            description: "How much of the allocated resources tasks actually use.",
+            queries: [{ expr: sel(drm.drm_resource_efficiency_percent), instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: falling(50, 70),
+            width: 6,
+          }),
+          statPanel({
+            title: "Throughput regression (z)",
+            description: `Current throughput against its ${REGRESSION_BASELINE_WINDOW} baseline, in standard deviations; below -${Z_CRIT} is a regression.`,
+            queries: [{ expr: zScore(drm.drm_task_throughput_per_second), instant: true }],
+            decimals: 1,
+            thresholds: LOW_IS_REGRESSION,
+            sparkline: true,
+            width: 6,
+          }),
+          statPanel({
+            title: "Allocation-time regression (z)",
+            description: `Current allocation time against its ${REGRESSION_BASELINE_WINDOW} baseline; above +${Z_CRIT} is a regression.`,
+            queries: [{ expr: zScore(drm.drm_allocation_time_milliseconds), instant: true }],
+            decimals: 1,
+            thresholds: HIGH_IS_REGRESSION,
+            sparkline: true,
+            width: 6,
+          }),
+          timeseriesPanel({
+            title: "Efficiency trend",
+            description: "Resource efficiency and its change per hour (linear fit over 30 minutes).",
+            queries: [
+              { expr: sel(drm.drm_resource_efficiency_percent), legend: "efficiency" },
+              { expr: `${call("deriv", range(drm.drm_resource_efficiency_percent, "30m"))} * 3600`, legend: "change per hour" },
+            ],
+            unit: "percent",
+            width: 6,
+          }),
+        ],
+      },
+      {
+        title: "Worker details",
+        collapsed: false,
+        panels: [
+          timeseriesPanel({
+            title: "Worker CPU",
+            description: "CPU utilisation per worker.",
+            queries: [{ expr: sel(drm.drm_worker_cpu_utilization_percent, WORKER), legend: "{{worker_id}}" }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            width: 8,
+          }),
+          timeseriesPanel({
+            title: "Worker memory",
+            description: "Memory utilisation per worker.",
+            queries: [{ expr: sel(drm.drm_worker_memory_utilization_percent, WORKER), legend: "{{worker_id}}" }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            width: 8,
+          }),
+          timeseriesPanel({
+            title: "Worker GPU",
+            description: "GPU utilisation per worker.",
+            queries: [{ expr: sel(drm.drm_worker_gpu_utilization_percent, WORKER), legend: "{{worker_id}}" }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            width: 8,
+          }),
+          barGaugePanel({
+            title: "Tasks per worker",
+            description: "How tasks are spread over the workers right now.",
+            queries: [{ expr: sel(drm.drm_worker_tasks, WORKER), legend: "{{worker_id}}", instant: true }],
+            min: 0,
+            width: 8,
+          }),
+          tablePanel({
+            title: "Workers",
+            description: "Each worker's current CPU, memory and GPU utilisation and task count.",
+            queries: [
+              { expr: sel(drm.drm_worker_cpu_utilization_percent, WORKER), table: true },
+              { expr: sel(drm.drm_worker_memory_utilization_percent, WORKER), table: true },
+              { expr: sel(drm.drm_worker_gpu_utilization_percent, WORKER), table: true },
+              { expr: sel(drm.drm_worker_tasks, WORKER), table: true },
+            ],
+            merge: true,
+            hideColumns: ["job", "instance"],
+            renameColumns: {
+              worker_id: "Worker",
+              "Value #A": "CPU %",
+              "Value #B": "Memory %",
+              "Value #C": "GPU %",
+              "Value #D": "Tasks",
+            },
+            decimals: 0,
+            width: 10,
+          }),
+          barGaugePanel({
+            title: "Busiest workers (CPU)",
+            description: "The five workers with the highest CPU utilisation.",
+            queries: [
+              { expr: call("topk", 5, sel(drm.drm_worker_cpu_utilization_percent, WORKER)), legend: "{{worker_id}}", instant: true },
+            ],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(70, DRM_CPU_HIGH_PERCENT),
+            width: 6,
+          }),
+        ],
+      },
+      {
+        title: "Scaling operations",
+        collapsed: false,
+        panels: [
+          timeseriesPanel({
+            title: "Scaling decisions",
+            description: "Scale-ups and scale-downs in each interval, by reason.",
+            queries: [
+              {
+                expr: agg("sum", call("increase", range(scaling, "$__rate_interval")), ["direction", "reason"]),
+                legend: "{{direction}}: {{reason}}",
+              },
+            ],
+            unit: "short",
+            bars: true,
+            stack: true,
+            expectData: false,
+          }),
+          timeseriesPanel({
+            title: "Workers and utilisation",
+            description: "Worker count against cluster CPU utilisation (right axis), to see what each scaling step followed.",
+            queries: [
+              { expr: sel(drm.drm_worker_count), legend: "workers" },
+              { expr: sel(drm.drm_active_workers), legend: "active workers" },
+              { expr: sel(drm.drm_pending_tasks), legend: "pending tasks" },
+              { expr: sel(drm.drm_cpu_utilization_percent), legend: "CPU %" },
+            ],
+            unit: "short",
+            rightAxis: { queries: [3], unit: "percent" },
+          }),
+          piePanel({
+            title: "Scaling reasons",
+            description: "Why the coordinator scaled over the dashboard's time range.",
+            queries: [
+              { expr: agg("sum", call("increase", range(scaling, "$__range")), ["reason"]), legend: "{{reason}}", instant: true },
+            ],
+            expectData: false,
+            width: 12,
+          }),
+          statPanel({
+            title: "Scale-ups in range",
+            description: "Scale-up operations over the dashboard's time range.",
+            queries: [{ expr: orZero(agg("sum", call("increase", range(scaling, "$__range", { direction: "up" })))), instant: true }],
+            decimals: 0,
+            thresholds: NEUTRAL,
+            width: 6,
+            height: 8,
+          }),
+          statPanel({
+            title: "Scale-downs in range",
+            description: "Scale-down operations over the dashboard's time range.",
+            queries: [{ expr: orZero(agg("sum", call("increase", range(scaling, "$__range", { direction: "down" })))), instant: true }],
+            decimals: 0,
+            thresholds: NEUTRAL,
+            width: 6,
+            height: 8,
+          }),
+        ],
+      },
+      {
+        title: "Alerts and notifications",
+        collapsed: false,
+        panels: [
+          timeseriesPanel({
+            title: "Alerts by level",
+            description: "DRM alerts raised in each interval, by severity level.",
+            queries: [{ expr: agg("sum", call("increase", range(alerts, "$__rate_interval")), ["level"]), legend: "{{level}}" }],
+            unit: "short",
+            bars: true,
+            stack: true,
+            expectData: false,
+          }),
+          timeseriesPanel({
+            title: "Alert rate",
+            description: "DRM alerts per minute, by level.",
+            queries: [{ expr: `${agg("sum", call("rate", range(alerts, "$__rate_interval")), ["level"])} * 60`, legend: "{{level}}" }],
+            unit: "short",
+            expectData: false,
+            width: 6,
+          }),
+          piePanel({
+            title: "Alerts by source",
+            description: "Which part of DRM raised the alerts over the dashboard's time range.",
+            queries: [{ expr: agg("sum", call("increase", range(alerts, "$__range")), ["source"]), legend: "{{source}}", instant: true }],
+            expectData: false,
+            width: 6,
+          }),
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,292 @@
+import { agg, call, dcgm, ds01, exporterSelf, ne, recorded, sel } from "../metrics";
+import type { DashboardDef } from "./kit/dashboard";
+import { measured } from "./kit/dcgm";
+import {
+  ANY_BAD,
+  barGaugePanel,
+  falling,
+  gaugePanel,
+  GREEN,
+  NEUTRAL,
+  piePanel,
+  RED,
+  rising,
+  stateTimelinePanel,
+  statPanel,
+  tablePanel,
+  timeseriesPanel,
+  UP_DOWN_MAPPINGS,
+  valueMappings,
+  ZERO_BAD,
+} from "./kit/panels";
+import { fullGpuMemoryPercent, fullGpuUtilisation, migMemoryPercent, migUtilisation, orZero } from "./kit/gpu";
+import { UID } from "./uids";
+
+/** DS01's own thresholds: temperature warning/critical and the waste line (utilisation below 5%). */
+export const GPU_TEMP_WARN_C = 85;
+export const GPU_TEMP_CRIT_C = 90;
+export const GPU_WASTE_PERCENT = 5;
+
+export function ds01Overview(): DashboardDef {
+  const allocations = sel(ds01.ds01_gpu_allocated);
+  const migAllocated = orZero(agg("count", sel(ds01.ds01_gpu_allocated, { profile: ne("full") })));
+  const migTotal = orZero(agg("count", sel(ds01.ds01_mig_slot_info)));
+  const physicalGpus = agg("count", sel(ds01.ds01_gpu_slot_info));
+  const equivalentsAllocated = orZero(agg("sum", sel(ds01.ds01_gpu_equivalents)));
+
+  return {
+    uid: UID.ds01Overview,
+    title: "DS01 Overview",
+    description:
+      "Is the GPU server healthy and who holds which GPU? GPU counts, utilisation and temperature, MIG capacity, " +
+      "the GPU → user → container allocation table and containers by interface.",
+    tags: ["ds01", "gpu"],
+    related: [UID.ds01User, UID.nvidiaDcgm, UID.host, UID.stackHealth],
+    variables: [],
+    sections: [
+      {
+        title: "GPU stats",
+        collapsed: false,
+        panels: [
+          statPanel({
+            title: "GPUs",
+            description: "Physical GPUs the host has.",
+            queries: [{ expr: physicalGpus, instant: true }],
+            thresholds: NEUTRAL,
+          }),
+          gaugePanel({
+            title: "Average GPU utilisation",
+            description: `Mean over full GPUs and MIG instances; below ${GPU_WASTE_PERCENT}% an allocation counts as waste.`,
+            queries: [{ expr: agg("avg", `${fullGpuUtilisation()} or ${migUtilisation()}`), instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: falling(GPU_WASTE_PERCENT, 20),
+          }),
+          statPanel({
+            title: "Hottest GPU",
+            description: `Highest GPU temperature; DS01 warns at ${GPU_TEMP_WARN_C} °C and pages at ${GPU_TEMP_CRIT_C} °C.`,
+            queries: [{ expr: agg("max", measured(sel(dcgm.DCGM_FI_DEV_GPU_TEMP))), instant: true }],
+            unit: "celsius",
+            thresholds: rising(GPU_TEMP_WARN_C, GPU_TEMP_CRIT_C),
+            sparkline: true,
+          }),
+          statPanel({
+            title: "GPU-equivalents free",
+            description: "Physical GPUs minus allocated GPU-equivalents (a MIG Ng.* instance counts N/7).",
+            queries: [{ expr: `${physicalGpus} - ${equivalentsAllocated}`, instant: true }],
+            decimals: 2,
+            thresholds: falling(0.5, 1),
+          }),
+          statPanel({
+            title: "Active users",
+            description: "Users holding at least one GPU or MIG slot.",
+            queries: [{ expr: orZero(agg("count", agg("count", allocations, ["user"]))), instant: true }],
+            thresholds: NEUTRAL,
+          }),
+          statPanel({
+            title: "Running containers",
+            description: "DS01 containers in the running state.",
+            queries: [{ expr: orZero(agg("sum", sel(ds01.ds01_containers_total, { status: "running" }))), instant: true }],
+            thresholds: NEUTRAL,
+          }),
+        ],
+      },
+      {
+        title: "MIG status and capacity",
+        collapsed: false,
+        panels: [
+          statPanel({
+            title: "MIG instances",
+            description: "MIG instances configured on the host.",
+            queries: [{ expr: migTotal, instant: true }],
+            thresholds: NEUTRAL,
+          }),
+          statPanel({
+            title: "MIG allocated",
+            description: "MIG instances held by a container.",
+            queries: [{ expr: migAllocated, instant: true }],
+            thresholds: NEUTRAL,
+          }),
+          statPanel({
+            title: "MIG free",
+            description: "MIG instances nobody holds.",
+            queries: [{ expr: call("clamp_min", `${migTotal} - ${migAllocated}`, 0), instant: true }],
+            thresholds: falling(1, 2),
+          }),
+          statPanel({
+            title: "Slots free",
+            description: "Allocatable slots (full GPUs and MIG instances) nobody holds, from the recording rules.",
+            queries: [{ expr: sel(recorded["ds01:system_gpu_slots_free"]), instant: true }],
+            thresholds: falling(1, 2),
+          }),
+          statPanel({
+            title: "MIG mapping",
+            description: "Whether every MIG UUID a container holds maps to a known slot.",
+            queries: [{ expr: sel(ds01.ds01_mig_mapping_status), instant: true }],
+            mappings: valueMappings({ "0": ["MISMATCH", RED], "1": ["OK", GREEN] }),
+            thresholds: ZERO_BAD,
+          }),
+          statPanel({
+            title: "Unmanaged GPU containers",
+            description: "Containers holding GPUs outside DS01's allocation (ds01_unmanaged_gpu_count).",
+            queries: [{ expr: sel(ds01.ds01_unmanaged_gpu_count), instant: true }],
+            thresholds: ANY_BAD,
+          }),
+        ],
+      },
+      {
+        title: "GPU utilisation and memory",
+        collapsed: false,
+        panels: [
+          timeseriesPanel({
+            title: "GPU utilisation per device",
+            description: "Full GPUs from DCGM_FI_DEV_GPU_UTIL; MIG instances from the graphics-engine activity, named by DS01 slot.",
+            queries: [
+              { expr: fullGpuUtilisation(), legend: "GPU {{gpu}}" },
+              { expr: migUtilisation(), legend: "MIG {{slot}}" },
+            ],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: falling(GPU_WASTE_PERCENT, 20),
+          }),
+          timeseriesPanel({
+            title: "GPU memory used per device",
+            description: "Framebuffer used as a share of used + free, per full GPU and per MIG instance.",
+            queries: [
+              { expr: fullGpuMemoryPercent(), legend: "GPU {{gpu}}" },
+              { expr: migMemoryPercent(), legend: "MIG {{slot}}" },
+            ],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(90, 95),
+            thresholdLines: true,
+          }),
+          timeseriesPanel({
+            title: "GPU temperature",
+            description: `Per physical GPU; dashed lines at ${GPU_TEMP_WARN_C} °C and ${GPU_TEMP_CRIT_C} °C.`,
+            queries: [{ expr: agg("max", measured(sel(dcgm.DCGM_FI_DEV_GPU_TEMP)), ["gpu"]), legend: "GPU {{gpu}}" }],
+            unit: "celsius",
+            thresholds: rising(GPU_TEMP_WARN_C, GPU_TEMP_CRIT_C),
+            thresholdLines: true,
+          }),
+          timeseriesPanel({
+            title: "GPU power",
+            description: "Power draw per physical GPU.",
+            queries: [{ expr: agg("max", measured(sel(dcgm.DCGM_FI_DEV_POWER_USAGE)), ["gpu"]), legend: "GPU {{gpu}}" }],
+            unit: "watt",
+          }),
+        ],
+      },
+      {
+        title: "Allocations",
+        collapsed: false,
+        panels: [
+          tablePanel({
+            title: "GPU → user → container",
+            description: "Every GPU and MIG slot held right now, with its container, user, interface and current utilisation.",
+            queries: [
+              { expr: allocations, table: true },
+              { expr: sel(recorded["ds01:allocation_utilization"]), table: true },
+            ],
+            merge: true,
+            hideColumns: ["job", "instance", "Value #A", "gpu_uuid"],
+            renameColumns: {
+              gpu_slot: "Slot",
+              user: "User",
+              container: "Container",
+              interface: "Interface",
+              profile: "Profile",
+              "Value #B": "Utilisation",
+            },
+            unit: "percent",
+            decimals: 0,
+            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            width: 16,
+            height: 9,
+          }),
+          piePanel({
+            title: "Containers by interface",
+            description: "DS01 containers per interface (orchestration, atomic, api, other, docker).",
+            queries: [{ expr: agg("sum", sel(ds01.ds01_containers_total), ["interface"]), legend: "{{interface}}", instant: true }],
+            height: 9,
+          }),
+          barGaugePanel({
+            title: "GPU-equivalents by user",
+            description: "GPU-equivalents each user holds (a full GPU is 1, a MIG Ng.* instance N/7).",
+            queries: [{ expr: agg("sum", sel(ds01.ds01_gpu_equivalents), ["user"]), legend: "{{user}}", instant: true }],
+            decimals: 2,
+            min: 0,
+            width: 12,
+            links: [{ title: "DS01 My Usage", url: `/d/${UID.ds01User}?var-user=\${__field.labels.user}` }],
+          }),
+          statPanel({
+            title: "Wasted allocations",
+            description: `Allocated slots below ${GPU_WASTE_PERCENT}% utilisation, from the recording rules.`,
+            queries: [{ expr: sel(recorded["ds01:gpu_waste_count"]), instant: true }],
+            thresholds: ANY_BAD,
+            width: 6,
+            height: 8,
+          }),
+          gaugePanel({
+            title: "Wasted share",
+            description: "Share of allocated slots that are wasted.",
+            queries: [{ expr: sel(recorded["ds01:gpu_waste_percent"]), instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(25, 50),
+            width: 6,
+            height: 8,
+          }),
+        ],
+      },
+      {
+        title: "DS01 exporter and events",
+        collapsed: true,
+        panels: [
+          stateTimelinePanel({
+            title: "Exporter sources",
+            description: "Whether each source of the DS01/DRM exporter (Docker, state file, events, DRM) was read successfully.",
+            queries: [{ expr: sel(exporterSelf.ds01_exporter_source_up), legend: "{{source}}" }],
+            mappings: UP_DOWN_MAPPINGS,
+            thresholds: ZERO_BAD,
+          }),
+          barGaugePanel({
+            title: "Events in the last 24 h",
+            description: "Events in DS01's events log over the last 24 hours, by type.",
+            queries: [
+              { expr: agg("sum", sel(ds01.ds01_events_24h_total), ["event_type"]), legend: "{{event_type}}", instant: true },
+            ],
+            expectData: false,
+            width: 12,
+          }),
+          statPanel({
+            title: "State disk used",
+            description: "Use of the filesystem holding DS01's state directory.",
+            queries: [
+              {
+                expr: `100 * ${sel(ds01.ds01_state_disk_bytes, { type: "used" })} / ignoring(type) ${sel(ds01.ds01_state_disk_bytes, { type: "total" })}`,
+                instant: true,
+              },
+            ],
+            unit: "percent",
+            thresholds: rising(80, 90),
+            width: 6,
+          }),
+          statPanel({
+            title: "Exporter scrape time",
+            description: "Time the exporter took to serve its last /metrics request.",
+            queries: [{ expr: sel(exporterSelf.ds01_exporter_scrape_duration_seconds), instant: true }],
+            unit: "s",
+            thresholds: rising(0.025, 0.25),
+            sparkline: true,
+            width: 6,
+          }),
+        ],
+      },
+    ],
+  };
+}

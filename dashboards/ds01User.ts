@@ -1,0 +1,208 @@
+import { agg, cadvisor, call, ds01, ne, range, recorded, sel } from "../metrics";
+import type { DashboardDef } from "./kit/dashboard";
+import { orZero } from "./kit/gpu";
+import { falling, gaugePanel, NEUTRAL, rising, statPanel, tablePanel, timeseriesPanel } from "./kit/panels";
+import { labelValuesVariable } from "./kit/variables";
+import { GPU_WASTE_PERCENT } from "./ds01Overview";
+import { UID } from "./uids";
+
+const USER = "$user";
+
+/**
+ * cAdvisor names a container by its Docker name, which DS01 reports as `container`; this keeps
+ * the cAdvisor series of the selected user's DS01 containers.
+ */
+function ofUsersContainers(expr: string): string {
+  const mine = agg("group", `label_replace(${sel(ds01.ds01_gpu_allocated, { user: USER })}, "name", "$1", "container", "(.+)")`, ["name"]);
+  return `${expr} * on(name) group_left() ${mine}`;
+}
+
+export function ds01User(): DashboardDef {
+  return {
+    uid: UID.ds01User,
+    title: "DS01 My Usage",
+    description:
+      "What am I holding and am I using it? A researcher's GPU-equivalents, slots and containers, " +
+      "their utilisation now and over time, and the CPU and memory of their containers.",
+    tags: ["ds01", "gpu", "user"],
+    related: [UID.ds01Overview, UID.nvidiaDcgm],
+    variables: [
+      labelValuesVariable("user", ds01.ds01_gpu_allocated, "user", {
+        label: "User",
+        description: "A DS01 user holding at least one GPU or MIG slot.",
+      }),
+    ],
+    sections: [
+      {
+        title: "My resources",
+        collapsed: false,
+        panels: [
+          statPanel({
+            title: "My GPU-equivalents",
+            description: "GPU-equivalents I hold: a full GPU is 1, a MIG Ng.* instance N/7.",
+            queries: [{ expr: orZero(agg("sum", sel(ds01.ds01_gpu_equivalents, { user: USER }))), instant: true }],
+            decimals: 2,
+            thresholds: NEUTRAL,
+          }),
+          statPanel({
+            title: "My GPU slots",
+            description: "Full GPUs and MIG instances I hold.",
+            queries: [{ expr: orZero(agg("count", sel(ds01.ds01_gpu_allocated, { user: USER }))), instant: true }],
+            thresholds: NEUTRAL,
+          }),
+          statPanel({
+            title: "My containers",
+            description: "DS01 containers I own.",
+            queries: [{ expr: orZero(agg("sum", sel(ds01.ds01_user_containers_count, { user: USER }))), instant: true }],
+            thresholds: NEUTRAL,
+          }),
+          gaugePanel({
+            title: "My average GPU utilisation",
+            description: `Mean utilisation of my slots; below ${GPU_WASTE_PERCENT}% for 30 minutes DS01 flags the allocation as waste.`,
+            queries: [{ expr: sel(recorded["ds01:user_gpu_utilization_avg"], { user: USER }), instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            width: 6,
+          }),
+          gaugePanel({
+            title: "My GPU memory used",
+            description: "Mean framebuffer use of my slots.",
+            queries: [{ expr: sel(recorded["ds01:user_gpu_memory_percent"], { user: USER }), instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(90, 95),
+            width: 6,
+          }),
+        ],
+      },
+      {
+        title: "My allocations",
+        collapsed: false,
+        panels: [
+          tablePanel({
+            title: "My allocations",
+            description: "Each slot I hold: its container, interface, MIG profile and current utilisation.",
+            queries: [
+              { expr: sel(ds01.ds01_gpu_allocated, { user: USER }), table: true },
+              { expr: sel(recorded["ds01:allocation_utilization"], { user: USER }), table: true },
+            ],
+            merge: true,
+            hideColumns: ["job", "instance", "Value #A", "gpu_uuid", "user"],
+            renameColumns: {
+              gpu_slot: "Slot",
+              container: "Container",
+              interface: "Interface",
+              profile: "Profile",
+              "Value #B": "Utilisation",
+            },
+            unit: "percent",
+            decimals: 0,
+            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            width: 24,
+            height: 7,
+          }),
+        ],
+      },
+      {
+        title: "My GPU history",
+        collapsed: false,
+        panels: [
+          timeseriesPanel({
+            title: "My GPU utilisation",
+            description: "Mean and highest utilisation over my slots.",
+            queries: [
+              { expr: sel(recorded["ds01:user_gpu_utilization_avg"], { user: USER }), legend: "average" },
+              { expr: sel(recorded["ds01:user_gpu_utilization_max"], { user: USER }), legend: "highest" },
+            ],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            thresholdLines: true,
+          }),
+          timeseriesPanel({
+            title: "My GPU memory",
+            description: "Mean framebuffer use of my slots.",
+            queries: [{ expr: sel(recorded["ds01:user_gpu_memory_percent"], { user: USER }), legend: "memory used" }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(90, 95),
+            thresholdLines: true,
+          }),
+          timeseriesPanel({
+            title: "Utilisation per allocation",
+            description: "Each of my containers' slot utilisation.",
+            queries: [
+              {
+                expr: sel(recorded["ds01:allocation_utilization"], { user: USER }),
+                legend: "{{container}} (slot {{gpu_slot}})",
+              },
+            ],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            width: 24,
+          }),
+        ],
+      },
+      {
+        title: "My containers (cAdvisor)",
+        collapsed: true,
+        panels: [
+          timeseriesPanel({
+            title: "CPU per container",
+            description: "CPU cores used by each of my GPU containers (cAdvisor).",
+            queries: [
+              {
+                expr: ofUsersContainers(
+                  agg("sum", call("rate", range(cadvisor.container_cpu_usage_seconds_total, "$__rate_interval", { name: ne("") })), ["name"]),
+                ),
+                legend: "{{name}}",
+              },
+            ],
+            unit: "short",
+            expectData: false,
+          }),
+          timeseriesPanel({
+            title: "Memory per container",
+            description: "Working set of each of my GPU containers (cAdvisor).",
+            queries: [
+              {
+                expr: ofUsersContainers(agg("sum", sel(cadvisor.container_memory_working_set_bytes, { name: ne("") }), ["name"])),
+                legend: "{{name}}",
+              },
+            ],
+            unit: "bytes",
+            expectData: false,
+          }),
+          timeseriesPanel({
+            title: "Memory against limit",
+            description: "Working set as a share of the container's memory limit; DS01 warns above 90%.",
+            queries: [
+              {
+                expr: ofUsersContainers(
+                  // A limit of 0 means "no limit": leave those containers out rather than divide by it.
+                  `100 * ${agg("sum", sel(cadvisor.container_memory_working_set_bytes, { name: ne("") }), ["name"])} / (${agg(
+                    "sum",
+                    sel(cadvisor.container_spec_memory_limit_bytes, { name: ne("") }),
+                    ["name"],
+                  )} > 0)`,
+                ),
+                legend: "{{name}}",
+              },
+            ],
+            unit: "percent",
+            thresholds: rising(80, 90),
+            thresholdLines: true,
+            expectData: false,
+            width: 24,
+          }),
+        ],
+      },
+    ],
+  };
+}

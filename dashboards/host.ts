@@ -1,0 +1,278 @@
+import { agg, cadvisor, call, ne, node, nre, range, sel } from "../metrics";
+import type { DashboardDef } from "./kit/dashboard";
+import { barGaugePanel, gaugePanel, NEUTRAL, rising, statPanel, timeseriesPanel } from "./kit/panels";
+import { labelValuesVariable } from "./kit/variables";
+import { UID } from "./uids";
+
+const HOST = { instance: "$instance" };
+/** Pseudo and read-only filesystems whose fill level means nothing. */
+const REAL_FS = { ...HOST, fstype: nre("tmpfs|overlay|squashfs|nsfs|ramfs|autofs|fuse.*") };
+const CONTAINER = { name: ne("") };
+
+function cpuRate(mode: ReturnType<typeof ne> | string) {
+  return call("rate", range(node.node_cpu_seconds_total, "$__rate_interval", { ...HOST, mode }));
+}
+
+const cores = agg("count", sel(node.node_cpu_seconds_total, { ...HOST, mode: "idle" }));
+
+export function hostDashboard(): DashboardDef {
+  const memUsedPercent = `100 * (1 - ${sel(node.node_memory_MemAvailable_bytes, HOST)} / ${sel(node.node_memory_MemTotal_bytes, HOST)})`;
+  const fsUsedPercent = (m: typeof REAL_FS | { instance: string; mountpoint: string }) =>
+    `100 * (1 - ${sel(node.node_filesystem_avail_bytes, m)} / ${sel(node.node_filesystem_size_bytes, m)})`;
+  return {
+    uid: UID.host,
+    title: "Host",
+    description:
+      "Is the machine itself the bottleneck? CPU, memory, disk, network and load from node-exporter, " +
+      "and the heaviest containers from cAdvisor.",
+    tags: ["host", "node"],
+    related: [UID.ds01Overview, UID.nvidiaDcgm, UID.stackHealth],
+    variables: [
+      labelValuesVariable("instance", node.node_uname_info, "instance", {
+        label: "Host",
+        description: "The node-exporter target to show.",
+      }),
+    ],
+    sections: [
+      {
+        title: "Overview",
+        collapsed: false,
+        panels: [
+          statPanel({
+            title: "Uptime",
+            description: "Time since the host booted.",
+            queries: [{ expr: `time() - ${sel(node.node_boot_time_seconds, HOST)}`, instant: true }],
+            unit: "s",
+            thresholds: NEUTRAL,
+          }),
+          statPanel({
+            title: "CPU cores",
+            description: "Logical CPUs.",
+            queries: [{ expr: cores, instant: true }],
+            thresholds: NEUTRAL,
+          }),
+          gaugePanel({
+            title: "CPU busy",
+            description: "Share of CPU time not idle.",
+            queries: [{ expr: `100 * (1 - ${agg("avg", cpuRate("idle"))})`, instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(80, 95),
+          }),
+          gaugePanel({
+            title: "Memory used",
+            description: "Memory not available to new work; DS01 warns when less than 10% is available.",
+            queries: [{ expr: memUsedPercent, instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(80, 90),
+          }),
+          gaugePanel({
+            title: "Root disk used",
+            description: "Fill level of /; DS01 warns below 10% free.",
+            queries: [{ expr: fsUsedPercent({ ...HOST, mountpoint: "/" }), instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(80, 90),
+          }),
+          statPanel({
+            title: "Load per core",
+            description: "1-minute load average divided by the core count; above 1 work is queueing.",
+            queries: [{ expr: `${sel(node.node_load1, HOST)} / ${call("scalar", cores)}`, instant: true }],
+            decimals: 2,
+            thresholds: rising(1, 2),
+            sparkline: true,
+          }),
+        ],
+      },
+      {
+        title: "CPU and load",
+        collapsed: false,
+        panels: [
+          timeseriesPanel({
+            title: "CPU by mode",
+            description: "Share of all cores spent in each mode (idle left out).",
+            queries: [
+              {
+                expr: `100 * ${agg("sum", cpuRate(ne("idle")), ["mode"])} / ${call("scalar", cores)}`,
+                legend: "{{mode}}",
+              },
+            ],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            stack: true,
+          }),
+          timeseriesPanel({
+            title: "Load average",
+            description: "1, 5 and 15-minute load against the core count.",
+            queries: [
+              { expr: sel(node.node_load1, HOST), legend: "1m" },
+              { expr: sel(node.node_load5, HOST), legend: "5m" },
+              { expr: sel(node.node_load15, HOST), legend: "15m" },
+              { expr: cores, legend: "cores" },
+            ],
+            unit: "short",
+          }),
+        ],
+      },
+      {
+        title: "Memory",
+        collapsed: false,
+        panels: [
+          timeseriesPanel({
+            title: "Memory",
+            description: "Memory in use and still available.",
+            queries: [
+              {
+                expr: `${sel(node.node_memory_MemTotal_bytes, HOST)} - ${sel(node.node_memory_MemAvailable_bytes, HOST)}`,
+                legend: "used",
+              },
+              { expr: sel(node.node_memory_MemAvailable_bytes, HOST), legend: "available" },
+            ],
+            unit: "bytes",
+            stack: true,
+          }),
+          timeseriesPanel({
+            title: "Memory used %",
+            description: "Share of memory not available; dashed lines at 80% and 90%.",
+            queries: [{ expr: memUsedPercent, legend: "used" }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(80, 90),
+            thresholdLines: true,
+          }),
+        ],
+      },
+      {
+        title: "Disk",
+        collapsed: true,
+        panels: [
+          barGaugePanel({
+            title: "Filesystems",
+            description: "Fill level of each real filesystem.",
+            queries: [{ expr: fsUsedPercent(REAL_FS), legend: "{{mountpoint}}", instant: true }],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholds: rising(80, 90),
+            width: 12,
+          }),
+          timeseriesPanel({
+            title: "Disk throughput",
+            description: "Bytes read and written per second, per device.",
+            queries: [
+              {
+                expr: call("rate", range(node.node_disk_read_bytes_total, "$__rate_interval", HOST)),
+                legend: "read {{device}}",
+              },
+              {
+                expr: call("rate", range(node.node_disk_written_bytes_total, "$__rate_interval", HOST)),
+                legend: "write {{device}}",
+              },
+            ],
+            unit: "Bps",
+          }),
+        ],
+      },
+      {
+        title: "Network",
+        collapsed: true,
+        panels: [
+          timeseriesPanel({
+            title: "Network traffic",
+            description: "Bytes received and sent per second, per interface (loopback left out); sent drawn below the axis.",
+            queries: [
+              {
+                expr: call("rate", range(node.node_network_receive_bytes_total, "$__rate_interval", { ...HOST, device: ne("lo") })),
+                legend: "in {{device}}",
+              },
+              {
+                expr: `-${call("rate", range(node.node_network_transmit_bytes_total, "$__rate_interval", { ...HOST, device: ne("lo") }))}`,
+                legend: "out {{device}}",
+              },
+            ],
+            unit: "Bps",
+            width: 24,
+          }),
+        ],
+      },
+      {
+        title: "Containers (cAdvisor)",
+        collapsed: true,
+        panels: [
+          timeseriesPanel({
+            title: "Container CPU",
+            description: "CPU cores used by the ten busiest containers.",
+            queries: [
+              {
+                expr: call(
+                  "topk",
+                  10,
+                  agg("sum", call("rate", range(cadvisor.container_cpu_usage_seconds_total, "$__rate_interval", CONTAINER)), ["name"]),
+                ),
+                legend: "{{name}}",
+              },
+            ],
+            unit: "short",
+            expectData: false,
+          }),
+          timeseriesPanel({
+            title: "Container memory",
+            description: "Working set of the ten largest containers.",
+            queries: [
+              {
+                expr: call("topk", 10, agg("sum", sel(cadvisor.container_memory_working_set_bytes, CONTAINER), ["name"])),
+                legend: "{{name}}",
+              },
+            ],
+            unit: "bytes",
+            expectData: false,
+          }),
+          timeseriesPanel({
+            title: "Container network",
+            description: "Bytes received and sent per second by the ten busiest containers.",
+            queries: [
+              {
+                expr: call(
+                  "topk",
+                  10,
+                  agg("sum", call("rate", range(cadvisor.container_network_receive_bytes_total, "$__rate_interval", CONTAINER)), ["name"]),
+                ),
+                legend: "in {{name}}",
+              },
+              {
+                expr: call(
+                  "topk",
+                  10,
+                  agg("sum", call("rate", range(cadvisor.container_network_transmit_bytes_total, "$__rate_interval", CONTAINER)), ["name"]),
+                ),
+                legend: "out {{name}}",
+              },
+            ],
+            unit: "Bps",
+            expectData: false,
+          }),
+          statPanel({
+            title: "Containers",
+            description: "Containers cAdvisor saw in the last minute.",
+            queries: [
+              {
+                expr: agg("count", `${sel(cadvisor.container_last_seen, CONTAINER)} > (time() - 60)`),
+                instant: true,
+              },
+            ],
+            thresholds: NEUTRAL,
+            expectData: false,
+            width: 12,
+            height: 8,
+          }),
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,11 @@
+/** Stable dashboard UIDs: URLs (/d/<uid>), links between dashboards and bookmarks depend on them. */
+export const UID = {
+  ds01Overview: "ds01-overview",
+  ds01User: "ds01-user",
+  nvidiaDcgm: "nvidia-dcgm",
+  drm: "drm",
+  host: "host",
+  stackHealth: "stack-health",
+} as const;
+
+export type DashboardUid = (typeof UID)[keyof typeof UID];

@@ -1,0 +1,124 @@
+import { agg, call, dcgm, ds01, eq, ne, recorded, sel } from "../../metrics";
+import type { RuleContext } from "../context";
+import { num, record, type RuleGroup } from "../model";
+import { real } from "./sentinel";
+
+/**
+ * DS01's recording rules: slot-level utilisation (full GPUs and MIG instances on one 0-100
+ * scale), per-user and system aggregates, waste and device labelling. Names follow DS01's so its
+ * dashboards keep working. DCGM reports GPU_UTIL in percent but the MIG profiling field
+ * GR_ENGINE_ACTIVE as a 0-1 ratio; the MIG side is scaled by 100 here, once.
+ */
+
+const SLOT_LABELS = ["gpu_slot", "gpu", "GPU_I_ID", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
+const DEVICE_LABELS = ["device", "gpu", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
+const GPU_LABELS = ["gpu", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
+
+const replace = (expr: string, dst: string, replacement: string, src: string, regex = "(.+)") =>
+  call("label_replace", expr, `"${dst}"`, `"${replacement}"`, `"${src}"`, `"${regex}"`);
+
+/** ds01_mig_slot_info relabelled to join DCGM's (gpu, GPU_I_ID) and carry DS01's gpu_slot. */
+const migSlotMap = replace(replace(sel(ds01.ds01_mig_slot_info), "GPU_I_ID", "$1", "gpu_i_id"), "gpu_slot", "$1", "slot");
+const toMigSlot = (expr: string) => `${expr} * on(gpu, GPU_I_ID) group_left(gpu_slot) ${migSlotMap}`;
+const fullGpu = { GPU_I_ID: "" } as const;
+const migInstance = { GPU_I_ID: ne("") } as const;
+
+const fbPercent = (m: typeof fullGpu | typeof migInstance) => {
+  const used = real(sel(dcgm.DCGM_FI_DEV_FB_USED, m));
+  const free = real(sel(dcgm.DCGM_FI_DEV_FB_FREE, m));
+  return `(${used} / (${used} + ${free}) * 100)`;
+};
+
+const allocatedJoin = (series: string) => `${sel(ds01.ds01_gpu_allocated)} * on(gpu_slot) group_left() ${series}`;
+const countOrZero = (expr: string) => `(${agg("count", expr)} or vector(0))`;
+
+export function ds01RecordingGroups(ctx: RuleContext): RuleGroup[] {
+  const r = recorded;
+  const byDevice = (slotSeries: typeof r["ds01:gpu_utilization_by_slot"] | typeof r["ds01:gpu_memory_percent_by_slot"]) =>
+    agg(
+      "max",
+      `${replace(sel(slotSeries, fullGpu), "device", "GPU $1", "gpu_slot")} or ${replace(sel(slotSeries, migInstance), "device", "MIG $1", "gpu_slot")}`,
+      DEVICE_LABELS,
+    );
+  const perGpu = (expr: string) => replace(agg("max", real(expr), GPU_LABELS), "device", "GPU $1", "gpu");
+  return [
+    {
+      name: "ds01_slot_mapping",
+      interval: "30s",
+      rules: [
+        record(
+          r["ds01:gpu_utilization_by_slot"].name,
+          agg(
+            "max",
+            `${replace(real(sel(dcgm.DCGM_FI_DEV_GPU_UTIL, fullGpu)), "gpu_slot", "$1", "gpu")} or ${toMigSlot(`${real(sel(dcgm.DCGM_FI_PROF_GR_ENGINE_ACTIVE, migInstance))} * 100`)}`,
+            SLOT_LABELS,
+          ),
+        ),
+        record(
+          r["ds01:gpu_memory_percent_by_slot"].name,
+          agg("max", `${replace(fbPercent(fullGpu), "gpu_slot", "$1", "gpu")} or ${toMigSlot(fbPercent(migInstance))}`, SLOT_LABELS),
+        ),
+      ],
+    },
+    {
+      name: "ds01_user_gpu_metrics",
+      interval: "30s",
+      rules: [
+        record(r["ds01:user_gpu_utilization_avg"].name, agg("avg", allocatedJoin(r["ds01:gpu_utilization_by_slot"].name), ["user"])),
+        record(r["ds01:user_gpu_utilization_max"].name, agg("max", allocatedJoin(r["ds01:gpu_utilization_by_slot"].name), ["user"])),
+        record(r["ds01:user_gpu_memory_percent"].name, agg("avg", allocatedJoin(r["ds01:gpu_memory_percent_by_slot"].name), ["user"])),
+        record(r["ds01:user_gpu_equivalents"].name, agg("sum", sel(ds01.ds01_gpu_equivalents), ["user"])),
+        record(
+          r["ds01:allocation_utilization"].name,
+          agg("max", allocatedJoin(r["ds01:gpu_utilization_by_slot"].name), ["gpu_slot", "container", "user", "interface"]),
+        ),
+      ],
+    },
+    {
+      name: "ds01_system_aggregates",
+      interval: "30s",
+      rules: [
+        record(r["ds01:system_gpu_utilization_avg"].name, `${agg("avg", r["ds01:gpu_utilization_by_slot"].name)} or vector(0)`),
+        record(r["ds01:system_gpu_slots_total"].name, `${countOrZero(sel(ds01.ds01_gpu_slot_info))} + ${countOrZero(sel(ds01.ds01_mig_slot_info))}`),
+        record(r["ds01:system_gpu_slots_allocated"].name, countOrZero(sel(ds01.ds01_gpu_allocated))),
+        record(
+          r["ds01:system_gpu_slots_free"].name,
+          call("clamp_min", `${r["ds01:system_gpu_slots_total"].name} - ${r["ds01:system_gpu_slots_allocated"].name}`, 0),
+        ),
+        record(r["ds01:system_gpu_equivalents_total"].name, countOrZero(sel(ds01.ds01_gpu_slot_info))),
+        record(r["ds01:system_gpu_equivalents_allocated"].name, `${agg("sum", sel(ds01.ds01_gpu_equivalents))} or vector(0)`),
+        record(
+          r["ds01:system_gpu_equivalents_free"].name,
+          call("clamp_min", `${r["ds01:system_gpu_equivalents_total"].name} - ${r["ds01:system_gpu_equivalents_allocated"].name}`, 0),
+        ),
+        record(r["ds01:system_active_users"].name, countOrZero(agg("count", sel(ds01.ds01_gpu_allocated), ["user"]))),
+        record(r["ds01:system_containers_running"].name, `${agg("sum", sel(ds01.ds01_containers_total, { status: eq("running") }))} or vector(0)`),
+        record(r["ds01:system_gpu_temp_max"].name, `${agg("max", real(sel(dcgm.DCGM_FI_DEV_GPU_TEMP)))} or vector(0)`),
+      ],
+    },
+    {
+      name: "ds01_waste_metrics",
+      interval: "30s",
+      rules: [
+        record(
+          r["ds01:gpu_waste_count"].name,
+          countOrZero(allocatedJoin(`(${r["ds01:gpu_utilization_by_slot"].name} < ${num(ctx.thresholds.ds01.gpuWasteUtilizationPercent)})`)),
+        ),
+        record(
+          r["ds01:gpu_waste_percent"].name,
+          `(${r["ds01:gpu_waste_count"].name} / ${agg("count", sel(ds01.ds01_gpu_allocated))}) * 100 or vector(0)`,
+        ),
+      ],
+    },
+    {
+      name: "ds01_device_labelling",
+      interval: "30s",
+      rules: [
+        record(r["ds01:device_utilization"].name, byDevice(r["ds01:gpu_utilization_by_slot"])),
+        record(r["ds01:device_memory_percent"].name, byDevice(r["ds01:gpu_memory_percent_by_slot"])),
+        record(r["ds01:device_temperature"].name, perGpu(sel(dcgm.DCGM_FI_DEV_GPU_TEMP))),
+        record(r["ds01:device_power_watts"].name, perGpu(sel(dcgm.DCGM_FI_DEV_POWER_USAGE))),
+      ],
+    },
+  ];
+}

@@ -51,6 +51,7 @@ export interface ExporterConfig {
   readonly drmApiKey: boolean;
   readonly updateIntervalSeconds: number;
   readonly hostTarget: string;
+  readonly buildImage: boolean;
 }
 
 export interface ExtraScrapeTarget {
@@ -170,6 +171,7 @@ function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackC
       drmApiKey: secretKeys.includes("drmApiKey"),
       updateIntervalSeconds: ex.updateIntervalSeconds ?? DEFAULT_EXPORTER_UPDATE_INTERVAL_SECONDS,
       hostTarget: ex.hostTarget ?? DEFAULT_EXPORTER_HOST_TARGET,
+      buildImage: ex.buildImage ?? true,
     },
     bindAddress,
     bindAddresses: Object.fromEntries(

@@ -108,6 +108,11 @@ export const exporterSchema = z.strictObject({
   dockerGroupId: z.number().int().min(0).optional(),
   drmUrl: z.url({ protocol: /^https?$/ }).optional(),
   updateIntervalSeconds: z.number().int().min(1).max(3600).optional(),
+  /**
+   * Build the exporter image from exporter/Dockerfile on the Docker host (default), or pull
+   * `images.exporter` from a registry when false.
+   */
+  buildImage: z.boolean().optional(),
   /** Where Prometheus reaches a host-run exporter. */
   hostTarget: hostPort.optional(),
 });

@@ -12,7 +12,7 @@ import { prometheusService } from "./prometheus";
 
 export * from "./alertmanager";
 export * from "./cadvisor";
-export * from "./common";
+export { DROP_ALL, NOBODY } from "./common";
 export * from "./dcgmExporter";
 export * from "./exporter";
 export * from "./grafana";

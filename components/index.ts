@@ -1,0 +1,13 @@
+/**
+ * gpu-monitoring as a library: the stack config, the pure service specs and renderers, the
+ * platforms, and the components (`MonitoringStack` and one per service).
+ */
+export * from "./config";
+export * from "./platform";
+export * from "./platforms";
+export * from "./platforms/docker";
+export * from "./render";
+export * from "./resources";
+export * from "./services";
+export * from "./spec";
+export * from "./stack";

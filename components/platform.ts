@@ -1,0 +1,23 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { BundleOptions } from "./render";
+import type { ServiceSpec } from "./spec";
+
+/** What a platform hands back for one deployed service. */
+export interface DeployedService {
+  /** Where a user reaches the service's main port (e.g. http://127.0.0.1:3000), if anywhere. */
+  readonly url: pulumi.Output<string>;
+}
+
+/**
+ * A place services run: Docker on one host, or a Kubernetes cluster. The service components
+ * compute a ServiceSpec and ask the platform to deploy it as children of themselves.
+ */
+export interface ServicePlatform {
+  readonly kind: "docker" | "kubernetes";
+  /**
+   * How the platform wants the config bundle rendered (addressing, its own scrape jobs, extra
+   * prometheus.yml sections). Undefined: the Docker defaults.
+   */
+  readonly bundleOptions?: BundleOptions;
+  deploy(spec: ServiceSpec, parent: pulumi.Resource): DeployedService;
+}

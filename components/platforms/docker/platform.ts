@@ -1,0 +1,179 @@
+import * as path from "node:path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { SecretValues, StackConfig } from "../../config";
+import type { DeployedService, ServicePlatform } from "../../platform";
+import { kebab } from "../../render";
+import type { ServiceSpec } from "../../spec";
+import { configDigest, configMountPath, cpus, healthcheck, memoryMb, uidOf } from "./convert";
+
+export interface DockerPlatformArgs {
+  readonly config: StackConfig;
+  /** Secret values by key; a spec's secret files and env are looked up here. */
+  readonly secrets: SecretValues;
+  /** Directory holding exporter/Dockerfile, for building our exporter image. Default: this repository. */
+  readonly buildContext?: string;
+}
+
+/** What the platform created for one service. */
+export interface DockerService extends DeployedService {
+  readonly container: docker.Container;
+  readonly image: docker.RemoteImage;
+  /** Persistent data volumes, by the spec's volume name. */
+  readonly volumes: Readonly<Record<string, docker.Volume>>;
+  /** Volume holding the uploaded config of a read-only container, named by its content. */
+  readonly configVolume?: docker.Volume;
+}
+
+const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
+
+/**
+ * Docker on one host: one bridge network the services share (they reach each other by container
+ * name), and per service an image, its volumes and its container. Published ports bind to the
+ * configured address (127.0.0.1 unless changed).
+ */
+export class DockerPlatform extends pulumi.ComponentResource implements ServicePlatform {
+  readonly kind = "docker" as const;
+  readonly network: docker.Network;
+  private readonly config: StackConfig;
+  private readonly secrets: SecretValues;
+  private readonly buildContext: string;
+
+  constructor(name: string, args: DockerPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gpu-monitoring:docker:Platform", name, {}, opts);
+    this.config = args.config;
+    this.secrets = args.secrets;
+    this.buildContext = args.buildContext ?? REPO_ROOT;
+    this.network = new docker.Network(
+      `${name}-network`,
+      {
+        name: args.config.namePrefix,
+        driver: "bridge",
+        labels: [{ label: "app.kubernetes.io/part-of", value: "gpu-monitoring" }],
+      },
+      // A fixed name cannot exist twice, so a replacement must delete the old network first.
+      { parent: this, deleteBeforeReplace: true },
+    );
+    this.registerOutputs({ networkName: this.network.name });
+  }
+
+  deploy(spec: ServiceSpec, parent: pulumi.Resource): DockerService {
+    const cfg = this.config;
+    const opts = { parent };
+    const image = this.image(spec, parent);
+
+    const volumes: Record<string, docker.Volume> = {};
+    for (const v of spec.dataVolumes) {
+      volumes[v.name] = new docker.Volume(
+        `${spec.resourceName}-${v.name}`,
+        { name: `${spec.resourceName}-${v.name}`, labels: [{ label: "app.kubernetes.io/part-of", value: "gpu-monitoring" }] },
+        // Data volumes outlive containers: a container replacement keeps the TSDB, silences and dashboards state.
+        opts,
+      );
+    }
+
+    const configMount = configMountPath(spec);
+    const configVolume = configMount
+      ? new docker.Volume(
+          `${spec.resourceName}-config`,
+          { name: `${spec.resourceName}-config-${configDigest(spec.configFiles, spec.secretFiles)}` },
+          // A new config gets a new volume, so no file of an older config is left behind.
+          { parent, deleteBeforeReplace: false },
+        )
+      : undefined;
+
+    const owner = uidOf(spec.user);
+    const uploads: docker.types.input.ContainerUpload[] = [
+      ...spec.configFiles.map((f) => ({ file: f.path, content: f.content, permissions: "0444" })),
+      ...spec.secretFiles.map((f) => ({
+        file: f.path,
+        content: this.secret(f.secretKey, spec.name),
+        permissions: "0400",
+        ...(owner ? { owner } : {}),
+      })),
+    ];
+
+    const envs: pulumi.Input<string>[] = [
+      ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      ...spec.secretEnv.map((e) => pulumi.interpolate`${e.name}=${this.secret(e.secretKey, spec.name)}`),
+    ];
+
+    const bind = cfg.bindAddresses[spec.name];
+    const health = healthcheck(spec);
+    const container = new docker.Container(
+      spec.resourceName,
+      {
+        name: spec.resourceName,
+        image: image.imageId,
+        ...(spec.command ? { entrypoints: [...spec.command] } : {}),
+        command: [...spec.args],
+        envs,
+        ...(spec.user ? { user: spec.user } : {}),
+        ...(spec.supplementalGroups?.length ? { groupAdds: spec.supplementalGroups.map(String) } : {}),
+        readOnly: spec.readOnlyRootFilesystem,
+        capabilities: { adds: [...spec.capabilities.add], drops: [...spec.capabilities.drop] },
+        securityOpts: ["no-new-privileges:true"],
+        ...(spec.gpus
+          ? {
+              deviceRequests: [
+                spec.gpus === "all"
+                  ? { driver: "nvidia", count: -1, capabilities: ["gpu"] }
+                  : { driver: "nvidia", deviceIds: [...spec.gpus], capabilities: ["gpu"] },
+              ],
+            }
+          : {}),
+        ...(spec.devices?.length ? { devices: spec.devices.map((d) => ({ hostPath: d, containerPath: d, permissions: "r" })) } : {}),
+        ...(spec.hostPid ? { pidMode: "host" } : {}),
+        ...(spec.hostNetwork
+          ? { networkMode: "host" }
+          : {
+              networksAdvanced: [{ name: this.network.name, aliases: [kebab(spec.name)] }],
+              ports: spec.ports.map((p) => ({ internal: p.containerPort, external: p.hostPort, ip: bind, protocol: "tcp" })),
+            }),
+        ...(spec.extraHosts?.length
+          ? { hosts: spec.extraHosts.map((h) => ({ host: h.slice(0, h.lastIndexOf(":")), ip: h.slice(h.lastIndexOf(":") + 1) })) }
+          : {}),
+        volumes: [
+          ...spec.dataVolumes.map((v) => ({ volumeName: volumes[v.name]!.name, containerPath: v.mountPath })),
+          ...(configVolume && configMount ? [{ volumeName: configVolume.name, containerPath: configMount }] : []),
+          ...spec.hostMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.mountPath, readOnly: m.readOnly })),
+        ],
+        uploads,
+        ...(health ? { healthcheck: health } : {}),
+        restart: "unless-stopped",
+        memory: memoryMb(spec.resources.memoryLimit),
+        cpus: cpus(spec.resources.cpuLimit),
+        labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+        logDriver: "json-file",
+        logOpts: { "max-size": "10m", "max-file": "5" },
+      },
+      // Container names and host ports are fixed: the old container must go before its replacement starts.
+      { parent, deleteBeforeReplace: true, dependsOn: [this.network] },
+    );
+
+    const host = bind === "0.0.0.0" ? "localhost" : bind;
+    const main = spec.ports[0];
+    const url = main ? pulumi.output(`http://${host}:${main.hostPort}`) : pulumi.output("");
+    return { container, image, volumes, ...(configVolume ? { configVolume } : {}), url };
+  }
+
+  private image(spec: ServiceSpec, parent: pulumi.Resource): docker.RemoteImage {
+    const build = spec.name === "exporter" && this.config.exporter.buildImage;
+    return new docker.RemoteImage(
+      `${spec.resourceName}-image`,
+      {
+        name: spec.image,
+        // Removing the stack must not delete images other containers on the host may use.
+        keepLocally: true,
+        ...(build ? { build: { context: this.buildContext, dockerfile: path.join(this.buildContext, "exporter", "Dockerfile") } } : {}),
+      },
+      { parent },
+    );
+  }
+
+  private secret(key: string, service: string): pulumi.Output<string> {
+    const value = this.secrets[key];
+    if (!value) throw new Error(`${service} needs the secret ${key}, which is not set (pulumi config set --secret ${key} ...)`);
+    return pulumi.secret(value);
+  }
+}

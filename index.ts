@@ -1,0 +1,24 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, MonitoringStack, loadStackConfig } from "./components";
+
+/**
+ * The Pulumi program: validate the stack config (stacks/Pulumi.<stack>.yaml) before any resource
+ * exists, deploy the stack, export the URLs users open. No secret is ever exported.
+ */
+function load(): ReturnType<typeof loadStackConfig> {
+  try {
+    return loadStackConfig();
+  } catch (err) {
+    // A ConfigError lists every problem with its key; show it as it is, without a stack trace.
+    if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+}
+
+const { config, secrets } = load();
+const stack = new MonitoringStack("gpu-monitoring", { config, secrets });
+
+export const grafanaUrl = stack.grafanaUrl;
+export const prometheusUrl = stack.prometheusUrl;
+export const alertmanagerUrl = stack.alertmanagerUrl;
+export const platform = config.platform;

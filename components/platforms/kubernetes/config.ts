@@ -11,17 +11,17 @@ import { z } from "zod";
 const dnsLabel = z
   .string()
   .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a lowercase RFC 1123 label (a-z, 0-9, '-')");
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: "not an RFC 1123 label|lower-case letters, digits and -, up to 63 characters, starting and ending alphanumeric" });
 
 /** Kubernetes resource.Quantity, e.g. "50Gi", "500m", "1". */
 const quantity = z
   .string()
-  .regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$/, "must be a Kubernetes quantity such as 50Gi or 250m");
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$/, { message: "not a Kubernetes quantity|quantities like 50Gi, 512Mi, 250m, 2" });
 
 /** A Pulumi config key holding a secret (set with `pulumi config set --secret KEY ...`). */
 const secretKey = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "must be a Pulumi config key name, e.g. remoteWritePassword");
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, { message: "not a Pulumi config key|a key name such as remoteWritePassword (set with pulumi config set --secret)" });
 
 const tolerationSchema = z.strictObject({
   key: z.string().optional(),
@@ -70,7 +70,7 @@ const remoteWriteSchema = z
     bearerTokenSecretKey: secretKey.optional(),
   })
   .refine((rw) => !(rw.basicAuth && rw.bearerTokenSecretKey), {
-    message: "set either basicAuth or bearerTokenSecretKey, not both",
+    message: "basicAuth and bearerTokenSecretKey are both set|one of basicAuth or bearerTokenSecretKey",
     path: ["bearerTokenSecretKey"],
   });
 export type RemoteWriteConfig = z.infer<typeof remoteWriteSchema>;
@@ -80,7 +80,10 @@ const prometheusSchema = z
     /** 2 gives HA: two identical scrapers, told apart by the external `replicaLabel`. */
     replicas: z.int().min(1).max(10).default(1),
     /** External label carrying the pod name, so a long-term store can deduplicate HA pairs. */
-    replicaLabel: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default("replica"),
+    replicaLabel: z
+      .string()
+      .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { message: "not a Prometheus label name|[a-zA-Z_][a-zA-Z0-9_]*" })
+      .default("replica"),
     remoteWrite: z.array(remoteWriteSchema).default([]),
   })
   .prefault({});
@@ -95,14 +98,14 @@ const alertmanagerSchema = z
 const ingressSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
-    host: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS host name").optional(),
+    host: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: "not a DNS host name|a host name such as grafana.example.org" }).optional(),
     ingressClassName: dnsLabel.optional(),
     /** Secret holding the TLS certificate for `host` (e.g. issued by cert-manager). */
     tlsSecretName: dnsLabel.optional(),
     annotations: z.record(z.string(), z.string()).default({}),
   })
   .refine((i) => !i.enabled || i.host !== undefined, {
-    message: "an enabled Grafana ingress needs a host",
+    message: "an enabled Grafana ingress needs a host|a DNS host name such as grafana.example.org",
     path: ["host"],
   })
   .prefault({});
@@ -129,17 +132,13 @@ const resourcesPerComponentSchema = z
   })
   .prefault({});
 
-const exporterWorkloadsSchema = z
-  .strictObject({
-    /** One replica for cluster-wide sources (DRM coordinator API). */
-    deployment: z.boolean().default(true),
-    /** One pod per GPU node for node-local sources (DS01 state on the host). */
-    daemonSet: z.boolean().default(false),
-  })
-  .refine((w) => w.deployment || w.daemonSet, {
-    message: "at least one of deployment or daemonSet must be true while the exporter is enabled",
-  })
-  .prefault({});
+/**
+ * How our exporter runs: a Deployment for cluster-wide sources (the DRM API), a DaemonSet on GPU
+ * nodes for node-local ones (DS01's state files and Docker socket), or both, each with only its
+ * own sources. `auto` picks from the exporter's configured sources.
+ */
+const exporterWorkloadsSchema = z.enum(["auto", "deployment", "daemonSet", "both"]).default("auto");
+export type ExporterWorkloads = z.infer<typeof exporterWorkloadsSchema>;
 
 const kubernetesObject = z.strictObject({
   namespace: dnsLabel.default("monitoring"),

@@ -1,0 +1,270 @@
+import {
+  CONTAINER_PORTS,
+  ConfigError,
+  JOB_NAMES,
+  SIMULATED_DCGM_PORT,
+  type ConfigProblem,
+  type StackConfig,
+} from "../../config";
+import {
+  CADVISOR_DROP,
+  PROMETHEUS_CONFIG_DIR,
+  extraScrapeJobs,
+  renderBundle,
+  resourceName,
+  scrapeTimeout,
+  type Addressing,
+  type BundleFile,
+  type ScrapeConfig,
+} from "../../render";
+import { DRM_API_KEY_FILE, runsService, serviceSpecs } from "../../services";
+import type { ServiceName, ServiceSpec } from "../../spec";
+import type { ExporterWorkloads, KubernetesConfig } from "./config";
+import { alertmanagerDiscovery, kubernetesScrapeJob, type DiscoveredJob } from "./discovery";
+
+/**
+ * The stack config → the service specs for a cluster. The same pure service functions as on
+ * Docker, fed a bundle rendered with Kubernetes discovery, then adjusted where a cluster differs
+ * (host network for node-exporter, the exporter split by source, Prometheus' remote-write secrets).
+ */
+
+/** Where Prometheus reads remote-write credentials (one file per Pulumi secret key). */
+export const PROMETHEUS_SECRETS_DIR = `${PROMETHEUS_CONFIG_DIR}/secrets`;
+/** The DS01 exporter's DaemonSet is named after its Deployment with this suffix. */
+export const EXPORTER_NODE_SUFFIX = "-node";
+
+/** Services reach each other through a ClusterIP Service named like the Docker container. */
+export function kubernetesAddressing(cfg: StackConfig): Addressing {
+  return {
+    target: (service) =>
+      service === "exporter" && cfg.exporter.run === "host"
+        ? cfg.exporter.hostTarget
+        : `${resourceName(cfg, service)}:${CONTAINER_PORTS[service]}`,
+    simulatedDcgmTarget: () => `${resourceName(cfg, "exporter")}:${SIMULATED_DCGM_PORT}`,
+  };
+}
+
+const DS01_FLAGS = ["--docker-socket", "--state-file", "--events-file", "--state-dir"];
+const DRM_FLAGS = ["--drm-url", "--api-key-file"];
+const SIMULATION_FLAGS = ["--simulation", "--simulate-dcgm-port"];
+
+function dropFlags(args: readonly string[], flags: readonly string[]): string[] {
+  return args.filter((a) => !flags.some((f) => a === f || a.startsWith(`${f}=`)));
+}
+
+/** Which exporter workloads run: `auto` follows the configured sources. */
+export function exporterWorkloads(cfg: StackConfig): Exclude<ExporterWorkloads, "auto"> {
+  const mode = cfg.kubernetes.exporterWorkloads;
+  if (mode !== "auto") return mode;
+  const s = cfg.exporter.sources;
+  const nodeLocal = Boolean(s.dockerSocket || s.stateFile || s.eventsFile || s.stateDir);
+  const clusterWide = Boolean(cfg.exporter.drmUrl) || cfg.exporter.simulation;
+  return nodeLocal ? (clusterWide ? "both" : "daemonSet") : "deployment";
+}
+
+/**
+ * The exporter as a Deployment (DRM API, simulation) and/or a DaemonSet on GPU nodes (DS01's host
+ * files). With both, each keeps only its own sources, so no series is exported twice.
+ */
+function exporterSpecs(cfg: StackConfig, spec: ServiceSpec): ServiceSpec[] {
+  const mode = exporterWorkloads(cfg);
+  const deployment: ServiceSpec = {
+    ...spec,
+    args: dropFlags(spec.args, DS01_FLAGS),
+    hostMounts: [],
+    hostPid: false,
+    hostNetwork: false,
+    supplementalGroups: [],
+    gpus: undefined,
+    placement: "cluster",
+  };
+  const daemonSet = (alone: boolean): ServiceSpec => ({
+    ...spec,
+    resourceName: `${spec.resourceName}${EXPORTER_NODE_SUFFIX}`,
+    args: alone ? [...spec.args] : dropFlags(spec.args, [...DRM_FLAGS, ...SIMULATION_FLAGS]),
+    ports: alone ? spec.ports : spec.ports.filter((p) => p.containerPort !== SIMULATED_DCGM_PORT),
+    secretFiles: alone ? spec.secretFiles : spec.secretFiles.filter((f) => f.path !== DRM_API_KEY_FILE),
+    placement: "gpuNodes",
+  });
+  switch (mode) {
+    case "deployment":
+      return [deployment];
+    case "daemonSet":
+      return [daemonSet(true)];
+    case "both":
+      return [deployment, daemonSet(false)];
+  }
+}
+
+function job(
+  cfg: StackConfig,
+  jobName: string,
+  service: ServiceName,
+  portName: string,
+  interval: string,
+  more: Partial<DiscoveredJob> = {},
+): ScrapeConfig {
+  return kubernetesScrapeJob(cfg.kubernetes.namespace, {
+    jobName,
+    service,
+    portName,
+    interval,
+    timeout: scrapeTimeout(interval),
+    perNode: false,
+    ...more,
+  });
+}
+
+/** Every scrape job on a cluster: pods found by Kubernetes discovery, plus the user's extra jobs. */
+export function kubernetesScrapeJobs(cfg: StackConfig): ScrapeConfig[] {
+  const on = (s: ServiceName) => runsService(cfg, s);
+  const iv = cfg.scrapeIntervals;
+  const jobs: ScrapeConfig[] = [];
+  if (on("prometheus")) jobs.push(job(cfg, JOB_NAMES.prometheus, "prometheus", "http", iv.prometheus));
+  if (on("alertmanager")) jobs.push(job(cfg, JOB_NAMES.alertmanager, "alertmanager", "http", iv.alertmanager));
+  if (on("grafana")) jobs.push(job(cfg, JOB_NAMES.grafana, "grafana", "http", iv.grafana));
+  if (on("nodeExporter")) jobs.push(job(cfg, JOB_NAMES.nodeExporter, "nodeExporter", "metrics", iv.nodeExporter, { perNode: true }));
+  if (on("dcgmExporter")) {
+    jobs.push(job(cfg, JOB_NAMES.dcgmExporter, "dcgmExporter", "metrics", iv.dcgmExporter, { perNode: true, honorLabels: true }));
+  } else if (on("exporter") && cfg.exporter.simulatedDcgmPort !== undefined) {
+    jobs.push(job(cfg, JOB_NAMES.dcgmExporter, "exporter", "dcgm-sim", iv.dcgmExporter));
+  }
+  if (on("cadvisor")) {
+    jobs.push(job(cfg, JOB_NAMES.cadvisor, "cadvisor", "http", iv.cadvisor, { perNode: true, metricRelabels: [CADVISOR_DROP] }));
+  }
+  if (on("exporter")) {
+    jobs.push(job(cfg, JOB_NAMES.exporter, "exporter", "metrics", iv.exporter, { perNode: exporterWorkloads(cfg) === "daemonSet" }));
+  } else if (cfg.components.exporter) {
+    // Run on the hosts by systemd: scraped where the config says.
+    const interval = iv.exporter;
+    jobs.push({
+      job_name: JOB_NAMES.exporter,
+      scrape_interval: interval,
+      scrape_timeout: scrapeTimeout(interval),
+      static_configs: [{ targets: [cfg.exporter.hostTarget] }],
+    });
+  }
+  return [...jobs, ...extraScrapeJobs(cfg)];
+}
+
+/** Pulumi secret keys the Kubernetes settings name (remote-write credentials). */
+export function remoteWriteSecretKeys(kc: KubernetesConfig): string[] {
+  const keys = kc.prometheus.remoteWrite.flatMap((rw) => [rw.basicAuth?.passwordSecretKey, rw.bearerTokenSecretKey]);
+  return [...new Set(keys.filter((k): k is string => k !== undefined))].sort();
+}
+
+/** Every secret key named by a remote-write entry must be set in the stack. */
+export function kubernetesConfigProblems(cfg: StackConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  cfg.kubernetes.prometheus.remoteWrite.forEach((rw, i) => {
+    const refs: [string, string | undefined][] = [
+      [`kubernetes.prometheus.remoteWrite.${i}.basicAuth.passwordSecretKey`, rw.basicAuth?.passwordSecretKey],
+      [`kubernetes.prometheus.remoteWrite.${i}.bearerTokenSecretKey`, rw.bearerTokenSecretKey],
+    ];
+    for (const [key, name] of refs) {
+      if (name !== undefined && !cfg.secretKeys.includes(name)) {
+        problems.push({
+          key,
+          message: `names the secret ${name}, which is not set`,
+          got: JSON.stringify(name),
+          allowed: `a secret set with pulumi config set --secret ${name} <value>`,
+        });
+      }
+    }
+  });
+  if (cfg.kubernetes.prometheus.replicas > 1 && cfg.kubernetes.prometheus.replicaLabel in cfg.externalLabels) {
+    problems.push({
+      key: "kubernetes.prometheus.replicaLabel",
+      message: "the HA replica label is also set in externalLabels",
+      got: JSON.stringify(cfg.kubernetes.prometheus.replicaLabel),
+      allowed: "a label name not in externalLabels",
+    });
+  }
+  return problems;
+}
+
+function remoteWriteSection(kc: KubernetesConfig): Record<string, unknown>[] {
+  return kc.prometheus.remoteWrite.map((rw) => ({
+    url: rw.url,
+    ...(rw.name ? { name: rw.name } : {}),
+    ...(rw.basicAuth
+      ? { basic_auth: { username: rw.basicAuth.username, password_file: `${PROMETHEUS_SECRETS_DIR}/${rw.basicAuth.passwordSecretKey}` } }
+      : {}),
+    ...(rw.bearerTokenSecretKey
+      ? { authorization: { type: "Bearer", credentials_file: `${PROMETHEUS_SECRETS_DIR}/${rw.bearerTokenSecretKey}` } }
+      : {}),
+  }));
+}
+
+/** Every config file of a cluster stack: discovery-based prometheus.yml, HA labels, remote_write. */
+export function kubernetesBundle(cfg: StackConfig): BundleFile[] {
+  const kc = cfg.kubernetes;
+  const ha = kc.prometheus.replicas > 1;
+  const alerting = runsService(cfg, "alertmanager")
+    ? {
+        alerting: {
+          // HA replicas send the same alerts; without their replica label Alertmanager deduplicates them.
+          ...(ha ? { alert_relabel_configs: [{ action: "labeldrop", regex: kc.prometheus.replicaLabel }] } : {}),
+          alertmanagers: [alertmanagerDiscovery(kc.namespace, "http")],
+        },
+      }
+    : {};
+  const remoteWrite = kc.prometheus.remoteWrite.length > 0 ? { remote_write: remoteWriteSection(kc) } : {};
+  return renderBundle(cfg, {
+    addressing: kubernetesAddressing(cfg),
+    scrapeJobs: kubernetesScrapeJobs(cfg),
+    prometheus: {
+      alertmanagerTargets: [],
+      // Each pod's own name, expanded by Prometheus from the POD_NAME env var the pod sets.
+      ...(ha ? { externalLabels: { [kc.prometheus.replicaLabel]: "${POD_NAME}" } } : {}),
+      extra: { ...alerting, ...remoteWrite },
+    },
+  });
+}
+
+/** Labels cAdvisor keeps on a cluster: the pod and namespace a container belongs to. */
+const CADVISOR_K8S_LABELS = ["io.kubernetes.container.name", "io.kubernetes.pod.name", "io.kubernetes.pod.namespace"];
+
+function adjustForCluster(cfg: StackConfig, spec: ServiceSpec): ServiceSpec[] {
+  switch (spec.name) {
+    case "prometheus":
+      return [
+        {
+          ...spec,
+          secretFiles: [
+            ...spec.secretFiles,
+            ...remoteWriteSecretKeys(cfg.kubernetes).map((key) => ({ path: `${PROMETHEUS_SECRETS_DIR}/${key}`, secretKey: key })),
+          ],
+        },
+      ];
+    // node-exporter as upstream runs it on Kubernetes: the node's own network and process views.
+    case "nodeExporter":
+      return [{ ...spec, hostNetwork: true, hostPid: true }];
+    case "cadvisor":
+      return [
+        {
+          ...spec,
+          args: spec.args.map((a) =>
+            a.startsWith("--whitelisted_container_labels=") ? `${a},${CADVISOR_K8S_LABELS.join(",")}` : a,
+          ),
+        },
+      ];
+    case "grafana": {
+      const ing = cfg.kubernetes.grafana.ingress;
+      if (!ing.enabled || cfg.grafanaRootUrl) return [spec];
+      const scheme = ing.tlsSecretName ? "https" : "http";
+      return [{ ...spec, env: { ...spec.env, GF_SERVER_ROOT_URL: `${scheme}://${ing.host}/` } }];
+    }
+    case "exporter":
+      return exporterSpecs(cfg, spec);
+    default:
+      return [spec];
+  }
+}
+
+/** The specs the Kubernetes platform deploys. Throws ConfigError on Kubernetes-only problems. */
+export function kubernetesServiceSpecs(cfg: StackConfig, bundle: readonly BundleFile[] = kubernetesBundle(cfg)): ServiceSpec[] {
+  const problems = kubernetesConfigProblems(cfg);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return serviceSpecs(cfg, bundle).flatMap((s) => adjustForCluster(cfg, s));
+}

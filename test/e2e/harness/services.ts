@@ -17,7 +17,9 @@ async function waitReady(proc: ManagedProcess, what: string, probe: () => Promis
       return (await probe()) ? true : undefined;
     },
     { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 },
-  ).catch((err: unknown) => {
+  ).catch(async (err: unknown) => {
+    // Not ready means not handed to the caller: stop it here so nothing outlives the failure.
+    await proc.stop();
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${proc.name} log ---\n${proc.logTail(3_000)}`);
   });
 }

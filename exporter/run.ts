@@ -116,7 +116,8 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
     drmSource = createDrmHttpSource({ url: config.drmUrl, ...(config.apiKey ? { apiKey: config.apiKey } : {}), timeoutMs: Math.min(intervalMs, 10_000) });
     log("info", "polling DRM coordinator", { url: redactUrl(config.drmUrl), intervalSeconds: intervalMs / 1000, apiKey: config.apiKey ? "set" : "unset" });
   } else if (simulation) drmSource = simulation.drmSource();
-  if (drmSource) collectors.push(createDrmCollector({ source: drmSource, updateIntervalMs: intervalMs }));
+  // The HTTP source aborts its own request at min(interval, 10 s); the tracker's bound sits above it.
+  if (drmSource) collectors.push(createDrmCollector({ source: drmSource, updateIntervalMs: intervalMs, timeoutMs: Math.min(intervalMs, 10_000) + 1_000 }));
 
   let dcgm: DcgmEndpoint | undefined;
   if (simulation && config.simulateDcgmPort !== undefined) {

@@ -105,11 +105,16 @@ export class SourceTracker {
     this.errors.inc({ source: name }, 0);
   }
 
-  /** Records a failure; logs only on the transition to down so a dead source does not flood the log. */
+  /**
+   * Records a failure. Logs on the transition to down and when the reason changes, not on
+   * every repeat, so a dead source does not flood the log.
+   */
   failed(name: string, err: unknown): void {
     const entry = this.entry(name);
     const message = err instanceof Error ? err.message : String(err);
-    if (entry.status.up || entry.status.errors === 0) log("warn", "source down", { source: name, error: message });
+    if (entry.status.up || entry.status.errors === 0 || entry.status.lastError !== message) {
+      log("warn", "source down", { source: name, error: message });
+    }
     entry.status = { ...entry.status, up: false, errors: entry.status.errors + 1, lastError: message };
     this.up.set({ source: name }, 0);
     this.errors.inc({ source: name });

@@ -11,7 +11,10 @@ export interface DrmCollectorOptions {
   readonly source: Source<DrmSnapshot>;
   /** How often the source is polled (--update-interval). */
   readonly updateIntervalMs?: number;
-  /** Bound on one poll; defaults to the update interval, capped at 10 s. */
+  /**
+   * Bound on one poll as the tracker enforces it; defaults to the update interval, capped at
+   * 10 s. The HTTP source has its own, shorter timeout; this one catches sources that do not.
+   */
   readonly timeoutMs?: number;
 }
 

@@ -54,8 +54,13 @@ describe("SourceTracker", () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(await sample(registry, "ds01_exporter_source_errors_total", "s")).toBe(2);
     expect(await sample(registry, "ds01_exporter_source_last_success_timestamp_seconds", "s")).toBe(ts);
-    // One "source down" line for the transition, not one per failure.
-    expect(lines.filter((l) => l.includes("source down"))).toHaveLength(1);
+    expect(await tracker.track(src, 50)).toBe(1);
+    expect(await sample(registry, "ds01_exporter_source_errors_total", "s")).toBe(3);
+    // One line per transition or change of reason, none for a repeat of the same failure.
+    const down = lines.filter((l) => l.includes("source down"));
+    expect(down).toHaveLength(2);
+    expect(down[0]).toContain("boom");
+    expect(down[1]).toContain("did not answer within 50 ms");
   });
 
   it("joins a hung read instead of piling up new ones", async () => {

@@ -127,7 +127,7 @@ describe("bad state file", () => {
     await h.scrape();
     await writeFile(stateFile, "{not json");
     expectUp((await h.scrape()).samples, { state_file: 0 });
-    const fixed = structuredClone(GOOD_STATE) as typeof GOOD_STATE & { gpus: Record<string, { containers: unknown[] }> };
+    const fixed = structuredClone(GOOD_STATE) as { gpus: Record<string, { containers: unknown[] }> };
     fixed.gpus["1"]!.containers.push({ container: "bob-run", user: "bob", interface: "api" });
     await writeFile(stateFile, JSON.stringify(fixed));
     const s = (await h.scrape()).samples;

@@ -3,6 +3,7 @@ import { exporterCommand } from "../exporter/cli";
 import { grafanaCommand } from "./commands/grafana";
 import { queryCommand } from "./commands/query";
 import { reportCommand } from "./commands/report";
+import { stacksCommand } from "./commands/stacks";
 import { statusCommand } from "./commands/status";
 import { formatError } from "./errors";
 import { processIo, type CliIo } from "./io";
@@ -25,6 +26,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   program.addCommand(queryCommand(io));
   program.addCommand(reportCommand(io));
   program.addCommand(statusCommand(io));
+  program.addCommand(stacksCommand(io));
   configureTree(program, io);
   return program;
 }

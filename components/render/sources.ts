@@ -1,10 +1,12 @@
-import type { StackConfig } from "../config";
+import { retentionSizeBytes } from "../../alerts/context";
+import { renderRuleFiles } from "../../alerts/render";
+import { buildDashboards } from "../../dashboards";
+import { JOB_NAMES, type StackConfig } from "../config";
 import { renderMinimalAlertmanagerConfig } from "./alertmanager";
 
 /**
- * What the bundle takes from the alerts and dashboards modules. Kept behind these three functions
- * so the bundle has one place that knows where rule files, dashboards and Alertmanager routing
- * come from.
+ * Where the bundle's rule files, dashboards and Alertmanager routing come from (alerts/ and
+ * dashboards/), in one place, so the bundle and every platform take them the same way.
  */
 export interface RuleFile {
   readonly fileName: string;
@@ -18,12 +20,14 @@ export interface DashboardFile {
   readonly json: string;
 }
 
-export function ruleFilesFor(_cfg: StackConfig): RuleFile[] {
-  return [];
+/** Prometheus rule files: thresholds and switches from the config, job names as the stack scrapes them. */
+export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
+  return renderRuleFiles({ thresholds: cfg.thresholds, alerting: cfg.alerting, retentionSize: cfg.retention.size, jobs: JOB_NAMES });
 }
 
-export function dashboardsFor(_cfg: StackConfig): DashboardFile[] {
-  return [];
+/** Grafana dashboards, with the TSDB size panel measured against this stack's retention size. */
+export function dashboardsFor(cfg: StackConfig): DashboardFile[] {
+  return buildDashboards({ retentionSizeBytes: retentionSizeBytes(cfg.retention.size) });
 }
 
 export function alertmanagerConfigFor(_cfg: StackConfig): string {

@@ -158,10 +158,10 @@ function gpuAlerts(ctx: RuleContext): AlertingRule[] {
           expect: [],
         },
         {
-          name: "a blank free-memory sample does not read as full",
+          name: "a blank used-memory sample does not read as full",
           input: [
-            input(dcgm.DCGM_FI_DEV_FB_USED, gpuLabels("0", jobs.dcgm), "39000x20"),
-            input(dcgm.DCGM_FI_DEV_FB_FREE, gpuLabels("0", jobs.dcgm), `${SENTINEL_SAMPLE}x20`),
+            input(dcgm.DCGM_FI_DEV_FB_USED, gpuLabels("0", jobs.dcgm), `${SENTINEL_SAMPLE}x20`),
+            input(dcgm.DCGM_FI_DEV_FB_FREE, gpuLabels("0", jobs.dcgm), "1000x20"),
           ],
           at: "15m",
           expect: [],

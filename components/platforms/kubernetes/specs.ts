@@ -15,6 +15,7 @@ import {
   scrapeTimeout,
   type Addressing,
   type BundleFile,
+  type BundleOptions,
   type ScrapeConfig,
 } from "../../render";
 import { DRM_API_KEY_FILE, runsService, serviceSpecs } from "../../services";
@@ -196,8 +197,8 @@ function remoteWriteSection(kc: KubernetesConfig): Record<string, unknown>[] {
   }));
 }
 
-/** Every config file of a cluster stack: discovery-based prometheus.yml, HA labels, remote_write. */
-export function kubernetesBundle(cfg: StackConfig): BundleFile[] {
+/** How a cluster stack's config files are rendered: discovery-based prometheus.yml, HA labels, remote_write. */
+export function kubernetesBundleOptions(cfg: StackConfig): BundleOptions {
   const kc = cfg.kubernetes;
   const ha = kc.prometheus.replicas > 1;
   const alerting = runsService(cfg, "alertmanager")
@@ -210,7 +211,7 @@ export function kubernetesBundle(cfg: StackConfig): BundleFile[] {
       }
     : {};
   const remoteWrite = kc.prometheus.remoteWrite.length > 0 ? { remote_write: remoteWriteSection(kc) } : {};
-  return renderBundle(cfg, {
+  return {
     addressing: kubernetesAddressing(cfg),
     scrapeJobs: kubernetesScrapeJobs(cfg),
     prometheus: {
@@ -219,13 +220,21 @@ export function kubernetesBundle(cfg: StackConfig): BundleFile[] {
       ...(ha ? { externalLabels: { [kc.prometheus.replicaLabel]: "${POD_NAME}" } } : {}),
       extra: { ...alerting, ...remoteWrite },
     },
-  });
+  };
+}
+
+export function kubernetesBundle(cfg: StackConfig): BundleFile[] {
+  return renderBundle(cfg, kubernetesBundleOptions(cfg));
 }
 
 /** Labels cAdvisor keeps on a cluster: the pod and namespace a container belongs to. */
 const CADVISOR_K8S_LABELS = ["io.kubernetes.container.name", "io.kubernetes.pod.name", "io.kubernetes.pod.namespace"];
 
-function adjustForCluster(cfg: StackConfig, spec: ServiceSpec): ServiceSpec[] {
+/**
+ * A service spec as it runs on a cluster; the exporter may become two (Deployment and
+ * DaemonSet). Pure.
+ */
+export function clusterSpecs(cfg: StackConfig, spec: ServiceSpec): ServiceSpec[] {
   switch (spec.name) {
     case "prometheus":
       return [
@@ -266,5 +275,5 @@ function adjustForCluster(cfg: StackConfig, spec: ServiceSpec): ServiceSpec[] {
 export function kubernetesServiceSpecs(cfg: StackConfig, bundle: readonly BundleFile[] = kubernetesBundle(cfg)): ServiceSpec[] {
   const problems = kubernetesConfigProblems(cfg);
   if (problems.length > 0) throw new ConfigError(problems);
-  return serviceSpecs(cfg, bundle).flatMap((s) => adjustForCluster(cfg, s));
+  return serviceSpecs(cfg, bundle).flatMap((s) => clusterSpecs(cfg, s));
 }

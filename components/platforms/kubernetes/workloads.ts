@@ -5,9 +5,9 @@ import type { ServiceName, ServiceSpec } from "../../spec";
 import type { KubernetesConfig } from "./config";
 import { sdRolesUsed, type KubernetesSdConfig } from "./discovery";
 import { fileObjects } from "./files";
-import { objectLabels, selectorLabels } from "./labels";
+import { PART_OF, PART_OF_LABEL, objectLabels, selectorLabels } from "./labels";
 import type { Manifest, ManifestOf } from "./manifest";
-import { networkPolicies } from "./network";
+import { networkPolicyFor } from "./network";
 import { podTemplate, type NodePlacement } from "./pod";
 import { discoveryRules } from "./rbac";
 
@@ -17,7 +17,7 @@ import { discoveryRules } from "./rbac";
  * `pulumi up` applies.
  */
 export interface ManifestInput {
-  /** Specs of the enabled services; Prometheus' must carry the Kubernetes prometheus.yml. */
+  /** Cluster specs of the running services (kubernetesServiceSpecs); Prometheus' carries the discovery config. */
   readonly specs: readonly ServiceSpec[];
   readonly kubernetes: KubernetesConfig;
   /** The value of a secret named in a spec (a Pulumi secret in the program). */
@@ -123,33 +123,34 @@ function pvcSpec(size: string, kc: KubernetesConfig): k8s.types.input.core.v1.Pe
   };
 }
 
-export function buildManifests(input: ManifestInput): Manifest[] {
-  const kc = input.kubernetes;
-  const ns = kc.namespace;
-  const specs = new Map<ServiceName, ServiceSpec>(input.specs.map((s) => [s.name, s]));
-  const out: Manifest[] = [];
-  const names = new Set<string>();
-  for (const s of input.specs) {
-    if (names.has(s.resourceName)) throw new Error(`${s.name}: two specs share the resource name ${s.resourceName}`);
-    names.add(s.resourceName);
-    if (!DNS_LABEL.test(s.resourceName) || s.resourceName.length > 52) {
-      throw new Error(`${s.name}: resource name ${JSON.stringify(s.resourceName)} is not a DNS label of at most 52 characters`);
-    }
-  }
+/** What every service's objects depend on besides its own spec. */
+export interface ManifestContext {
+  readonly kubernetes: KubernetesConfig;
+  readonly secretValue: (key: string) => pulumi.Input<string>;
+  /** Services running in the stack, for the NetworkPolicies. */
+  readonly enabled: ReadonlySet<ServiceName>;
+}
 
-  if (kc.createNamespace) {
-    out.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "app.kubernetes.io/part-of": "gpu-monitoring" } } });
-  }
+export function namespaceManifest(kc: KubernetesConfig): ManifestOf<"Namespace"> {
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name: kc.namespace, labels: { [PART_OF_LABEL]: PART_OF } } };
+}
 
-  for (const spec of input.specs) {
-    out.push(...workloadObjects(workloadOf(spec, kc), input));
+/**
+ * Every object of one cluster spec: its ConfigMaps and Secret, its workload (with PVCs, or claim
+ * templates), its Services, RBAC for Prometheus, its NetworkPolicy and Grafana's Ingress. A
+ * service's objects are exactly these, so turning the service off removes all of them.
+ */
+export function serviceManifests(spec: ServiceSpec, ctx: ManifestContext): Manifest[] {
+  if (!DNS_LABEL.test(spec.resourceName) || spec.resourceName.length > 52) {
+    throw new Error(`${spec.name}: resource name ${JSON.stringify(spec.resourceName)} is not a DNS label of at most 52 characters`);
   }
-
-  if (kc.networkPolicies) {
+  const kc = ctx.kubernetes;
+  const out = workloadObjects(workloadOf(spec, kc), ctx);
+  if (kc.networkPolicies && spec.ports.length > 0) {
     out.push(
-      ...networkPolicies({
-        namespace: ns,
-        specs,
+      networkPolicyFor(spec, {
+        namespace: kc.namespace,
+        enabled: ctx.enabled,
         grafanaIngress: kc.grafana.ingress.enabled,
         ...(kc.alertmanager.replicas > 1 ? { alertmanagerClusterPort: ALERTMANAGER_CLUSTER_PORT } : {}),
       }),
@@ -158,7 +159,31 @@ export function buildManifests(input: ManifestInput): Manifest[] {
   return out;
 }
 
-function workloadObjects(w: Workload, input: ManifestInput): Manifest[] {
+/** Every object of a stack from its cluster specs (kubernetesServiceSpecs), namespace first. */
+export function buildManifests(input: ManifestInput): Manifest[] {
+  const kc = input.kubernetes;
+  const names = new Set<string>();
+  for (const s of input.specs) {
+    if (names.has(s.resourceName)) throw new Error(`${s.name}: two specs share the resource name ${s.resourceName}`);
+    names.add(s.resourceName);
+  }
+  const ctx: ManifestContext = { kubernetes: kc, secretValue: input.secretValue, enabled: new Set(input.specs.map((s) => s.name)) };
+  const out: Manifest[] = kc.createNamespace ? [namespaceManifest(kc)] : [];
+  // Both exporter workloads share one NetworkPolicy (it selects by component).
+  const policies = new Set<string>();
+  for (const spec of input.specs) {
+    for (const m of serviceManifests(spec, ctx)) {
+      if (m.kind === "NetworkPolicy") {
+        if (policies.has(m.metadata.name)) continue;
+        policies.add(m.metadata.name);
+      }
+      out.push(m);
+    }
+  }
+  return out;
+}
+
+function workloadObjects(w: Workload, input: Omit<ManifestContext, "enabled">): Manifest[] {
   const kc = input.kubernetes;
   const ns = kc.namespace;
   const { spec, name } = w;

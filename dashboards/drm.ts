@@ -301,6 +301,7 @@ export function drmDashboard(): DashboardDef {
             title: "Tasks per worker",
             description: "How tasks are spread over the workers right now.",
             queries: [{ expr: sel(drm.drm_worker_tasks, WORKER), legend: "{{worker_id}}", instant: true }],
+            unit: "short",
             min: 0,
             width: 8,
           }),

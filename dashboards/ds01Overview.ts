@@ -217,6 +217,7 @@ export function ds01Overview(): DashboardDef {
             title: "GPU-equivalents by user",
             description: "GPU-equivalents each user holds (a full GPU is 1, a MIG Ng.* instance N/7).",
             queries: [{ expr: agg("sum", sel(ds01.ds01_gpu_equivalents), ["user"]), legend: "{{user}}", instant: true }],
+            unit: "none",
             decimals: 2,
             min: 0,
             width: 12,
@@ -260,6 +261,7 @@ export function ds01Overview(): DashboardDef {
             queries: [
               { expr: agg("sum", sel(ds01.ds01_events_24h_total), ["event_type"]), legend: "{{event_type}}", instant: true },
             ],
+            unit: "short",
             expectData: false,
             width: 12,
           }),

@@ -1,0 +1,211 @@
+import { DCGM_SENTINEL_THRESHOLD } from "../../metrics";
+
+/**
+ * A small GPU site in Prometheus' text format, for running every dashboard query against a real
+ * Prometheus: host gpu01 (DCGM's `Hostname` spelling) with two full GPUs and one MIG GPU in two
+ * instances, host gpu02 (the newer `hostname` spelling) with one GPU, DS01 allocations for two
+ * users, a DRM cluster of three workers, and the recording-rule series the dashboards read.
+ * Some DCGM fields carry DCGM's blank value, as a MIG GPU's device utilisation really does,
+ * so a test can see the dashboards never show it. Counters grow with `tick`.
+ */
+
+/** DCGM's int64 blank (2^63 - 16 as a double), far above DCGM_SENTINEL_THRESHOLD. */
+export const DCGM_BLANK = 9223372036854775792;
+if (DCGM_BLANK < DCGM_SENTINEL_THRESHOLD) throw new Error("blank below threshold");
+
+export const FIXTURE_HOSTS = ["gpu01", "gpu02"] as const;
+
+type Labels = Record<string, string>;
+
+function line(name: string, labels: Labels, value: number): string {
+  const l = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(",");
+  return `${name}${l ? `{${l}}` : ""} ${value}`;
+}
+
+interface DcgmEntity {
+  readonly labels: Labels;
+  readonly util: number;
+  readonly grActive: number;
+  readonly fbUsed: number;
+  readonly fbFree: number;
+  /** Whether the GPU's own energy counter reads blank on this entity. */
+  readonly blankEnergy?: boolean;
+}
+
+function gpuLabels(host: "Hostname" | "hostname", hostName: string, gpu: number, mig?: { id: string; profile: string }): Labels {
+  return {
+    gpu: String(gpu),
+    UUID: `GPU-${hostName}-${gpu}`,
+    device: `nvidia${gpu}`,
+    modelName: "NVIDIA A100-SXM4-40GB",
+    [host]: hostName,
+    pci_bus_id: `00000000:0${gpu}:00.0`,
+    ...(mig ? { GPU_I_ID: mig.id, GPU_I_PROFILE: mig.profile } : {}),
+  };
+}
+
+const ENTITIES: readonly DcgmEntity[] = [
+  { labels: gpuLabels("Hostname", "gpu01", 0), util: 87, grActive: 0.86, fbUsed: 30000, fbFree: 10000 },
+  { labels: gpuLabels("Hostname", "gpu01", 1), util: 3, grActive: 0.02, fbUsed: 1000, fbFree: 39000 },
+  // MIG GPU: device utilisation is blank on every instance; instance 2's energy field too.
+  { labels: gpuLabels("Hostname", "gpu01", 2, { id: "1", profile: "3g.20gb" }), util: DCGM_BLANK, grActive: 0.42, fbUsed: 9000, fbFree: 11000 },
+  {
+    labels: gpuLabels("Hostname", "gpu01", 2, { id: "2", profile: "2g.10gb" }),
+    util: DCGM_BLANK,
+    grActive: 0.07,
+    fbUsed: 500,
+    fbFree: 9500,
+    blankEnergy: true,
+  },
+  { labels: gpuLabels("hostname", "gpu02", 0), util: 55, grActive: 0.5, fbUsed: 20000, fbFree: 20000 },
+];
+
+function dcgmLines(tick: number): string[] {
+  const out: string[] = [];
+  for (const e of ENTITIES) {
+    const l = e.labels;
+    out.push(
+      line("DCGM_FI_DEV_GPU_UTIL", l, e.util),
+      line("DCGM_FI_DEV_MEM_COPY_UTIL", l, e.util === DCGM_BLANK ? DCGM_BLANK : 20),
+      line("DCGM_FI_DEV_ENC_UTIL", l, 0),
+      line("DCGM_FI_DEV_DEC_UTIL", l, 0),
+      line("DCGM_FI_DEV_GPU_TEMP", l, 60 + Number(l.gpu)),
+      line("DCGM_FI_DEV_MEMORY_TEMP", l, 55),
+      line("DCGM_FI_DEV_POWER_USAGE", l, 250),
+      line("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", l, e.blankEnergy ? DCGM_BLANK : 1e9 + tick * 250_000),
+      line("DCGM_FI_DEV_SM_CLOCK", l, 1410),
+      line("DCGM_FI_DEV_MEM_CLOCK", l, 1215),
+      line("DCGM_FI_DEV_FB_USED", l, e.fbUsed),
+      line("DCGM_FI_DEV_FB_FREE", l, e.fbFree),
+      line("DCGM_FI_DEV_FB_RESERVED", l, 500),
+      line("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", l, 0),
+      line("DCGM_FI_DEV_XID_ERRORS", l, 0),
+      line("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", l, 0),
+      line("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", l, 0),
+      line("DCGM_FI_DEV_ROW_REMAP_FAILURE", l, 0),
+      line("DCGM_FI_PROF_GR_ENGINE_ACTIVE", l, e.grActive),
+      line("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", l, e.grActive / 2),
+      line("DCGM_FI_PROF_DRAM_ACTIVE", l, 0.3),
+      line("DCGM_FI_PROF_PCIE_TX_BYTES", l, 1e8),
+      line("DCGM_FI_PROF_PCIE_RX_BYTES", l, 2e8),
+    );
+  }
+  return out;
+}
+
+const ALLOCATIONS = [
+  { gpu_slot: "0", gpu_uuid: "GPU-gpu01-0", profile: "full", container: "train-alice", user: "alice", interface: "orchestration", eq: 1, util: 87 },
+  { gpu_slot: "2.0", gpu_uuid: "MIG-gpu01-2-1", profile: "3g.20gb", container: "nb-bob", user: "bob", interface: "atomic", eq: 3 / 7, util: 42 },
+] as const;
+
+function ds01Lines(): string[] {
+  const out: string[] = [];
+  for (const gpu of [0, 1, 2]) {
+    out.push(
+      line(
+        "ds01_gpu_slot_info",
+        { gpu: String(gpu), gpu_slot: String(gpu), gpu_uuid: `GPU-gpu01-${gpu}`, model: "NVIDIA A100-SXM4-40GB", mig_enabled: String(gpu === 2) },
+        1,
+      ),
+    );
+  }
+  out.push(
+    line("ds01_mig_slot_info", { gpu: "2", gpu_i_id: "1", slot: "2.0", mig_uuid: "MIG-gpu01-2-1", profile: "3g.20gb" }, 1),
+    line("ds01_mig_slot_info", { gpu: "2", gpu_i_id: "2", slot: "2.1", mig_uuid: "MIG-gpu01-2-2", profile: "2g.10gb" }, 1),
+  );
+  for (const a of ALLOCATIONS) {
+    const { eq, util, ...labels } = a;
+    out.push(line("ds01_gpu_allocated", labels, 1));
+    out.push(line("ds01_gpu_equivalents", { gpu_slot: a.gpu_slot, profile: a.profile, container: a.container, user: a.user }, eq));
+    out.push(
+      line("ds01:allocation_utilization", { gpu_slot: a.gpu_slot, container: a.container, user: a.user, interface: a.interface }, util),
+    );
+    for (const name of ["ds01_user_mig_allocated", "ds01_user_containers_count"]) out.push(line(name, { user: a.user }, 1));
+    out.push(line("ds01_user_gpu_equivalents", { user: a.user }, eq));
+    for (const name of [
+      "ds01:user_gpu_utilization_avg",
+      "ds01:user_gpu_utilization_max",
+      "ds01:user_gpu_memory_percent",
+      "ds01:user_gpu_equivalents",
+    ]) {
+      out.push(line(name, { user: a.user }, util));
+    }
+  }
+  out.push(
+    line("ds01_mig_mapping_status", {}, 1),
+    line("ds01_containers_total", { status: "running", interface: "orchestration" }, 1),
+    line("ds01_containers_total", { status: "running", interface: "atomic" }, 1),
+    line("ds01_containers_total", { status: "stopped", interface: "atomic" }, 1),
+    line("ds01_unmanaged_gpu_count", {}, 0),
+    line("ds01_unmanaged_gpu_running", {}, 0),
+    line("ds01_unmanaged_gpu_all_access", {}, 0),
+    line("ds01_events_24h_total", { event_type: "gpu.allocate" }, 3),
+    line("ds01_state_disk_bytes", { type: "used" }, 4e10),
+    line("ds01_state_disk_bytes", { type: "free" }, 6e10),
+    line("ds01_state_disk_bytes", { type: "total" }, 1e11),
+    line("ds01_state_disk_bytes", { type: "state" }, 1e6),
+    line("ds01_exporter_info", { version: "0.1.0", type: "fixture" }, 1),
+    line("ds01_exporter_scrape_duration_seconds", {}, 0.004),
+  );
+  for (const source of ["docker", "events", "drm"]) {
+    out.push(
+      line("ds01_exporter_source_up", { source }, 1),
+      line("ds01_exporter_source_last_success_timestamp_seconds", { source }, 1.7e9),
+      line("ds01_exporter_source_errors_total", { source }, 0),
+    );
+  }
+  const system: Record<string, number> = {
+    "ds01:system_gpu_utilization_avg": 44,
+    "ds01:system_gpu_slots_total": 4,
+    "ds01:system_gpu_slots_allocated": 2,
+    "ds01:system_gpu_slots_free": 2,
+    "ds01:system_gpu_equivalents_total": 3,
+    "ds01:system_gpu_equivalents_allocated": 1.43,
+    "ds01:system_gpu_equivalents_free": 1.57,
+    "ds01:system_active_users": 2,
+    "ds01:system_containers_running": 2,
+    "ds01:system_gpu_temp_max": 62,
+    "ds01:gpu_waste_count": 0,
+    "ds01:gpu_waste_percent": 0,
+  };
+  for (const [name, v] of Object.entries(system)) out.push(line(name, {}, v));
+  out.push(line("ds01:gpu_utilization_by_slot", { gpu_slot: "0", gpu: "0", UUID: "GPU-gpu01-0", Hostname: "gpu01" }, 87));
+  for (const name of ["ds01:device_utilization", "ds01:device_memory_percent", "ds01:device_temperature", "ds01:device_power_watts"]) {
+    out.push(line(name, { device: "GPU 0", gpu: "0", UUID: "GPU-gpu01-0", Hostname: "gpu01" }, 50));
+  }
+  return out;
+}
+
+function drmLines(tick: number): string[] {
+  const out = [
+    line("drm_cpu_utilization_percent", {}, 60 + (tick % 5)),
+    line("drm_memory_utilization_percent", {}, 50),
+    line("drm_gpu_utilization_percent", {}, 70),
+    line("drm_worker_count", {}, 3),
+    line("drm_active_workers", {}, 3),
+    line("drm_active_tasks", {}, 12),
+    line("drm_pending_tasks", {}, 2),
+    line("drm_completed_tasks_total", {}, 100 + tick * 3),
+    line("drm_task_throughput_per_second", {}, 3 + (tick % 3) / 10),
+    line("drm_allocation_time_milliseconds", {}, 120 + (tick % 4)),
+    line("drm_resource_efficiency_percent", {}, 78),
+    line("drm_scaling_operations_total", { direction: "up", reason: "high_cpu" }, 2 + Math.floor(tick / 2)),
+    line("drm_scaling_operations_total", { direction: "down", reason: "low_utilization" }, 1),
+    line("drm_alerts_total", { level: "warning", source: "cpu" }, 1 + Math.floor(tick / 3)),
+  ];
+  for (const [i, w] of ["w1", "w2", "w3"].entries()) {
+    out.push(
+      line("drm_worker_cpu_utilization_percent", { worker_id: w }, 40 + i * 20),
+      line("drm_worker_memory_utilization_percent", { worker_id: w }, 30 + i * 10),
+      line("drm_worker_gpu_utilization_percent", { worker_id: w }, 50 + i * 15),
+      line("drm_worker_tasks", { worker_id: w }, 3 + i),
+    );
+  }
+  return out;
+}
+
+export function fixtureExposition(tick: number): string {
+  return `${[...dcgmLines(tick), ...ds01Lines(), ...drmLines(tick)].join("\n")}\n`;
+}

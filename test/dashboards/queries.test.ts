@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import {
+  BUILTIN_VARIABLE_SAMPLES,
+  dashboardQueries,
+  dashboardVariables,
+  substituteVariables,
+  UID,
+} from "../../dashboards";
+import { DCGM_SENTINEL_THRESHOLD, lookupMetric, TARGET_LABELS } from "../../metrics";
+import { analyze, checkAgainstCatalog, NON_PORTABLE_FUNCTIONS } from "../../metrics/analyze";
+import { dataPanels, parsedDashboards, targetsOf } from "./walk";
+
+const SAMPLE = "sample-value";
+
+const sampleCache = new Map<string, Record<string, string>>();
+function samplesFor(uid: string): Record<string, string> {
+  let s = sampleCache.get(uid);
+  if (!s) {
+    s = Object.fromEntries(dashboardVariables(uid).map((v) => [v.name, SAMPLE]));
+    sampleCache.set(uid, s);
+  }
+  return s;
+}
+
+const queries = dashboardQueries();
+const uids = Object.values(UID);
+
+describe("dashboard queries", () => {
+  it("lists exactly the query targets the generated JSON holds", () => {
+    const fromJson = parsedDashboards().flatMap(({ model }) =>
+      dataPanels(model).flatMap((p) =>
+        targetsOf(p).map((t) => ({ dashboardUid: model.uid, panelId: p.id, panelTitle: p.title, refId: t.refId, expr: t.expr })),
+      ),
+    );
+    const fromApi = queries.map(({ dashboardUid, panelId, panelTitle, refId, expr }) => ({ dashboardUid, panelId, panelTitle, refId, expr }));
+    expect(fromApi).toEqual(fromJson);
+    expect(queries.length).toBeGreaterThan(100);
+    for (const uid of uids) expect(queries.filter((q) => q.dashboardUid === uid).length).toBeGreaterThan(5);
+  });
+
+  it("every query, variables substituted, parses and uses only catalog metrics and their labels", () => {
+    const problems: string[] = [];
+    for (const q of queries) {
+      const expr = substituteVariables(q.expr, samplesFor(q.dashboardUid));
+      const found = checkAgainstCatalog(expr);
+      if (analyze(expr).metrics.length === 0) found.push("uses no metric");
+      for (const p of found) problems.push(`${q.dashboardUid} / ${q.panelTitle}: ${p}\n    ${expr}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("every variable a query uses is defined on its dashboard, and nothing else is left unsubstituted", () => {
+    const problems: string[] = [];
+    for (const q of queries) {
+      const defined = new Set([...Object.keys(samplesFor(q.dashboardUid)), ...Object.keys(BUILTIN_VARIABLE_SAMPLES)]);
+      for (const m of q.expr.matchAll(/\$\{(\w+)[^}]*\}|\$([A-Za-z_]\w*)/g)) {
+        const name = m[1] ?? m[2] ?? "";
+        if (!defined.has(name)) problems.push(`${q.dashboardUid} / ${q.panelTitle}: $${name} is not defined`);
+      }
+      // What remains may only be label_replace's "$1" back-reference.
+      const rest = substituteVariables(q.expr, samplesFor(q.dashboardUid)).replace(/"\$1"/g, "");
+      if (rest.includes("$")) problems.push(`${q.dashboardUid} / ${q.panelTitle}: unsubstituted $ in ${rest}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("legends name only labels the query's series can carry", () => {
+    const problems: string[] = [];
+    for (const { model } of parsedDashboards()) {
+      for (const p of dataPanels(model)) {
+        for (const t of targetsOf(p)) {
+          const usage = analyze(t.expr ?? "");
+          const known = new Set<string>([
+            ...TARGET_LABELS,
+            ...usage.createdLabels,
+            ...usage.metrics.flatMap((m) => lookupMetric(m)?.labels ?? []),
+          ]);
+          for (const m of (t.legendFormat ?? "").matchAll(/\{\{\s*(\w+)\s*\}\}/g)) {
+            if (!known.has(m[1] ?? "")) problems.push(`${model.uid} / ${p.title}: legend label ${m[1]}`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("uses no function that Prometheus 2.42 lacks or 3.x removed", () => {
+    const used = queries.flatMap((q) => analyze(substituteVariables(q.expr, samplesFor(q.dashboardUid))).functions);
+    expect(used.filter((f) => NON_PORTABLE_FUNCTIONS.has(f))).toEqual([]);
+  });
+
+  it("expects data except where emptiness is healthy or the source is optional", () => {
+    const optional = queries.filter((q) => !q.expectData);
+    // cAdvisor does not run in the end-to-end stack; its panels must not be required to have data.
+    for (const q of queries.filter((q) => analyze(q.expr).metrics.some((m) => m.startsWith("container_")))) {
+      expect(q.expectData, `${q.dashboardUid} / ${q.panelTitle}`).toBe(false);
+    }
+    expect(optional.length).toBeLessThan(queries.length / 3);
+  });
+});
+
+describe("dashboard variables", () => {
+  it("read catalog metrics and labels those metrics have", () => {
+    const problems: string[] = [];
+    for (const uid of uids) {
+      for (const v of dashboardVariables(uid)) {
+        for (const p of checkAgainstCatalog(v.expr)) problems.push(`${uid} $${v.name}: ${p}`);
+        const usage = analyze(v.expr);
+        const labels = new Set([...TARGET_LABELS, ...usage.createdLabels, ...usage.metrics.flatMap((m) => lookupMetric(m)?.labels ?? [])]);
+        if (!labels.has(v.label)) problems.push(`${uid} $${v.name}: label ${v.label} not on its series`);
+        if (!v.query.includes(v.expr)) problems.push(`${uid} $${v.name}: query ${v.query} does not run ${v.expr}`);
+        if (v.includeAll) expect(v.allValue).toBe(".*");
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("give each dashboard the selectors it needs", () => {
+    const names = (uid: string) => dashboardVariables(uid).map((v) => v.name);
+    expect(names(UID.ds01User)).toEqual(["user"]);
+    expect(names(UID.nvidiaDcgm)).toEqual(["host", "gpu"]);
+    expect(names(UID.drm)).toEqual(["worker"]);
+    expect(names(UID.host)).toEqual(["instance"]);
+    expect(names(UID.stackHealth)).toEqual(["job"]);
+    expect(() => dashboardVariables("no-such-dashboard")).toThrow(/no dashboard/);
+  });
+
+  it("the DCGM host variable finds hosts under either label spelling", () => {
+    const host = dashboardVariables(UID.nvidiaDcgm).find((v) => v.name === "host");
+    expect(host?.query.startsWith("query_result(")).toBe(true);
+    expect(host?.expr).toContain('"Hostname"');
+    expect(host?.expr).toContain('"hostname"');
+    // Grafana applies the variable's regex to each result series printed as {labels} value.
+    const json = parsedDashboards().find((d) => d.model.uid === UID.nvidiaDcgm)?.model;
+    const regex = json?.templating.list?.find((v) => v.name === "host")?.regex ?? "";
+    const m = /^\/(.*)\/$/.exec(regex);
+    expect(m).not.toBeNull();
+    expect(new RegExp(m?.[1] ?? "").exec('{host="gpu-07"} 8 1700000000000')?.[1]).toBe("gpu-07");
+  });
+});
+
+describe("substituteVariables", () => {
+  it("fills $name, ${name} and ${name:format}, Grafana's interval variables, and leaves the rest", () => {
+    expect(substituteVariables('a{u="$user"}[$__rate_interval]', { user: "bob" })).toBe('a{u="bob"}[1m]');
+    expect(substituteVariables("${user} ${user:regex} $__range", { user: "x" })).toBe("x x 1h");
+    expect(substituteVariables('label_replace(m, "d", "$1", "s", "(.+)") $other', {})).toBe('label_replace(m, "d", "$1", "s", "(.+)") $other');
+  });
+});
+
+describe("DCGM dashboard", () => {
+  const dcgmQueries = queries.filter((q) => q.dashboardUid === UID.nvidiaDcgm);
+
+  it("drops DCGM's blank values in every query", () => {
+    for (const q of dcgmQueries) expect(q.expr, q.panelTitle).toContain(`< ${DCGM_SENTINEL_THRESHOLD}`);
+  });
+
+  it("selects hosts under both the Hostname and the hostname label in every query", () => {
+    for (const q of dcgmQueries) {
+      expect(q.expr, q.panelTitle).toContain('Hostname=~"$host"');
+      expect(q.expr, q.panelTitle).toContain('hostname=~"$host"');
+    }
+  });
+});

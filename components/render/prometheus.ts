@@ -36,8 +36,12 @@ export interface ScrapeConfig {
   readonly honor_labels?: boolean;
   readonly static_configs?: readonly StaticConfig[];
   readonly file_sd_configs?: readonly FileSdConfig[];
-  /** Kubernetes discovery, in Prometheus's shape (the Kubernetes platform builds these). */
+  /**
+   * Kubernetes discovery, in Prometheus's shape (the Kubernetes platform builds these). Debian's
+   * promtool 2.42 is built without it, so only Prometheus itself can check these jobs.
+   */
   readonly kubernetes_sd_configs?: readonly object[];
+  readonly dns_sd_configs?: readonly { readonly names: readonly string[]; readonly type?: "A" | "AAAA" | "SRV" | "MX"; readonly port?: number; readonly refresh_interval?: string }[];
   readonly relabel_configs?: readonly RelabelConfig[];
   readonly metric_relabel_configs?: readonly RelabelConfig[];
   readonly authorization?: { readonly type?: string; readonly credentials_file?: string };

@@ -2,7 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BUNDLE_PATHS } from "../../components/render";
 import { JOB_NAMES } from "../../components/config";
 import type { SimulationOverrides } from "../../exporter/simulation/overrides";
+import { dashboardQueries, dashboardVariables } from "../../dashboards";
 import { formatCounts, seriesBy } from "./checks/cost";
+import { checkDashboardQueries, type DashboardCheck } from "./checks/dashboards";
+import { describeAlert, waitForDelivery, type ExpectedAlert } from "./checks/alerts";
 import { recordingRulesWithoutSeries, unhealthyRules } from "./checks/rules";
 import { jobsInConfig, targetProblems } from "./checks/targets";
 import { sleep, waitFor } from "./harness/wait";
@@ -21,6 +24,27 @@ const DRIVEN: SimulationOverrides = {
   gpus: { [HOT_GPU]: { temperature: 97 } },
   slots: { [IDLE_SLOT]: { utilization: 0, user: IDLE_USER } },
 };
+/** The same GPU and slot back to normal: the conditions end, so their alerts must resolve. */
+const NORMAL: SimulationOverrides = {
+  gpus: { [HOT_GPU]: { temperature: 55 } },
+  slots: { [IDLE_SLOT]: { utilization: 90, user: IDLE_USER } },
+};
+
+/**
+ * What the driven conditions must produce, and where the loopback profile routes each severity
+ * (test/e2e/Pulumi.e2e.yaml: receiver e2e-<severity> at URL path /<severity>).
+ */
+interface DrivenAlert extends ExpectedAlert {
+  readonly severity: "critical" | "warning" | "info";
+}
+const HOT_GPU_ALERT: DrivenAlert = { alertname: "DS01GPUCriticalTemperature", labels: { gpu: HOT_GPU }, severity: "critical" };
+const HOT_GPU_WARNING: ExpectedAlert = { alertname: "DS01GPUHighTemperature", labels: { gpu: HOT_GPU } };
+/** The slot may already be held by another simulated user; the override keeps it allocated either way. */
+const IDLE_SLOT_ALERT: DrivenAlert = { alertname: "DS01GPUWaste", labels: { gpu_slot: IDLE_SLOT }, severity: "warning" };
+const EXPORTER_DOWN_ALERT: DrivenAlert = { alertname: "DS01ExporterDown", labels: { job: JOB_NAMES.exporter }, severity: "critical" };
+/** Always firing (dead man's switch): the alert a silence is tried on across the restart. */
+const WATCHDOG = "Watchdog";
+
 const started = Date.now();
 const phases: string[] = [];
 let stack: LiveStack;
@@ -36,15 +60,15 @@ beforeAll(async () => {
 }, 90_000);
 
 afterEach(({ task }) => {
-  if (task.result?.state !== "fail") return;
-  anyFailed = true;
-  console.error(`\n[e2e] "${task.name}" failed; process logs (${stack?.workspace.logDir ?? "no workspace"}):\n${stack?.workspace.diagnostics() ?? ""}`);
+  if (task.result?.state === "fail") anyFailed = true;
 });
 
 afterAll(async () => {
   mark("done");
   console.log(`[e2e] timeline:\n  ${phases.join("\n  ")}`);
-  if (anyFailed && stack) console.error(`[e2e] workspace kept for inspection: ${stack.workspace.root}`);
+  if (anyFailed && stack) {
+    console.error(`[e2e] a test failed; last lines of each process (full logs and data kept in ${stack.workspace.root}):\n${stack.workspace.diagnostics(1_500)}`);
+  }
   await stack?.stop(anyFailed);
 }, 30_000);
 
@@ -96,6 +120,108 @@ describe("the generated stack on loopback", () => {
     mark("3. rules healthy, recordings present");
   }, 60_000);
 
+  it("2. every dashboard query executes, and every panel that expects data returns series", async () => {
+    const prom = stack.prometheus.api;
+    const queries = dashboardQueries();
+    expect(queries.length, "dashboard queries generated").toBeGreaterThan(0);
+    // Rates need two samples in their window and recordings one evaluation: retry "no series"
+    // for a bounded time; a query Prometheus rejects fails on the first round all the same.
+    let check: DashboardCheck | undefined;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      check = await checkDashboardQueries(prom, queries, dashboardVariables, { windowSeconds: 60, concurrency: 4 });
+      const rejected = check.outcomes.some((o) => o.error !== undefined);
+      if (check.problems.length === 0 || rejected || Date.now() > deadline) break;
+      await sleep(2_000);
+    }
+    const byDashboard = new Map<string, { queries: number; withData: number }>();
+    for (const o of check.outcomes) {
+      const row = byDashboard.get(o.query.dashboardUid) ?? { queries: 0, withData: 0 };
+      row.queries++;
+      if (o.series > 0) row.withData++;
+      byDashboard.set(o.query.dashboardUid, row);
+    }
+    console.log(
+      `[e2e] dashboard queries (variables: ${Object.entries(check.variables)
+        .map(([uid, vs]) => `${uid}{${vs.map((v) => v.describe).join(", ")}}`)
+        .join(" ")}):\n${[...byDashboard].map(([uid, r]) => `  ${uid.padEnd(16)} ${r.queries} queries, ${r.withData} with series`).join("\n")}`,
+    );
+    expect(check.problems, "dashboard queries that failed or returned nothing (dashboard, panel, expr)").toEqual([]);
+    mark("2. dashboard queries");
+  }, 60_000);
+
+  it("4a. driven conditions fire and reach the webhook on their severity's route", async () => {
+    const apis = { prom: stack.prometheus.api, am: stack.alertmanager.api };
+    const results = await Promise.allSettled(
+      [HOT_GPU_ALERT, IDLE_SLOT_ALERT].map(async (e) => ({ e, d: await waitForDelivery(stack.webhook, e, "firing", 0, apis, 45_000) })),
+    );
+    const problems: string[] = [];
+    for (const r of results) {
+      if (r.status === "rejected") {
+        problems.push(r.reason instanceof Error ? r.reason.message : String(r.reason));
+        continue;
+      }
+      const { e, d } = r.value;
+      const where = describeAlert(e);
+      if (d.labels["severity"] !== e.severity) problems.push(`${where}: severity ${d.labels["severity"]}, expected ${e.severity}`);
+      if (d.receiver !== `e2e-${e.severity}` || d.path !== `/${e.severity}`) {
+        problems.push(`${where}: delivered to receiver ${d.receiver} at ${d.path}, expected e2e-${e.severity} at /${e.severity}`);
+      }
+      if (!d.annotations["summary"] || !d.annotations["runbook_url"]) problems.push(`${where}: missing summary or runbook_url annotation`);
+      if (e === IDLE_SLOT_ALERT && !(d.labels["user"] && d.labels["container"])) {
+        problems.push(`${where}: no user/container label to say whose allocation is idle: ${JSON.stringify(d.labels)}`);
+      }
+    }
+    expect(problems, "driven alerts not delivered as expected").toEqual([]);
+    mark("4a. driven alerts delivered");
+
+    // The critical temperature alert inhibits the warning one for the same GPU.
+    const inhibited = await waitFor(
+      `${describeAlert(HOT_GPU_WARNING)} inhibited in Alertmanager by ${HOT_GPU_ALERT.alertname}`,
+      async () => {
+        const alerts = await stack.alertmanager.api.alerts();
+        const warning = alerts.find((a) => a.labels["alertname"] === HOT_GPU_WARNING.alertname && a.labels["gpu"] === HOT_GPU);
+        return warning && warning.status.state === "suppressed" && warning.status.inhibitedBy.length > 0 ? warning : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 250 },
+    );
+    expect(inhibited.status.inhibitedBy.length).toBeGreaterThan(0);
+    const leaked = stack.webhook.alerts().filter((a) => a.labels["alertname"] === HOT_GPU_WARNING.alertname && a.labels["gpu"] === HOT_GPU);
+    expect(leaked.map((a) => `${a.receiver}:${a.status}`), `${describeAlert(HOT_GPU_WARNING)} delivered despite the critical one`).toEqual([]);
+  }, 70_000);
+
+  it("4b. the alerts resolve when the conditions end", async () => {
+    const apis = { prom: stack.prometheus.api, am: stack.alertmanager.api };
+    const since = Date.now();
+    await stack.setOverrides(NORMAL);
+    const results = await Promise.allSettled(
+      [HOT_GPU_ALERT, IDLE_SLOT_ALERT].map((e) => waitForDelivery(stack.webhook, e, "resolved", since, apis, 30_000)),
+    );
+    const problems = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+    expect(problems, "alerts not resolved after the conditions ended").toEqual([]);
+    mark("4b. driven alerts resolved");
+  }, 40_000);
+
+  it("4c. killing the exporter fires DS01ExporterDown on the critical route; restarting it resolves the alert", async () => {
+    const apis = { prom: stack.prometheus.api, am: stack.alertmanager.api };
+    const killedAt = Date.now();
+    await stack.exporter.kill();
+    let restartedAt = 0;
+    try {
+      const fired = await waitForDelivery(stack.webhook, EXPORTER_DOWN_ALERT, "firing", killedAt, apis, 30_000);
+      expect(`${fired.receiver} ${fired.path} severity=${fired.labels["severity"]}`, describeAlert(EXPORTER_DOWN_ALERT)).toBe(
+        `e2e-critical /critical severity=critical`,
+      );
+      mark("4c. exporter down delivered");
+    } finally {
+      // Back up whatever happened, so the tests after this one have their exporter.
+      restartedAt = Date.now();
+      await stack.startExporter();
+    }
+    await waitForDelivery(stack.webhook, EXPORTER_DOWN_ALERT, "resolved", restartedAt, apis, 30_000);
+    mark("4c. exporter down resolved");
+  }, 70_000);
+
   it("5. samples and silences survive a restart of Prometheus and Alertmanager", async () => {
     const prom = stack.prometheus.api;
     // Raw samples (a range selector at a fixed evaluation time), compared exactly before and after.
@@ -111,7 +237,7 @@ describe("the generated stack on loopback", () => {
       { timeoutMs: 10_000, intervalMs: 500 },
     );
     const silenceId = await stack.alertmanager.api.createSilence(
-      [{ name: "alertname", value: "E2ESilenceProbe", isRegex: false, isEqual: true }],
+      [{ name: "alertname", value: WATCHDOG, isRegex: false, isEqual: true }],
       3_600_000,
       "created before the restart by the e2e suite",
     );
@@ -124,6 +250,15 @@ describe("the generated stack on loopback", () => {
     expect(after, `raw samples of ${selector} at ${at} after the restart`).toEqual(before);
     const silence = await stack.alertmanager.api.silence(silenceId);
     expect(silence.status.state, `silence ${silenceId} after the restart`).toBe("active");
+    // Not only stored: it still mutes the alert once Prometheus sends it to the new Alertmanager.
+    await waitFor(
+      `${WATCHDOG} silenced by ${silenceId} after the restart`,
+      async () => {
+        const watchdog = (await stack.alertmanager.api.alerts()).find((a) => a.labels["alertname"] === WATCHDOG);
+        return watchdog?.status.silencedBy.includes(silenceId) ? true : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
   }, 60_000);
 
   it("6. reports the stack's own cost: series per simulated host and per job", async () => {

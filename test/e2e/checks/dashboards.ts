@@ -10,14 +10,18 @@ export interface PanelQuery {
   readonly expectData: boolean;
 }
 
-/** A dashboard variable whose options come from a PromQL expression (the dashboards module's VariableDef). */
+/**
+ * A dashboard variable whose options are the distinct values of `label` in the instant result of
+ * `expr` (the dashboards module's DashboardVariable).
+ */
 export interface QueryVariable {
   readonly name: string;
   readonly expr: string;
-  readonly valueLabel: string;
+  readonly label: string;
   readonly multi: boolean;
   readonly includeAll: boolean;
-  readonly regex?: string;
+  /** What "All" stands for, where includeAll. */
+  readonly allValue?: string;
 }
 
 export interface QueryOutcome {
@@ -49,7 +53,6 @@ export async function resolveVariables(
   api: PrometheusApi,
   dashboardUid: string,
   variables: readonly QueryVariable[],
-  allValue: string,
 ): Promise<{ values: Record<string, string>; described: VariableValue[]; problems: string[] }> {
   const values: Record<string, string> = {};
   const described: VariableValue[] = [];
@@ -63,15 +66,15 @@ export async function resolveVariables(
     let options: string[];
     try {
       const result = await api.query(expr);
-      const labelled = result.resultType === "vector" ? result.result.map((s) => s.metric[v.valueLabel]) : [];
+      const labelled = result.resultType === "vector" ? result.result.map((s) => s.metric[v.label]) : [];
       options = naturalSort(new Set(labelled.filter((x): x is string => x !== undefined && x !== "")));
     } catch (err: unknown) {
       problems.push(`${dashboardUid}: variable $${v.name} query failed: ${expr}: ${err instanceof Error ? err.message : String(err)}`);
       continue;
     }
-    const value = defaultVariableValue(v, options, allValue);
+    const value = defaultVariableValue(v, options, v.allValue ?? ".*");
     if (!value) {
-      problems.push(`${dashboardUid}: variable $${v.name} has no options (no "${v.valueLabel}" label in the result of ${expr})`);
+      problems.push(`${dashboardUid}: variable $${v.name} has no options (no "${v.label}" label in the result of ${expr})`);
       continue;
     }
     values[v.name] = value.text;
@@ -89,13 +92,13 @@ export async function checkDashboardQueries(
   api: PrometheusApi,
   queries: readonly PanelQuery[],
   variablesOf: (dashboardUid: string) => readonly QueryVariable[],
-  options: { allValue: string; windowSeconds: number; concurrency: number },
+  options: { windowSeconds: number; concurrency: number },
 ): Promise<DashboardCheck> {
   const problems: string[] = [];
   const valuesByDashboard = new Map<string, Record<string, string>>();
   const variables: Record<string, VariableValue[]> = {};
   for (const uid of new Set(queries.map((q) => q.dashboardUid))) {
-    const resolved = await resolveVariables(api, uid, variablesOf(uid), options.allValue);
+    const resolved = await resolveVariables(api, uid, variablesOf(uid));
     valuesByDashboard.set(uid, resolved.values);
     variables[uid] = resolved.described;
     problems.push(...resolved.problems);

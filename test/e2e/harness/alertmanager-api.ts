@@ -19,7 +19,11 @@ export interface Silence {
 
 export interface AmAlert {
   readonly labels: Readonly<Record<string, string>>;
-  readonly status: { readonly state: "active" | "suppressed" | "unprocessed"; readonly silencedBy: readonly string[] };
+  readonly status: {
+    readonly state: "active" | "suppressed" | "unprocessed";
+    readonly silencedBy: readonly string[];
+    readonly inhibitedBy: readonly string[];
+  };
   readonly receivers: readonly { readonly name: string }[];
 }
 

@@ -153,7 +153,7 @@ describe("the generated stack on loopback", () => {
   it("4a. driven conditions fire and reach the webhook on their severity's route", async () => {
     const apis = { prom: stack.prometheus.api, am: stack.alertmanager.api };
     const results = await Promise.allSettled(
-      [HOT_GPU_ALERT, IDLE_SLOT_ALERT].map(async (e) => ({ e, d: await waitForDelivery(stack.webhook, e, "firing", 0, apis, 45_000) })),
+      [HOT_GPU_ALERT, IDLE_SLOT_ALERT].map(async (e) => ({ e, d: await waitForDelivery(stack.webhook, e, "firing", 0, apis, 30_000) })),
     );
     const problems: string[] = [];
     for (const r of results) {
@@ -195,7 +195,7 @@ describe("the generated stack on loopback", () => {
     const since = Date.now();
     await stack.setOverrides(NORMAL);
     const results = await Promise.allSettled(
-      [HOT_GPU_ALERT, IDLE_SLOT_ALERT].map((e) => waitForDelivery(stack.webhook, e, "resolved", since, apis, 30_000)),
+      [HOT_GPU_ALERT, IDLE_SLOT_ALERT].map((e) => waitForDelivery(stack.webhook, e, "resolved", since, apis, 20_000)),
     );
     const problems = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
     expect(problems, "alerts not resolved after the conditions ended").toEqual([]);
@@ -208,7 +208,7 @@ describe("the generated stack on loopback", () => {
     await stack.exporter.kill();
     let restartedAt = 0;
     try {
-      const fired = await waitForDelivery(stack.webhook, EXPORTER_DOWN_ALERT, "firing", killedAt, apis, 30_000);
+      const fired = await waitForDelivery(stack.webhook, EXPORTER_DOWN_ALERT, "firing", killedAt, apis, 20_000);
       expect(`${fired.receiver} ${fired.path} severity=${fired.labels["severity"]}`, describeAlert(EXPORTER_DOWN_ALERT)).toBe(
         `e2e-critical /critical severity=critical`,
       );
@@ -218,7 +218,7 @@ describe("the generated stack on loopback", () => {
       restartedAt = Date.now();
       await stack.startExporter();
     }
-    await waitForDelivery(stack.webhook, EXPORTER_DOWN_ALERT, "resolved", restartedAt, apis, 30_000);
+    await waitForDelivery(stack.webhook, EXPORTER_DOWN_ALERT, "resolved", restartedAt, apis, 20_000);
     mark("4c. exporter down resolved");
   }, 70_000);
 

@@ -59,9 +59,11 @@ export class HttpFailure extends Error {
   }
 }
 
+/** fetch() hides the reason in `cause`: a system error code (ECONNREFUSED) or undici's own message ("bad port"). */
 function causeCode(err: unknown): string | undefined {
   const cause = err instanceof Error ? (err as Error & { cause?: unknown }).cause : undefined;
   if (cause && typeof cause === "object" && "code" in cause && typeof cause.code === "string") return cause.code;
+  if (cause instanceof Error && cause.message) return cause.message;
   return undefined;
 }
 

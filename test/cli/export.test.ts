@@ -1,0 +1,176 @@
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { promisify } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GUIDE_FILE } from "../../cli/commands/export";
+import { promqlExamples, rulesInBundle } from "../../cli/integrationGuide";
+import { loadStackConfigFile } from "../../components/config";
+import { renderBundle } from "../../components/render/bundle";
+import { catalog } from "../../metrics";
+import { checkAgainstCatalog } from "../../metrics/analyze";
+import { closedPort, runCli } from "./harness";
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, "..", "..");
+const STACKS = join(ROOT, "stacks");
+const stackNames = readdirSync(STACKS)
+  .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+  .filter((n): n is string => n !== undefined)
+  .sort();
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "gm-export-"));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function tree(dir: string): Promise<Map<string, Buffer>> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const files = new Map<string, Buffer>();
+  for (const e of entries.filter((x) => x.isFile()).sort((a, b) => (join(a.parentPath, a.name) < join(b.parentPath, b.name) ? -1 : 1))) {
+    const path = join(e.parentPath, e.name);
+    files.set(relative(dir, path), await readFile(path));
+  }
+  return files;
+}
+
+async function exportStack(stack: string, out: string): Promise<void> {
+  const r = await runCli(["export", "--stack", stack, "--stacks-dir", STACKS, "--out", out]);
+  expect(r.stderr).not.toContain("error");
+  expect(r.code).toBe(0);
+}
+
+describe("export", () => {
+  it("finds the repository's stack files", () => {
+    expect(stackNames).toEqual(expect.arrayContaining(["dev", "prod"]));
+  });
+
+  describe.each(stackNames)("stack %s", (stack) => {
+    let out: string;
+    beforeAll(async () => {
+      out = join(tmp, stack, "a");
+      await exportStack(stack, out);
+    });
+
+    it("writes identical bytes when exported twice, and rewrites nothing on a re-export", async () => {
+      const second = join(tmp, stack, "b");
+      await exportStack(stack, second);
+      const [a, b] = [await tree(out), await tree(second)];
+      expect([...b.keys()]).toEqual([...a.keys()]);
+      for (const [path, bytes] of a) expect(b.get(path)?.equals(bytes), path).toBe(true);
+
+      const again = await runCli(["export", "--stack", stack, "--stacks-dir", STACKS, "--out", second]);
+      expect(again.stderr).toContain(`wrote ${a.size} files to ${second} (0 changed)`);
+    });
+
+    it("lays files out like DS01's monitoring folder, exactly the bundle plus the guide", async () => {
+      const files = await tree(out);
+      const bundle = renderBundle(loadStackConfigFile(join(STACKS, `Pulumi.${stack}.yaml`)));
+      const paths = [...files.keys()];
+      expect(paths).toContain(GUIDE_FILE);
+      for (const p of paths.filter((x) => x !== GUIDE_FILE)) {
+        expect(p).toMatch(/^(prometheus\/prometheus\.yml|prometheus\/rules\/[^/]+\.ya?ml|alertmanager\/alertmanager\.yml|grafana\/provisioning\/(datasources|dashboards)\/.+)$/);
+      }
+      if (loadStackConfigFile(join(STACKS, `Pulumi.${stack}.yaml`)).platform === "docker") {
+        expect(paths.filter((x) => x !== GUIDE_FILE).sort()).toEqual(bundle.map((f) => f.path).sort());
+      }
+      for (const [p, bytes] of files) if (p.endsWith(".json")) expect(() => JSON.parse(bytes.toString("utf8")), p).not.toThrow();
+    });
+
+    it("gives a prometheus.yml that promtool accepts where it lies, rule files included", async () => {
+      const config = join(out, "prometheus", "prometheus.yml");
+      if (!existsSync(config)) return;
+      const ruleFiles = readdirSync(join(out, "prometheus", "rules")).sort();
+      if (loadStackConfigFile(join(STACKS, `Pulumi.${stack}.yaml`)).platform === "kubernetes") {
+        // Debian builds promtool without Kubernetes service discovery, so it cannot load a config
+        // with kubernetes_sd_configs; the rule files it references are checked on their own.
+        const listed = (parseYaml((await readFile(config)).toString("utf8")) as { rule_files: string[] }).rule_files;
+        expect(listed.map((f) => f.replace(/^rules\//, "")).sort()).toEqual(ruleFiles);
+        const { stdout } = await run("promtool", ["check", "rules", ...ruleFiles.map((f) => join(out, "prometheus", "rules", f))]);
+        expect(stdout.match(/SUCCESS: \d+ rules found/g)).toHaveLength(ruleFiles.length);
+        return;
+      }
+      const { stdout } = await run("promtool", ["check", "config", config]);
+      expect(stdout).toContain("is valid prometheus config file syntax");
+      expect(stdout).toContain(`SUCCESS: ${ruleFiles.length} rule files found`);
+    });
+
+    it("gives an alertmanager.yml that amtool accepts", async () => {
+      const config = join(out, "alertmanager", "alertmanager.yml");
+      if (!existsSync(config)) return;
+      const { stdout } = await run("amtool", ["check-config", config]);
+      expect(stdout).toContain("SUCCESS");
+    });
+
+    it("writes a guide with the scrape jobs, every alert, and every catalog metric", async () => {
+      const guide = (await readFile(join(out, GUIDE_FILE), "utf8"));
+      const files = await tree(out);
+      const prom = files.get("prometheus/prometheus.yml");
+      if (prom) {
+        const snippet = /## Scrape config[\s\S]*?```yaml\n([\s\S]*?)```/.exec(guide)?.[1] ?? "";
+        const jobs = (yaml: string): string[] => ((parseYaml(yaml) as { scrape_configs: { job_name: string }[] }).scrape_configs ?? []).map((j) => j.job_name);
+        expect(jobs(snippet)).toEqual(jobs(prom.toString("utf8")));
+      }
+      const bundle = [...files].filter(([p]) => p.startsWith("prometheus/rules/")).map(([path, c]) => ({ path, content: c.toString("utf8") }));
+      const { alerts } = rulesInBundle(bundle);
+      for (const a of alerts) expect(guide).toContain(`| ${a.name} | ${a.severity} |`);
+      for (const name of Object.keys(catalog)) expect(guide).toContain(`| \`${name}\` |`);
+      expect(guide).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
+    });
+  });
+
+  it("puts every rule file's alerts in the guide's alert list (dev)", async () => {
+    const guide = await readFile(join(tmp, "dev", "a", GUIDE_FILE), "utf8");
+    const count = (guide.match(/^\| [A-Z][A-Za-z0-9]+ \| (critical|warning|info|page|ticket|none)? ?\|/gm) ?? []).length;
+    const { alerts } = rulesInBundle(renderBundle(loadStackConfigFile(join(STACKS, "Pulumi.dev.yaml"))));
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(count).toBe(alerts.length);
+  });
+
+  it("writes PromQL examples that use only catalog metrics and labels, and that Prometheus parses", async () => {
+    for (const ex of promqlExamples()) expect(checkAgainstCatalog(ex.expr), ex.expr).toEqual([]);
+    // promtool parses each expression as a rule: a syntax error would fail the check.
+    const rules = join(tmp, "examples.rules.yml");
+    await writeFile(rules, JSON.stringify({ groups: [{ name: "examples", rules: promqlExamples().map((ex, i) => ({ record: `example:${i}`, expr: ex.expr })) }] }));
+    const { stdout } = await run("promtool", ["check", "rules", rules]);
+    expect(stdout).toContain(`SUCCESS: ${promqlExamples().length} rules found`);
+  });
+
+  it("exports a stack file given by path, and says what is wrong with a bad one", async () => {
+    const file = join(tmp, "Pulumi.site.yaml");
+    await writeFile(file, "config:\n  gpu-monitoring:platform: docker\n  gpu-monitoring:profile: dev\n  gpu-monitoring:exporter:\n    simulation: true\n  gpu-monitoring:grafanaAdminPassword:\n    secure: v1:abc\n");
+    const ok = await runCli(["export", "--stack-file", file, "--out", join(tmp, "site"), "-q"]);
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    expect((await readFile(join(tmp, "site", GUIDE_FILE), "utf8")).split("\n")[0]).toBe("# gpu-monitoring integration guide: stack `site`");
+
+    await writeFile(file, "config:\n  gpu-monitoring:platform: dockr\n");
+    const bad = await runCli(["export", "--stack-file", file, "--out", join(tmp, "bad")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("gpu-monitoring:platform");
+    expect(bad.stderr).toContain('"dockr"');
+    expect(bad.stderr).toContain("next: fix the keys above in");
+    expect(existsSync(join(tmp, "bad"))).toBe(false);
+
+    const unknown = await runCli(["export", "--stack", "nope", "--stacks-dir", STACKS, "--out", join(tmp, "nope")]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no stack file for "nope"');
+    expect(unknown.stderr).toContain(`choose one of: ${stackNames.join(", ")}`);
+  });
+
+  it("exported dashboards upload with grafana upload --from-dir", async () => {
+    const dir = join(tmp, "dev", "a", "grafana", "provisioning", "dashboards", "dashboards");
+    const port = await closedPort();
+    const r = await runCli(["grafana", "upload", "--from-dir", dir, "--url", `http://127.0.0.1:${port}`, "--timeout", "500ms"], { env: { GRAFANA_TOKEN: "glsa_export_test_token_0123456789" } });
+    // Nothing listens there: the files were read and validated, and the first request failed to connect.
+    const count = readdirSync(dir).filter((f) => f.endsWith(".json")).length;
+    expect(r.stderr).toMatch(new RegExp(`\\[1/${count}\\] uploading "`));
+    expect(r.stderr).toContain(`cannot reach http://127.0.0.1:${port}/api/dashboards/db: ECONNREFUSED (0 of ${count} dashboards uploaded)`);
+  });
+});

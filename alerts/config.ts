@@ -77,6 +77,8 @@ const drmThresholds = z.strictObject({
    * baseline does not turn noise into an infinite z-score.
    */
   regressionMinRelativeStddev: z.number().min(0).max(1).default(0.05),
+  /** Fewer baseline samples than this and there is no verdict (the dashboard guide asks for 10). */
+  regressionMinSamples: z.number().int().min(2).default(10),
   /** How far ahead predict_linear looks for capacity exhaustion. */
   capacityForecastHorizon: durationSchema.default("1h"),
   /** The history predict_linear fits its line to. */

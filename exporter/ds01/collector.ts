@@ -6,6 +6,7 @@ import type { Source } from "../core/source";
 import { sourceTracker, type SourceTracker } from "../core/tracker";
 import type { EventCounts } from "./events-log";
 import type { Ds01Snapshot } from "./model";
+import { SeriesGauge } from "./series-gauge";
 import type { StateDirUsage } from "./state-dir-source";
 
 export interface Ds01CollectorOptions {
@@ -23,10 +24,25 @@ export interface Ds01CollectorOptions {
   readonly sourceTimeoutMs?: number;
 }
 
-type Ds01Key = keyof typeof ds01;
-
 function gauge<N extends string, L extends string>(def: MetricDef<N, L>): Gauge<L> {
   return new Gauge<L>({ name: def.name, help: def.help, labelNames: def.labels, registers: [] });
+}
+
+function seriesGauge<N extends string, L extends string>(def: MetricDef<N, L>): SeriesGauge<L> {
+  return new SeriesGauge<L>({ name: def.name, help: def.help, labelNames: def.labels, registers: [] });
+}
+
+type LabelsOf<K extends keyof typeof ds01> = (typeof ds01)[K]["labels"][number];
+
+/** Series keyed by their label values; setting the same labels twice keeps the last value, as Gauge.set does. */
+class SeriesSet<L extends string> {
+  private readonly byKey = new Map<string, { labels: Record<L, string>; value: number }>();
+  set(labels: Record<L, string>, value: number): void {
+    this.byKey.set(Object.values(labels).join("\u0000"), { labels, value });
+  }
+  series(): Array<{ labels: Record<L, string>; value: number }> {
+    return [...this.byKey.values()];
+  }
 }
 
 /**
@@ -37,7 +53,23 @@ function gauge<N extends string, L extends string>(def: MetricDef<N, L>): Gauge<
  */
 export class Ds01Collector implements Collector {
   readonly name = "ds01";
-  private readonly gauges: { [K in Ds01Key]: Gauge<(typeof ds01)[K]["labels"][number]> };
+  private readonly gauges: {
+    ds01_gpu_allocated: SeriesGauge<LabelsOf<"ds01_gpu_allocated">>;
+    ds01_gpu_equivalents: SeriesGauge<LabelsOf<"ds01_gpu_equivalents">>;
+    ds01_gpu_slot_info: SeriesGauge<LabelsOf<"ds01_gpu_slot_info">>;
+    ds01_mig_slot_info: SeriesGauge<LabelsOf<"ds01_mig_slot_info">>;
+    ds01_mig_mapping_status: Gauge;
+    ds01_containers_total: SeriesGauge<LabelsOf<"ds01_containers_total">>;
+    ds01_user_mig_allocated: SeriesGauge<"user">;
+    ds01_user_gpu_equivalents: SeriesGauge<"user">;
+    ds01_user_containers_count: SeriesGauge<"user">;
+    ds01_unmanaged_gpu_count: Gauge;
+    ds01_unmanaged_gpu_running: Gauge;
+    ds01_unmanaged_gpu_all_access: Gauge;
+    ds01_events_24h_total: Gauge<"event_type">;
+    ds01_state_disk_bytes: Gauge<"type">;
+    ds01_exporter_info: Gauge<LabelsOf<"ds01_exporter_info">>;
+  };
   private tracker: SourceTracker | undefined;
   private readonly timeoutMs: number;
   private refreshing: Promise<void> | undefined;
@@ -48,15 +80,15 @@ export class Ds01Collector implements Collector {
   constructor(private readonly opts: Ds01CollectorOptions) {
     this.timeoutMs = opts.sourceTimeoutMs ?? 2000;
     this.gauges = {
-      ds01_gpu_allocated: gauge(ds01.ds01_gpu_allocated),
-      ds01_gpu_equivalents: gauge(ds01.ds01_gpu_equivalents),
-      ds01_gpu_slot_info: gauge(ds01.ds01_gpu_slot_info),
-      ds01_mig_slot_info: gauge(ds01.ds01_mig_slot_info),
+      ds01_gpu_allocated: seriesGauge(ds01.ds01_gpu_allocated),
+      ds01_gpu_equivalents: seriesGauge(ds01.ds01_gpu_equivalents),
+      ds01_gpu_slot_info: seriesGauge(ds01.ds01_gpu_slot_info),
+      ds01_mig_slot_info: seriesGauge(ds01.ds01_mig_slot_info),
       ds01_mig_mapping_status: gauge(ds01.ds01_mig_mapping_status),
-      ds01_containers_total: gauge(ds01.ds01_containers_total),
-      ds01_user_mig_allocated: gauge(ds01.ds01_user_mig_allocated),
-      ds01_user_gpu_equivalents: gauge(ds01.ds01_user_gpu_equivalents),
-      ds01_user_containers_count: gauge(ds01.ds01_user_containers_count),
+      ds01_containers_total: seriesGauge(ds01.ds01_containers_total),
+      ds01_user_mig_allocated: seriesGauge(ds01.ds01_user_mig_allocated),
+      ds01_user_gpu_equivalents: seriesGauge(ds01.ds01_user_gpu_equivalents),
+      ds01_user_containers_count: seriesGauge(ds01.ds01_user_containers_count),
       ds01_unmanaged_gpu_count: gauge(ds01.ds01_unmanaged_gpu_count),
       ds01_unmanaged_gpu_running: gauge(ds01.ds01_unmanaged_gpu_running),
       ds01_unmanaged_gpu_all_access: gauge(ds01.ds01_unmanaged_gpu_all_access),
@@ -69,7 +101,7 @@ export class Ds01Collector implements Collector {
   }
 
   register(registry: Registry): void {
-    for (const g of Object.values(this.gauges)) registry.registerMetric(g);
+    for (const g of Object.values(this.gauges) as Gauge[]) registry.registerMetric(g);
     this.tracker = sourceTracker(registry);
   }
 
@@ -106,27 +138,21 @@ export class Ds01Collector implements Collector {
   }
 
   private showSnapshot(s: Ds01Snapshot): void {
-    const g = this.gauges;
-    g.ds01_gpu_allocated.reset();
-    g.ds01_gpu_equivalents.reset();
-    g.ds01_gpu_slot_info.reset();
-    g.ds01_mig_slot_info.reset();
-    g.ds01_containers_total.reset();
-    g.ds01_user_mig_allocated.reset();
-    g.ds01_user_gpu_equivalents.reset();
-    g.ds01_user_containers_count.reset();
-
+    const gpuSlots = new SeriesSet<(typeof ds01)["ds01_gpu_slot_info"]["labels"][number]>();
     for (const gpu of s.gpus) {
-      g.ds01_gpu_slot_info.set({ gpu: gpu.index, gpu_slot: gpu.index, gpu_uuid: gpu.uuid, model: gpu.model, mig_enabled: String(gpu.migEnabled) }, 1);
+      gpuSlots.set({ gpu: gpu.index, gpu_slot: gpu.index, gpu_uuid: gpu.uuid, model: gpu.model, mig_enabled: String(gpu.migEnabled) }, 1);
     }
+    const migSlots = new SeriesSet<(typeof ds01)["ds01_mig_slot_info"]["labels"][number]>();
     for (const mig of s.migDevices) {
-      g.ds01_mig_slot_info.set({ gpu: mig.gpu, gpu_i_id: mig.gpuInstanceId, slot: mig.slot, mig_uuid: mig.uuid, profile: mig.profile }, 1);
+      migSlots.set({ gpu: mig.gpu, gpu_i_id: mig.gpuInstanceId, slot: mig.slot, mig_uuid: mig.uuid, profile: mig.profile }, 1);
     }
+    const allocated = new SeriesSet<(typeof ds01)["ds01_gpu_allocated"]["labels"][number]>();
+    const equivalents = new SeriesSet<(typeof ds01)["ds01_gpu_equivalents"]["labels"][number]>();
     const userSlots = new Map<string, number>();
     const userEq = new Map<string, number>();
     for (const a of s.allocations) {
-      g.ds01_gpu_allocated.set({ gpu_slot: a.slot, gpu_uuid: a.uuid, profile: a.profile, container: a.container, user: a.user, interface: a.interface }, 1);
-      g.ds01_gpu_equivalents.set({ gpu_slot: a.slot, profile: a.profile, container: a.container, user: a.user }, a.gpuEquivalents);
+      allocated.set({ gpu_slot: a.slot, gpu_uuid: a.uuid, profile: a.profile, container: a.container, user: a.user, interface: a.interface }, 1);
+      equivalents.set({ gpu_slot: a.slot, profile: a.profile, container: a.container, user: a.user }, a.gpuEquivalents);
       userSlots.set(a.user, (userSlots.get(a.user) ?? 0) + 1);
       userEq.set(a.user, (userEq.get(a.user) ?? 0) + a.gpuEquivalents);
     }
@@ -139,11 +165,17 @@ export class Ds01Collector implements Collector {
       byStatus.set(key, entry);
       userContainers.set(c.user, (userContainers.get(c.user) ?? 0) + 1);
     }
-    for (const { status, iface, n } of byStatus.values()) g.ds01_containers_total.set({ status, interface: iface }, n);
-    for (const [user, n] of userContainers) g.ds01_user_containers_count.set({ user }, n);
-    for (const [user, n] of userSlots) g.ds01_user_mig_allocated.set({ user }, n);
+    const g = this.gauges;
+    // Everything below runs in one synchronous step: a concurrent scrape sees all old or all new.
+    g.ds01_gpu_slot_info.replace(gpuSlots.series());
+    g.ds01_mig_slot_info.replace(migSlots.series());
+    g.ds01_gpu_allocated.replace(allocated.series());
+    g.ds01_gpu_equivalents.replace(equivalents.series());
+    g.ds01_containers_total.replace([...byStatus.values()].map(({ status, iface, n }) => ({ labels: { status, interface: iface }, value: n })));
+    g.ds01_user_containers_count.replace([...userContainers].map(([user, n]) => ({ labels: { user }, value: n })));
+    g.ds01_user_mig_allocated.replace([...userSlots].map(([user, n]) => ({ labels: { user }, value: n })));
     // Rounded so 3 × 1/7 reads 0.428571..., not 0.42857142857142855 plus float noise.
-    for (const [user, eq] of userEq) g.ds01_user_gpu_equivalents.set({ user }, Math.round(eq * 1e9) / 1e9);
+    g.ds01_user_gpu_equivalents.replace([...userEq].map(([user, eq]) => ({ labels: { user }, value: Math.round(eq * 1e9) / 1e9 })));
     g.ds01_mig_mapping_status.set(s.migMappingOk ? 1 : 0);
     g.ds01_unmanaged_gpu_count.set(s.unmanaged.total);
     g.ds01_unmanaged_gpu_running.set(s.unmanaged.running);

@@ -1,0 +1,48 @@
+import { startExporter } from "../exporter/core/server";
+import { setQuietLog } from "../exporter/core/log";
+import { createDockerSource, createDs01Collector, createEventsLog, createStateDirSource, createStateFileSource } from "../exporter/ds01";
+import type { Source } from "../exporter/core/source";
+import type { Ds01Snapshot } from "../exporter/ds01/model";
+
+/**
+ * The exporter under measurement, in a process of its own so its RSS is its own. Takes its
+ * sources as one JSON argument, prints `{"url": ...}` once the first refresh is done, and runs
+ * until killed.
+ */
+interface ChildConfig {
+  stateFile?: string;
+  dockerSocket?: string;
+  deviceMap?: string;
+  eventsFile?: string;
+  stateDir?: string;
+}
+
+async function main(): Promise<void> {
+  setQuietLog(true);
+  const config = JSON.parse(process.argv[2] ?? "{}") as ChildConfig;
+  let snapshot: Source<Ds01Snapshot> | undefined;
+  if (config.dockerSocket) snapshot = createDockerSource({ socketPath: config.dockerSocket, deviceMapFile: config.deviceMap, requestTimeoutMs: 30_000 });
+  else if (config.stateFile) snapshot = createStateFileSource({ path: config.stateFile, deviceMapFile: config.deviceMap });
+  const collector = createDs01Collector({
+    version: "bench",
+    snapshot,
+    events: config.eventsFile ? createEventsLog({ path: config.eventsFile }) : undefined,
+    stateDir: config.stateDir ? createStateDirSource({ path: config.stateDir }) : undefined,
+    // The first read of a large source (1M events, 1,000 inspections) may take seconds.
+    sourceTimeoutMs: 120_000,
+  });
+  const started = performance.now();
+  const exporter = await startExporter({ collectors: [collector], port: 0, refreshTimeoutMs: 120_000 });
+  await exporter.ready;
+  process.stdout.write(JSON.stringify({ url: exporter.url, readyMs: performance.now() - started }) + "\n");
+  const stop = (): void => {
+    void exporter.close().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`exporter-child: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,332 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { createEventsLog } from "../exporter/ds01/events-log";
+import { Dockerd } from "../test/exporter-ds01/support/dockerd";
+
+/**
+ * `npm run bench`: the DS01 exporter's scrape latency and memory with 100 / 1,000 / 10,000
+ * allocations (state-file source and a real Docker engine), with 1M events in the log, the
+ * events log's initial scan rate, and 50 concurrent scrapers. Every figure is the median of
+ * BENCH_RUNS runs, each against a freshly started exporter process.
+ *
+ * Environment: BENCH_RUNS (3), BENCH_SCRAPES per run (300), BENCH_CONCURRENCY_SECONDS (30),
+ * BENCH_DOCKER_SIZES (100,1000), BENCH_EVENTS (1000000).
+ */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 300);
+const CONCURRENCY_SECONDS = Number(process.env.BENCH_CONCURRENCY_SECONDS ?? 30);
+const CONCURRENT_SCRAPERS = 50;
+const DOCKER_SIZES = (process.env.BENCH_DOCKER_SIZES ?? "100,1000").split(",").map(Number).filter((n) => n > 0);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const STATE_SIZES = [100, 1000, 10_000];
+const GPUS = 8;
+const MIGS_PER_GPU = 7;
+
+interface ScrapeFigures {
+  p50Ms: number;
+  p99Ms: number;
+  rssMb: number;
+  readyMs: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+const migUuid = (gpu: number, dev: number): string => `MIG-${String(gpu).padStart(8, "0")}-0000-0000-0000-${String(dev).padStart(12, "0")}`;
+const gpuUuid = (gpu: number): string => `GPU-${String(gpu).padStart(8, "0")}-0000-0000-0000-000000000000`;
+
+async function writeDeviceMap(file: string): Promise<void> {
+  const lines: string[] = [];
+  for (let g = 0; g < GPUS; g++) {
+    lines.push(`GPU ${g}: NVIDIA A100-SXM4-80GB (UUID: ${gpuUuid(g)})`);
+    for (let d = 0; d < MIGS_PER_GPU; d++) lines.push(`  MIG 1g.10gb     Device  ${d}: (UUID: ${migUuid(g, d)})`);
+  }
+  await writeFile(file, lines.join("\n") + "\n");
+}
+
+/** n allocations over 56 MIG slots: many more containers than a host holds, to load the exporter. */
+async function writeStateFile(file: string, n: number): Promise<void> {
+  const gpus: Record<string, { type: string; containers: unknown[] }> = {};
+  const interfaces = ["orchestration", "atomic", "api", "other"];
+  for (let i = 0; i < n; i++) {
+    const slot = `${(i >> 3) % GPUS}.${i % MIGS_PER_GPU}`;
+    (gpus[slot] ??= { type: "mig_instance", containers: [] }).containers.push({
+      container: `job-${i}._.${1000 + (i % 200)}`,
+      user: `user${i % 200}`,
+      allocated_at: "2026-01-01T00:00:00Z",
+      interface: interfaces[i % interfaces.length],
+      status: i % 5 === 0 ? "exited" : "running",
+    });
+  }
+  await writeFile(file, JSON.stringify({ gpus, mig_enabled: true, last_updated: new Date().toISOString() }));
+}
+
+const EVENT_TYPES = [
+  "gpu.allocate", "gpu.release", "gpu.reserve", "gpu.mig_reconfigure", "container.create", "container.start",
+  "container.stop", "container.remove", "container.restart", "container.oom", "maintenance.idle_kill",
+  "maintenance.cleanup", "maintenance.backup", "user.login", "user.quota_exceeded", "user.created",
+  "system.reboot", "system.update", "api.request", "api.error",
+];
+
+/** n events spread evenly over the last 23 hours, in order, as DS01 writes them. */
+async function writeEventsFile(file: string, n: number): Promise<number> {
+  const out = createWriteStream(file);
+  const end = Date.now() - 60_000;
+  const start = end - 23 * 3600_000;
+  let batch: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = new Date(start + ((end - start) * i) / n).toISOString();
+    batch.push(
+      JSON.stringify({
+        timestamp: t,
+        event_type: EVENT_TYPES[i % EVENT_TYPES.length],
+        user: `user${i % 200}`,
+        source: "ds01-allocator",
+        details: { container: `job-${i % 5000}._.${1000 + (i % 200)}`, gpu_slot: `${i % GPUS}.${i % MIGS_PER_GPU}` },
+        schema_version: 1,
+      }),
+    );
+    if (batch.length === 10_000) {
+      if (!out.write(batch.join("\n") + "\n")) await once(out, "drain");
+      batch = [];
+    }
+  }
+  if (batch.length) out.write(batch.join("\n") + "\n");
+  out.end();
+  await once(out, "finish");
+  return (await stat(file)).size;
+}
+
+function httpGet(agent: http.Agent, url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("scrape timed out")));
+    req.on("error", reject);
+  });
+}
+
+interface Child {
+  proc: ChildProcess;
+  url: string;
+  readyMs: number;
+}
+
+/** Starts bench/exporter-child.ts in its own node process (no tsx wrapper process in between). */
+async function startChild(config: Record<string, string>): Promise<Child> {
+  const proc = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "exporter-child.ts"), JSON.stringify(config)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: proc.stdout! });
+  const first = await Promise.race([
+    new Promise<string>((resolve) => lines.once("line", resolve)),
+    once(proc, "exit").then(([code]) => {
+      throw new Error(`exporter child exited with ${String(code)}`);
+    }),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error("exporter child not ready in 300 s")), 300_000).unref()),
+  ]);
+  const { url, readyMs } = JSON.parse(first) as { url: string; readyMs: number };
+  return { proc, url, readyMs };
+}
+
+async function stopChild(child: Child): Promise<void> {
+  if (child.proc.exitCode !== null) return;
+  const exited = once(child.proc, "exit");
+  child.proc.kill("SIGTERM");
+  const timer = setTimeout(() => child.proc.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+/** Sequential scrapes against a fresh exporter, `runs` times; medians of each run's figures. */
+async function scrapeFigures(label: string, config: Record<string, string>, expect: string): Promise<ScrapeFigures> {
+  const per: ScrapeFigures[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const child = await startChild(config);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const latencies: number[] = [];
+      for (let i = 0; i < 20 + SCRAPES; i++) {
+        const t0 = performance.now();
+        const res = await httpGet(agent, `${child.url}/metrics`);
+        const dt = performance.now() - t0;
+        if (res.status !== 200 || !res.body.includes(expect)) throw new Error(`${label}: bad scrape (${res.status})`);
+        if (i >= 20) latencies.push(dt);
+      }
+      per.push({ p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), rssMb: await rssMb(child.proc.pid!), readyMs: child.readyMs });
+    } finally {
+      agent.destroy();
+      await stopChild(child);
+    }
+  }
+  const fig = {
+    p50Ms: round(median(per.map((p) => p.p50Ms))),
+    p99Ms: round(median(per.map((p) => p.p99Ms))),
+    rssMb: round(median(per.map((p) => p.rssMb)), 1),
+    readyMs: round(median(per.map((p) => p.readyMs)), 0),
+  };
+  console.log(`  ${label.padEnd(44)} p50 ${fig.p50Ms} ms  p99 ${fig.p99Ms} ms  RSS ${fig.rssMb} MB  first refresh ${fig.readyMs} ms`);
+  return fig;
+}
+
+async function scanRate(file: string, bytes: number): Promise<number> {
+  const rates: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const log = createEventsLog({ path: file, maxEventTypes: 1000 });
+    const t0 = performance.now();
+    const counts = await log.read();
+    const s = (performance.now() - t0) / 1000;
+    await log.close();
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    if (total !== EVENTS) throw new Error(`scan counted ${total} events, expected ${EVENTS}`);
+    rates.push(bytes / 1024 / 1024 / s);
+  }
+  return round(median(rates), 1);
+}
+
+async function concurrentScrapers(config: Record<string, string>): Promise<{ requests: number; errors: number; p50Ms: number; p99Ms: number; rssMb: number }> {
+  const child = await startChild(config);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENT_SCRAPERS });
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + CONCURRENCY_SECONDS * 1000;
+  try {
+    const scraper = async (): Promise<void> => {
+      for (let i = 0; i < 1_000_000 && performance.now() < deadline; i++) {
+        const t0 = performance.now();
+        try {
+          const res = await httpGet(agent, `${child.url}/metrics`);
+          if (res.status !== 200 || !res.body.includes("ds01_gpu_allocated{")) errors++;
+        } catch {
+          errors++;
+        }
+        latencies.push(performance.now() - t0);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENT_SCRAPERS }, scraper));
+    return { requests: latencies.length, errors, p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)), rssMb: round(await rssMb(child.proc.pid!), 1) };
+  } finally {
+    agent.destroy();
+    await stopChild(child);
+  }
+}
+
+/** Creates containers up to `n` in all, DS01-labelled, each holding one MIG device; `have` exist already. */
+async function createContainers(d: Dockerd, image: string, have: number, n: number): Promise<void> {
+  let next = have;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      const i = next++;
+      await d.create(`job-${i}._.${1000 + (i % 200)}`, {
+        Image: image,
+        Labels: { "ds01.user": `user${i % 200}`, "ds01.interface": ["orchestration", "atomic", "api"][i % 3]! },
+        HostConfig: { DeviceRequests: [{ Driver: "", Count: 0, DeviceIDs: [migUuid((i >> 3) % GPUS, i % MIGS_PER_GPU)], Capabilities: [["gpu"]] }] },
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), "ds01-bench-"));
+  const results: Record<string, unknown> = {};
+  try {
+    const deviceMap = path.join(dir, "nvidia-smi-L.txt");
+    await writeDeviceMap(deviceMap);
+    const stateDir = path.join(dir, "state");
+    await mkdir(stateDir);
+    console.log(`DS01 exporter benchmark: median of ${RUNS} runs, ${SCRAPES} sequential scrapes per run, node ${process.version}`);
+
+    console.log("State-file source:");
+    const stateFigs: Record<number, ScrapeFigures> = {};
+    for (const n of STATE_SIZES) {
+      const file = path.join(dir, `gpu-state-${n}.json`);
+      await writeStateFile(file, n);
+      stateFigs[n] = await scrapeFigures(`${n} allocations`, { stateFile: file, deviceMap, stateDir }, "ds01_gpu_allocated{");
+    }
+    results.stateFile = stateFigs;
+
+    console.log(`Events log (${EVENTS.toLocaleString("en")} events):`);
+    const eventsFile = path.join(dir, "events.jsonl");
+    const bytes = await writeEventsFile(eventsFile, EVENTS);
+    const mbPerS = await scanRate(eventsFile, bytes);
+    console.log(`  initial scan of ${round(bytes / 1024 / 1024, 1)} MB: ${mbPerS} MB/s`);
+    const withEvents = await scrapeFigures(`1,000 allocations + ${EVENTS.toLocaleString("en")} events`, {
+      stateFile: path.join(dir, "gpu-state-1000.json"),
+      deviceMap,
+      stateDir,
+      eventsFile,
+    }, "ds01_events_24h_total{");
+    results.events = { scanMbPerS: mbPerS, fileMb: round(bytes / 1024 / 1024, 1), scrape: withEvents };
+
+    console.log(`Real Docker engine (containers created, not started):`);
+    const started = await Dockerd.start();
+    const dockerFigs: Record<number, ScrapeFigures & { createS: number }> = {};
+    if (typeof started === "string") {
+      console.log(`  skipped: ${started}`);
+    } else {
+      try {
+        const image = await started.importImage("ds01-bench", "1");
+        let have = 0;
+        for (const n of DOCKER_SIZES) {
+          const t0 = performance.now();
+          await createContainers(started, image, have, n);
+          have = n;
+          const createS = round((performance.now() - t0) / 1000, 1);
+          const fig = await scrapeFigures(`${n} containers/allocations`, { dockerSocket: started.socketPath, deviceMap, stateDir }, "ds01_gpu_allocated{");
+          dockerFigs[n] = { ...fig, createS };
+        }
+      } finally {
+        await started.stop();
+      }
+    }
+    results.docker = dockerFigs;
+
+    console.log(`${CONCURRENT_SCRAPERS} concurrent scrapers for ${CONCURRENCY_SECONDS} s (1,000 allocations, ${EVENTS.toLocaleString("en")} events):`);
+    const conc = await concurrentScrapers({ stateFile: path.join(dir, "gpu-state-1000.json"), deviceMap, stateDir, eventsFile });
+    console.log(`  ${conc.requests} scrapes, ${conc.errors} errors, p50 ${conc.p50Ms} ms, p99 ${conc.p99Ms} ms, RSS ${conc.rssMb} MB`);
+    results.concurrency = conc;
+
+    const targets: Array<[string, boolean, string]> = [
+      ["p99 < 25 ms at 1,000 allocations (state file)", stateFigs[1000]!.p99Ms < 25, `${stateFigs[1000]!.p99Ms} ms`],
+      ...(dockerFigs[1000] ? [["p99 < 25 ms at 1,000 allocations (Docker)", dockerFigs[1000].p99Ms < 25, `${dockerFigs[1000].p99Ms} ms`] as [string, boolean, string]] : []),
+      ["RSS < 100 MB at 10,000 allocations", stateFigs[10_000]!.rssMb < 100, `${stateFigs[10_000]!.rssMb} MB`],
+      ["events scan >= 100 MB/s", mbPerS >= 100, `${mbPerS} MB/s`],
+      ["zero errors under concurrency", conc.errors === 0, `${conc.errors} errors`],
+    ];
+    console.log("Targets:");
+    for (const [what, ok, got] of targets) console.log(`  ${ok ? "MET " : "MISS"} ${what}: ${got}`);
+    console.log(JSON.stringify(results));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,6 +1,6 @@
-import { agg, call, dcgm, ne, re, type Matchers } from "../metrics";
+import { agg, dcgm, ne, re, type Matchers } from "../metrics";
 import type { DashboardDef } from "./kit/dashboard";
-import { dcgmHostsExpr, measured, onHost, type DcgmMetric } from "./kit/dcgm";
+import { dcgmHostsExpr, measured, onHost, onHostOverRange, type DcgmMetric } from "./kit/dcgm";
 import {
   ANY_BAD,
   barGaugePanel,
@@ -21,10 +21,14 @@ function gpuSeries<M extends DcgmMetric>(metric: M, matchers: Matchers<M> = {}):
   return measured(onHost(metric, { gpu: re("$gpu"), ...matchers } as Matchers<M>));
 }
 
-/** The selected counter's per-second rate, with a jump to a blank value dropped. */
-function gpuRate<M extends DcgmMetric>(metric: M, matchers: Matchers<M> = {}): string {
-  const m = { gpu: re("$gpu"), ...matchers } as Matchers<M>;
-  return measured(call("rate", `${onHost(metric, m)}[$__rate_interval]`));
+/** `fn(counter[window])` on the selected hosts and GPUs; a jump to or from a blank value is dropped. */
+function gpuCounter<M extends DcgmMetric>(fn: "rate" | "increase", metric: M, window: string, matchers: Matchers<M> = {}): string {
+  return measured(onHostOverRange(fn, metric, window, { gpu: re("$gpu"), ...matchers } as Matchers<M>));
+}
+
+/** The selected counter's per-second rate. */
+function gpuRate<M extends DcgmMetric>(metric: M): string {
+  return gpuCounter("rate", metric, "$__rate_interval");
 }
 
 const FULL = { GPU_I_ID: "" };
@@ -127,7 +131,7 @@ export function nvidiaDcgm(): DashboardDef {
                 // With MIG on, device-level fields repeat on every instance's series: count each GPU once.
                 expr: `${agg(
                   "sum",
-                  agg("max", measured(call("increase", `${onHost(dcgm.DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION, { gpu: re("$gpu") })}[$__range]`)), PER_GPU),
+                  agg("max", gpuCounter("increase", dcgm.DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION, "$__range"), PER_GPU),
                 )} / ${MILLIJOULES_PER_KWH}`,
                 instant: true,
               },
@@ -323,8 +327,8 @@ export function nvidiaDcgm(): DashboardDef {
             title: "ECC errors",
             description: "Volatile single-bit (corrected) and double-bit (uncorrected) ECC errors in each interval.",
             queries: [
-              { expr: measured(call("increase", `${onHost(dcgm.DCGM_FI_DEV_ECC_SBE_VOL_TOTAL, { gpu: re("$gpu") })}[$__rate_interval]`)), legend: "single-bit " + GPU_LEGEND },
-              { expr: measured(call("increase", `${onHost(dcgm.DCGM_FI_DEV_ECC_DBE_VOL_TOTAL, { gpu: re("$gpu") })}[$__rate_interval]`)), legend: "double-bit " + GPU_LEGEND },
+              { expr: gpuCounter("increase", dcgm.DCGM_FI_DEV_ECC_SBE_VOL_TOTAL, "$__rate_interval"), legend: "single-bit " + GPU_LEGEND },
+              { expr: gpuCounter("increase", dcgm.DCGM_FI_DEV_ECC_DBE_VOL_TOTAL, "$__rate_interval"), legend: "double-bit " + GPU_LEGEND },
             ],
             unit: "short",
             thresholds: ANY_BAD,
@@ -354,6 +358,8 @@ export function nvidiaDcgm(): DashboardDef {
             title: "MIG instance utilisation",
             description: "Graphics-engine activity of each MIG instance (GPU index, GPU instance id and profile).",
             queries: [{ expr: `(${gpuSeries(dcgm.DCGM_FI_PROF_GR_ENGINE_ACTIVE, MIG)}) * 100`, legend: MIG_LEGEND }],
+            // Empty whenever the selected GPUs have MIG off.
+            expectData: false,
             unit: "percent",
             min: 0,
             max: 100,
@@ -363,6 +369,7 @@ export function nvidiaDcgm(): DashboardDef {
             title: "MIG instance memory used",
             description: "Framebuffer used per MIG instance.",
             queries: [{ expr: gpuSeries(dcgm.DCGM_FI_DEV_FB_USED, MIG), legend: MIG_LEGEND }],
+            expectData: false,
             unit: "decmbytes",
           }),
         ],

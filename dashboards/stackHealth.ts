@@ -27,8 +27,11 @@ const TSDB_CRIT = 0.9;
 
 export function stackHealth(retentionSizeBytes: number): DashboardDef {
   if (!(retentionSizeBytes > 0)) throw new Error(`retentionSizeBytes must be positive, got ${retentionSizeBytes}`);
-  // What Prometheus counts against --storage.tsdb.retention.size: persisted blocks plus the WAL.
-  const tsdbBytes = `${sel(stack.prometheus_tsdb_storage_blocks_bytes)} + ${sel(stack.prometheus_tsdb_wal_storage_size_bytes)}`;
+  // Prometheus counts persisted blocks plus the WAL against --storage.tsdb.retention.size. Only
+  // newer releases report the WAL's size, so it is added where present (2.42 has blocks only).
+  const tsdbBytes = `${agg("sum", sel(stack.prometheus_tsdb_storage_blocks_bytes))} + ${orZero(
+    agg("sum", sel(stack.prometheus_tsdb_wal_storage_size_bytes)),
+  )}`;
   const sizeSteps = [
     [GREEN, null],
     [ORANGE, Math.round(retentionSizeBytes * TSDB_WARN)],
@@ -225,7 +228,7 @@ export function stackHealth(retentionSizeBytes: number): DashboardDef {
           gaugePanel({
             title: "TSDB size against limit",
             description: `Blocks plus WAL against the retention size limit (${formatBytes(retentionSizeBytes)}); at the limit Prometheus deletes the oldest blocks.`,
-            queries: [{ expr: agg("sum", tsdbBytes), instant: true }],
+            queries: [{ expr: tsdbBytes, instant: true }],
             unit: "bytes",
             min: 0,
             max: retentionSizeBytes,
@@ -236,7 +239,7 @@ export function stackHealth(retentionSizeBytes: number): DashboardDef {
           statPanel({
             title: "TSDB use of limit",
             description: "TSDB size as a share of the retention size limit.",
-            queries: [{ expr: `100 * ${agg("sum", tsdbBytes)} / ${retentionSizeBytes}`, instant: true }],
+            queries: [{ expr: `100 * (${tsdbBytes}) / ${retentionSizeBytes}`, instant: true }],
             unit: "percent",
             decimals: 1,
             thresholds: rising(TSDB_WARN * 100, TSDB_CRIT * 100),
@@ -245,13 +248,12 @@ export function stackHealth(retentionSizeBytes: number): DashboardDef {
           }),
           timeseriesPanel({
             title: "TSDB size",
-            description: "Blocks and WAL over time; the dashed lines are 80% and 90% of the limit.",
+            description: "Storage counted against the limit (blocks, plus the WAL where Prometheus reports it) and blocks alone; dashed lines at 80% and 90% of the limit.",
             queries: [
-              { expr: sel(stack.prometheus_tsdb_storage_blocks_bytes), legend: "blocks {{instance}}" },
-              { expr: sel(stack.prometheus_tsdb_wal_storage_size_bytes), legend: "WAL {{instance}}" },
+              { expr: tsdbBytes, legend: "counted against the limit" },
+              { expr: agg("sum", sel(stack.prometheus_tsdb_storage_blocks_bytes)), legend: "blocks" },
             ],
             unit: "bytes",
-            stack: true,
             thresholds: sizeSteps,
             thresholdLines: true,
           }),

@@ -1,4 +1,4 @@
-import { DCGM_SENTINEL_THRESHOLD, dcgm, re, sel, type Matchers } from "../../metrics";
+import { DCGM_SENTINEL_THRESHOLD, dcgm, range, re, sel, type Matchers } from "../../metrics";
 
 export type DcgmMetric = (typeof dcgm)[keyof typeof dcgm];
 
@@ -17,6 +17,16 @@ export function onHost<M extends DcgmMetric>(metric: M, matchers: Matchers<M> = 
   const upper = { ...matchers, Hostname: re("$host") } as Matchers<M>;
   const lower = { ...matchers, hostname: re("$host") } as Matchers<M>;
   return `(${sel(metric, upper)} or ${sel(metric, lower)})`;
+}
+
+/**
+ * `fn(metric[window])` on the `$host` variable under either host label. A range selector cannot
+ * follow an `or`, so the function is applied to each spelling and the results are joined.
+ */
+export function onHostOverRange<M extends DcgmMetric>(fn: string, metric: M, window: string, matchers: Matchers<M> = {}): string {
+  const upper = { ...matchers, Hostname: re("$host") } as Matchers<M>;
+  const lower = { ...matchers, hostname: re("$host") } as Matchers<M>;
+  return `(${fn}(${range(metric, window, upper)}) or ${fn}(${range(metric, window, lower)}))`;
 }
 
 /** PromQL giving one series per host with the host name in a `host` label, from either spelling. */

@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dashboardQueries, dashboardVariables, substituteVariables, UID, type DashboardQuery } from "../../dashboards";
+import { DCGM_SENTINEL_THRESHOLD } from "../../metrics";
+import { FIXTURE_HOSTS } from "./exposition";
+import { startLiveStack, type LiveStack, type PromResult, type PromSeries } from "./liveStack";
+
+/**
+ * Every dashboard query against a real Prometheus 2.42 scraping itself, a real Alertmanager, a
+ * real node-exporter and the fixture GPU site (exposition.ts), with each dashboard's variables
+ * filled the way Grafana fills them: from their own queries, first value, and "All" where allowed.
+ */
+
+let stack: LiveStack;
+const queries = dashboardQueries();
+
+beforeAll(async () => {
+  stack = await startLiveStack();
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+function values(s: PromSeries): number[] {
+  const raw = s.value ? [s.value] : (s.values ?? []);
+  return raw.map(([, v]) => Number(v));
+}
+
+async function optionsOf(uid: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const v of dashboardVariables(uid)) {
+    const r = await stack.query(v.expr);
+    if (!r.ok) throw new Error(`variable $${v.name} of ${uid}: ${r.error}`);
+    out.set(v.name, [...new Set(r.series.map((s) => s.metric[v.label]).filter((x): x is string => !!x))].sort());
+  }
+  return out;
+}
+
+/** Variable assignments to try: every variable at its first option, and "All" where the variable has it. */
+async function assignments(uid: string): Promise<Record<string, string>[]> {
+  const options = await optionsOf(uid);
+  const vars = dashboardVariables(uid);
+  const first = Object.fromEntries(vars.map((v) => [v.name, options.get(v.name)?.[0] ?? ""]));
+  const all = Object.fromEntries(vars.map((v) => [v.name, v.allValue ?? options.get(v.name)?.[0] ?? ""]));
+  return vars.some((v) => v.includeAll) ? [first, all] : [first];
+}
+
+interface Outcome {
+  readonly q: DashboardQuery;
+  readonly expr: string;
+  readonly instant: PromResult;
+  readonly range: PromResult;
+}
+
+async function runAll(): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const uid of Object.values(UID)) {
+    for (const values of await assignments(uid)) {
+      for (const q of queries.filter((x) => x.dashboardUid === uid)) {
+        const expr = substituteVariables(q.expr, values);
+        outcomes.push({ q, expr, instant: await stack.query(expr), range: await stack.queryRange(expr, 60) });
+      }
+    }
+  }
+  return outcomes;
+}
+
+describe("dashboard queries against a live Prometheus", () => {
+  let outcomes: Outcome[] = [];
+
+  beforeAll(async () => {
+    outcomes = await runAll();
+  }, 120_000);
+
+  it("every variable has options on a working stack", async () => {
+    for (const uid of Object.values(UID)) {
+      for (const [name, opts] of await optionsOf(uid)) expect(opts.length, `${uid} $${name}`).toBeGreaterThan(0);
+    }
+    expect((await optionsOf(UID.nvidiaDcgm)).get("host")).toEqual([...FIXTURE_HOSTS]);
+  });
+
+  it("every query executes, instant and over a range, without an error", () => {
+    expect(outcomes.length).toBeGreaterThan(queries.length);
+    const failed = outcomes.flatMap((o) =>
+      [o.instant, o.range].flatMap((r) => (r.ok ? [] : [`${o.q.dashboardUid} / ${o.q.panelTitle}: ${r.error}\n    ${o.expr}`])),
+    );
+    expect(failed).toEqual([]);
+  });
+
+  it("every panel that should have data returns at least one series", () => {
+    const empty = outcomes
+      .filter((o) => o.q.expectData && (!o.instant.ok || o.instant.series.length === 0))
+      .map((o) => `${o.q.dashboardUid} / ${o.q.panelTitle} (${o.q.refId}): ${o.expr}`);
+    expect(empty).toEqual([]);
+  });
+
+  it("no panel ever shows a DCGM blank value", () => {
+    const blanks = outcomes.flatMap((o) =>
+      [o.instant, o.range].flatMap((r) =>
+        r.ok && r.series.some((s) => values(s).some((v) => v >= DCGM_SENTINEL_THRESHOLD)) ? [`${o.q.dashboardUid} / ${o.q.panelTitle}`] : [],
+      ),
+    );
+    expect(blanks).toEqual([]);
+  });
+});
+
+describe("DCGM and DS01 semantics on the fixture site", () => {
+  const find = (uid: string, title: string, refId = "A") => {
+    const q = queries.find((x) => x.dashboardUid === uid && x.panelTitle === title && x.refId === refId);
+    if (!q) throw new Error(`no query ${uid} / ${title} ${refId}`);
+    return q.expr;
+  };
+  const run = async (expr: string, vars: Record<string, string>) => {
+    const r = await stack.query(substituteVariables(expr, vars));
+    if (!r.ok) throw new Error(r.error);
+    return r.series;
+  };
+
+  it("selects a host whichever way its exporter spells the host label", async () => {
+    const util = find(UID.nvidiaDcgm, "GPU utilisation");
+    // gpu01 (Hostname): GPUs 0 and 1; its MIG GPU's device utilisation is blank and left out.
+    const gpu01 = await run(util, { host: "gpu01", gpu: ".*" });
+    expect(gpu01.map((s) => s.metric.gpu).sort()).toEqual(["0", "1"]);
+    // gpu02 (hostname): one GPU.
+    const gpu02 = await run(util, { host: "gpu02", gpu: ".*" });
+    expect(gpu02.map((s) => [s.metric.hostname, s.value?.[1]])).toEqual([["gpu02", "55"]]);
+    // "All" takes both hosts, each series once.
+    expect((await run(util, { host: ".*", gpu: ".*" })).length).toBe(3);
+  });
+
+  it("counts the energy of a GPU whose counter reads blank on one MIG instance from its other instance", async () => {
+    const energy = await run(find(UID.nvidiaDcgm, "Energy in range"), { host: "gpu01", gpu: "2", __range: "1m" });
+    expect(energy).toHaveLength(1);
+    expect(Number(energy[0]?.value?.[1])).toBeGreaterThan(0);
+    expect(Number(energy[0]?.value?.[1])).toBeLessThan(1);
+  });
+
+  it("shows MIG instances on the DCGM dashboard when MIG GPUs are selected", async () => {
+    const mig = await run(find(UID.nvidiaDcgm, "MIG instance utilisation"), { host: ".*", gpu: ".*" });
+    expect(mig.map((s) => [s.metric.GPU_I_ID, s.metric.GPU_I_PROFILE]).sort()).toEqual([
+      ["1", "3g.20gb"],
+      ["2", "2g.10gb"],
+    ]);
+    expect(await run(find(UID.nvidiaDcgm, "MIG instance utilisation"), { host: ".*", gpu: "0" })).toEqual([]);
+  });
+
+  it("names MIG instances by DS01 slot and scales their activity to percent", async () => {
+    const mig = await run(find(UID.ds01Overview, "GPU utilisation per device", "B"), {});
+    expect(mig.map((s) => [s.metric.slot, Math.round(Number(s.value?.[1]))]).sort()).toEqual([
+      ["2.0", 42],
+      ["2.1", 7],
+    ]);
+  });
+
+  it("the overview's GPU-equivalents and MIG capacity add up", async () => {
+    const free = await run(find(UID.ds01Overview, "GPU-equivalents free"), {});
+    expect(Number(free[0]?.value?.[1])).toBeCloseTo(3 - 1 - 3 / 7, 5);
+    const migFree = await run(find(UID.ds01Overview, "MIG free"), {});
+    expect(Number(migFree[0]?.value?.[1])).toBe(1);
+  });
+});

@@ -8,8 +8,28 @@ import { readStackFile } from "../../components/config";
 export interface MockedResource {
   readonly type: string;
   readonly name: string;
+  /** Inputs with secrets unwrapped to their values. */
   readonly inputs: Record<string, unknown>;
+  /** Top-level input properties that arrived as (or holding) secrets. */
+  readonly secretInputs: readonly string[];
   readonly custom: boolean;
+}
+
+/** Pulumi's marker for a serialized secret value. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+function unwrapSecrets(value: unknown, found: { secret: boolean }): unknown {
+  if (Array.isArray(value)) return value.map((v) => unwrapSecrets(v, found));
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SECRET_SIG] === SECRET_VALUE) {
+      found.secret = true;
+      return unwrapSecrets(obj["value"], found);
+    }
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v, found)]));
+  }
+  return value;
 }
 
 export interface StackRun {
@@ -19,6 +39,8 @@ export interface StackRun {
   readonly outputs: Readonly<Record<string, unknown>>;
   /** Whether each stack output is marked secret. */
   readonly outputIsSecret: Readonly<Record<string, boolean>>;
+  /** What the program threw, if it did (e.g. a ConfigError). */
+  readonly error?: unknown;
 }
 
 export interface RunOptions {
@@ -70,7 +92,14 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, custom: args.custom ?? false });
+        const inputs: Record<string, unknown> = {};
+        const secretInputs: string[] = [];
+        for (const [k, v] of Object.entries(args.inputs as Record<string, unknown>)) {
+          const found = { secret: false };
+          inputs[k] = unwrapSecrets(v, found);
+          if (found.secret) secretInputs.push(k);
+        }
+        resources.push({ type: args.type, name: args.name, inputs, secretInputs, custom: args.custom ?? false });
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "docker:index/remoteImage:RemoteImage") state["imageId"] = `sha256:${args.name}`;
         return { id: `${args.name}-id`, state };
@@ -96,7 +125,13 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
   pulumi.runtime.setAllConfig(config, Object.keys(secrets).map((k) => `gpu-monitoring:${k}`));
 
   // Imported by path: vi.resetModules() above makes every run execute the program afresh.
-  const program = (await import(PROGRAM)) as Record<string, unknown>;
+  let program: Record<string, unknown>;
+  try {
+    program = (await import(PROGRAM)) as Record<string, unknown>;
+  } catch (error) {
+    await settle(() => resources.length);
+    return { resources, urns, outputs: {}, outputIsSecret: {}, error };
+  }
   const outputs: Record<string, unknown> = {};
   const outputIsSecret: Record<string, boolean> = {};
   for (const [name, value] of Object.entries(program)) {

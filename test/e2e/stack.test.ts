@@ -94,7 +94,7 @@ describe("the generated stack on loopback", () => {
     mark("1. targets up");
   }, 30_000);
 
-  it("3. every rule group evaluates with health ok and every recording rule produces series", async () => {
+  it("2. every rule group evaluates with health ok and every recording rule produces series", async () => {
     const prom = stack.prometheus.api;
     const groups = await waitFor(
       "every rule evaluated at least once",
@@ -117,10 +117,10 @@ describe("the generated stack on loopback", () => {
       { timeoutMs: 20_000, intervalMs: 1_000 },
     ).catch(() => undefined);
     expect(missing, "recording rules with no output series").toEqual([]);
-    mark("3. rules healthy, recordings present");
+    mark("2. rules healthy, recordings present");
   }, 60_000);
 
-  it("2. every dashboard query executes, and every panel that expects data returns series", async () => {
+  it("3. every dashboard query executes, and every panel that expects data returns series", async () => {
     const prom = stack.prometheus.api;
     const queries = dashboardQueries();
     expect(queries.length, "dashboard queries generated").toBeGreaterThan(0);
@@ -147,7 +147,7 @@ describe("the generated stack on loopback", () => {
         .join(" ")}):\n${[...byDashboard].map(([uid, r]) => `  ${uid.padEnd(16)} ${r.queries} queries, ${r.withData} with series`).join("\n")}`,
     );
     expect(check.problems, "dashboard queries that failed or returned nothing (dashboard, panel, expr)").toEqual([]);
-    mark("2. dashboard queries");
+    mark("3. dashboard queries");
   }, 60_000);
 
   it("4a. driven conditions fire and reach the webhook on their severity's route", async () => {

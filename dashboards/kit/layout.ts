@@ -1,6 +1,10 @@
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import type { PanelDef } from "./panels";
 
+export function isSdkRow(p: dashboard.Panel | dashboard.RowPanel): p is dashboard.RowPanel {
+  return p.type === "row";
+}
+
 /** Grafana's grid is 24 columns wide. */
 export const GRID_WIDTH = 24;
 

@@ -61,6 +61,11 @@ export interface AlertingRule {
   readonly condition: string;
   readonly thresholds?: Readonly<Record<string, number | string>>;
   readonly cases: readonly AlertCase[];
+  /**
+   * A dead man's switch: it must always fire, so it has no case where it is silent; its cases
+   * instead show it firing with no input at all.
+   */
+  readonly alwaysFiring?: boolean;
 }
 
 export interface RecordingRule {

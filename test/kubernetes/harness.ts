@@ -19,6 +19,8 @@ export interface Registered {
   readonly urn: string;
   /** Input paths whose value was a Pulumi secret. */
   readonly secretPaths: readonly string[];
+  /** Provider reference (`urn::id`) the resource was created with. */
+  readonly provider?: string;
 }
 
 /** A Kubernetes object as the provider would send it to the API server. */
@@ -116,6 +118,7 @@ export async function runK8sStack(options: RunOptions = {}): Promise<K8sRun> {
           name: args.name,
           inputs: unwrapSecrets(args.inputs, (p) => secretPaths.push(p)) as Record<string, unknown>,
           secretPaths,
+          ...(args.provider ? { provider: args.provider } : {}),
           custom: args.custom ?? false,
           urn: urnOf.get(`${args.type}::${args.name}`) ?? "",
         });

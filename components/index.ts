@@ -6,6 +6,8 @@ export * from "./config";
 export * from "./platform";
 export * from "./platforms";
 export * from "./platforms/docker";
+// Also registers the Kubernetes platform, so `platform: kubernetes` stacks work through this entry point.
+export { KubernetesPlatform } from "./platforms/kubernetes";
 export * from "./render";
 export * from "./resources";
 export * from "./services";

@@ -228,3 +228,15 @@ describe("an invalid config", () => {
     expect(run.resources).toEqual([]);
   });
 });
+
+describe("the program picks the platform from the config", () => {
+  it("k8s stack: Kubernetes objects and no Docker resource", async () => {
+    const run = await runStack("k8s");
+    expect(run.error).toBeUndefined();
+    expect(new Set(run.urns).size).toBe(run.urns.length);
+    expect(run.resources.some((r) => r.type.startsWith("docker:"))).toBe(false);
+    expect(run.resources.some((r) => r.type.startsWith("kubernetes:"))).toBe(true);
+    expect(Object.values(run.outputIsSecret).some(Boolean)).toBe(false);
+    expect(run.outputs["platform"]).toBe("kubernetes");
+  });
+});

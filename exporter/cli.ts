@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { CliError } from "../cli/errors";
 import { log } from "./core/log";
 import { ConfigError, runExporter, type ExporterConfig } from "./run";
 
@@ -47,6 +48,17 @@ interface ExporterFlags {
   stateDir?: string;
 }
 
+/**
+ * The exporter's command. Every error commander reports for it (unknown flag, bad value) is a
+ * usage error, so it carries exit code 2 whatever exit handling the parent program installs.
+ */
+class ExporterCommand extends Command {
+  override error(message: string, errorOptions?: { code?: string; exitCode?: number }): never {
+    const exitCode = errorOptions?.exitCode !== undefined && errorOptions.exitCode !== 1 ? errorOptions.exitCode : EXIT_USAGE;
+    return super.error(message, { ...errorOptions, exitCode });
+  }
+}
+
 /** Reads the DRM API key: --api-key-file first, else DRM_API_KEY. The key itself is never printed. */
 function readApiKey(flags: ExporterFlags): string | undefined {
   if (flags.apiKeyFile) {
@@ -55,9 +67,9 @@ function readApiKey(flags: ExporterFlags): string | undefined {
       key = readFileSync(flags.apiKeyFile, "utf8").trim();
     } catch (err: unknown) {
       const code = err instanceof Error && "code" in err ? String(err.code) : "unreadable";
-      throw new Error(`cannot read --api-key-file ${flags.apiKeyFile}: ${code}`);
+      throw new CliError(`cannot read --api-key-file ${flags.apiKeyFile}: ${code}`, "check the path and that this user may read it");
     }
-    if (key === "") throw new Error(`--api-key-file ${flags.apiKeyFile} is empty`);
+    if (key === "") throw new CliError(`--api-key-file ${flags.apiKeyFile} is empty`, "write the DRM API key into the file");
     return key;
   }
   const fromEnv = process.env.DRM_API_KEY?.trim();
@@ -66,7 +78,7 @@ function readApiKey(flags: ExporterFlags): string | undefined {
 
 /** `gpu-monitoring exporter`: serves the DS01/DRM metrics. */
 export function exporterCommand(): Command {
-  const command = new Command("exporter")
+  const command = new ExporterCommand("exporter")
     .description(
       "Serve DS01 and DRM metrics for Prometheus: /metrics, /-/healthy, /-/ready.\n" +
         "Sources: the Docker engine or DS01's gpu-state file, the events log, the state directory, a DRM coordinator, or --simulation.",
@@ -86,23 +98,12 @@ export function exporterCommand(): Command {
     .option("--device-map <path>", "`nvidia-smi -L` output or JSON device map (GPU/MIG UUID -> slot)", nonEmpty)
     .option("--events-file <path>", "DS01 events log (events.jsonl)", nonEmpty)
     .option("--state-dir <path>", "DS01 state directory (disk usage)", nonEmpty)
-    .showHelpAfterError()
-    .exitOverride((err: CommanderError) => {
-      // Help and version end with 0; every parse error is a usage error.
-      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
-    })
     .action(async (flags: ExporterFlags, cmd: Command) => {
       if (flags.apiKey !== undefined) {
         // Deliberately not echoing the value: a key on a command line is visible in ps.
         cmd.error("error: --api-key is not accepted; put the key in --api-key-file or DRM_API_KEY", { exitCode: EXIT_USAGE });
       }
-      let apiKey: string | undefined;
-      try {
-        apiKey = readApiKey(flags);
-      } catch (err: unknown) {
-        process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(EXIT_START_FAILURE);
-      }
+      const apiKey = readApiKey(flags);
       const config: ExporterConfig = {
         metricsPort: flags.metricsPort,
         bind: flags.bind,
@@ -125,10 +126,9 @@ export function exporterCommand(): Command {
       } catch (err: unknown) {
         const message = err instanceof Error ? err.message : String(err);
         if (err instanceof ConfigError) cmd.error(`error: ${message}`, { exitCode: EXIT_USAGE });
-        process.stderr.write(`error: exporter could not start: ${message}\n`);
-        process.exit(EXIT_START_FAILURE);
+        throw new CliError(`exporter could not start: ${message}`, "pick a free --metrics-port/--simulate-dcgm-port, or check the source paths");
       }
-      process.stdout.write(`exporter listening on ${started.url}/metrics\n`);
+      process.stdout.write(`exporter listening on ${started.url}/metrics (pid ${process.pid})\n`);
       if (started.dcgmUrl) process.stdout.write(`simulated DCGM listening on ${started.dcgmUrl}\n`);
 
       await new Promise<void>((resolve) => {

@@ -1,3 +1,5 @@
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { Source } from "../core/source";
 import { parseDrmSnapshot, type DrmSnapshot } from "./model";
 
@@ -46,7 +48,7 @@ export function drmSnapshotUrl(base: string): URL {
 /**
  * Reads the DRM coordinator's snapshot over HTTP: bounded in time (timeout aborts the request)
  * and size (the body is read as a stream and dropped past maxBytes), validated with the zod
- * schema. Error messages are built here, so neither the key nor the body reaches a log.
+ * schema. Redirects are not followed (the key must not travel to another host). Error messages are built here, so neither the key nor the body reaches a log.
  */
 export function createDrmHttpSource(options: DrmHttpSourceOptions): Source<DrmSnapshot> {
   const target = drmSnapshotUrl(options.url);
@@ -64,46 +66,26 @@ export function createDrmHttpSource(options: DrmHttpSourceOptions): Source<DrmSn
 
   const read = async (): Promise<DrmSnapshot> => {
     if (closed) throw new Error("DRM source closed");
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    try {
-      let res: Response;
-      try {
-        res = await fetch(target, { headers, signal: controller.signal, redirect: "error" });
-      } catch (err: unknown) {
-        if (controller.signal.aborted) throw new Error(`DRM API ${shown} timed out after ${timeoutMs} ms`);
-        throw new Error(`DRM API ${shown} unreachable: ${scrub(causeCode(err))}`);
-      }
-      if (res.status === 401 || res.status === 403) {
-        await res.body?.cancel();
-        throw new Error(`DRM API ${shown} refused the API key (HTTP ${res.status})`);
-      }
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`DRM API ${shown} answered HTTP ${res.status}`);
-      }
-      const declared = Number(res.headers.get("content-length") ?? "NaN");
-      if (declared > maxBytes) {
-        await res.body?.cancel();
-        throw new Error(`DRM API ${shown} body of ${declared} bytes exceeds ${maxBytes}`);
-      }
-      let text: string;
-      try {
-        text = await readCapped(res, maxBytes);
-      } catch (err: unknown) {
-        if (controller.signal.aborted) throw new Error(`DRM API ${shown} timed out after ${timeoutMs} ms`);
-        throw err instanceof BodyTooLargeError ? new Error(`DRM API ${shown} body exceeds ${maxBytes} bytes`) : new Error(`DRM API ${shown} body unreadable`);
-      }
-      let payload: unknown;
-      try {
-        payload = JSON.parse(text);
-      } catch {
-        throw new Error(`DRM API ${shown} answered with a body that is not JSON`);
-      }
-      return parseDrmSnapshot(payload);
-    } finally {
-      clearTimeout(timer);
+    const res = await get(target, headers, timeoutMs, maxBytes);
+    switch (res.kind) {
+      case "timeout":
+        throw new Error(`DRM API ${shown} timed out after ${timeoutMs} ms`);
+      case "network":
+        throw new Error(`DRM API ${shown} unreachable: ${scrub(res.code)}`);
+      case "too-large":
+        throw new Error(`DRM API ${shown} body exceeds ${maxBytes} bytes`);
+      case "response":
+        break;
     }
+    if (res.status === 401 || res.status === 403) throw new Error(`DRM API ${shown} refused the API key (HTTP ${res.status})`);
+    if (res.status < 200 || res.status > 299) throw new Error(`DRM API ${shown} answered HTTP ${res.status}`);
+    let payload: unknown;
+    try {
+      payload = JSON.parse(new TextDecoder("utf-8").decode(res.body));
+    } catch {
+      throw new Error(`DRM API ${shown} answered with a body that is not JSON`);
+    }
+    return parseDrmSnapshot(payload);
   };
 
   return {
@@ -115,30 +97,44 @@ export function createDrmHttpSource(options: DrmHttpSourceOptions): Source<DrmSn
   };
 }
 
-class BodyTooLargeError extends Error {}
+type GetResult =
+  | { kind: "response"; status: number; body: Buffer }
+  | { kind: "timeout" }
+  | { kind: "network"; code: string }
+  | { kind: "too-large" };
 
-async function readCapped(res: Response, maxBytes: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new BodyTooLargeError();
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder("utf-8", { fatal: false }).decode(Buffer.concat(chunks));
-}
-
-/** A short, secret-free description of a network failure (ECONNREFUSED, ENOTFOUND, ...). */
-function causeCode(err: unknown): string {
-  const cause = err instanceof Error ? (err as Error & { cause?: unknown }).cause : undefined;
-  if (cause && typeof cause === "object" && "code" in cause && typeof cause.code === "string") return cause.code;
-  if (cause instanceof Error) return cause.message;
-  return err instanceof Error ? err.message : "unknown error";
+/**
+ * One GET with node:http(s): no redirects followed, the whole exchange bounded by timeoutMs,
+ * the body dropped (and the socket closed) as soon as it passes maxBytes. node:http rather
+ * than fetch, because fetch refuses ports on the browsers' "bad port" list (6000, 6665, ...)
+ * that a coordinator may well use.
+ */
+function get(url: URL, headers: Record<string, string>, timeoutMs: number, maxBytes: number): Promise<GetResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (result: GetResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+      req.destroy();
+    };
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const req = send(url, { method: "GET", headers }, (res) => {
+      const declared = Number(res.headers["content-length"] ?? "NaN");
+      if (declared > maxBytes) return finish({ kind: "too-large" });
+      const chunks: Buffer[] = [];
+      let total = 0;
+      res.on("data", (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > maxBytes) return finish({ kind: "too-large" });
+        chunks.push(chunk);
+      });
+      res.on("end", () => finish({ kind: "response", status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on("error", (err: NodeJS.ErrnoException) => finish({ kind: "network", code: err.code ?? "response aborted" }));
+    });
+    const timer = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
+    req.on("error", (err: NodeJS.ErrnoException) => finish({ kind: "network", code: err.code ?? "request failed" }));
+    req.end();
+  });
 }

@@ -221,7 +221,7 @@ describe("DRM bad input: the exporter stays up, drm is down, last good values st
     await expectFailure(
       await harness(),
       (_req, res) => res.writeHead(302, { Location: "http://127.0.0.1:9/elsewhere" }).end(),
-      /unreachable/,
+      /answered HTTP 302/,
     );
   });
 

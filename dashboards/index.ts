@@ -30,7 +30,11 @@ export interface DashboardQuery {
   readonly refId: string;
   /** The expression with Grafana variables still in it (`$user`, `$__rate_interval`). */
   readonly expr: string;
-  /** False where an empty result is a healthy state (errors, firing alerts) or the source is optional (cAdvisor). */
+  /**
+   * Whether the query returns data on a healthy stack with the dashboard's variables at their
+   * defaults (All where a variable offers it, else its first option). False where an empty result
+   * is a healthy state (errors, firing alerts) or the source is optional (cAdvisor).
+   */
   readonly expectData: boolean;
 }
 

@@ -358,8 +358,6 @@ export function nvidiaDcgm(): DashboardDef {
             title: "MIG instance utilisation",
             description: "Graphics-engine activity of each MIG instance (GPU index, GPU instance id and profile).",
             queries: [{ expr: `(${gpuSeries(dcgm.DCGM_FI_PROF_GR_ENGINE_ACTIVE, MIG)}) * 100`, legend: MIG_LEGEND }],
-            // Empty whenever the selected GPUs have MIG off.
-            expectData: false,
             unit: "percent",
             min: 0,
             max: 100,
@@ -369,7 +367,6 @@ export function nvidiaDcgm(): DashboardDef {
             title: "MIG instance memory used",
             description: "Framebuffer used per MIG instance.",
             queries: [{ expr: gpuSeries(dcgm.DCGM_FI_DEV_FB_USED, MIG), legend: MIG_LEGEND }],
-            expectData: false,
             unit: "decmbytes",
           }),
         ],

@@ -186,6 +186,16 @@ const routingSchema = z.strictObject({
   warning: severityRoute("4h", "30s"),
   info: severityRoute("24h", "5m"),
   resolveTimeout: durationSchema.default("5m"),
+  /**
+   * The always-firing Watchdog alert goes to a dead man's switch service (a webhook receiver)
+   * that pages when it stops arriving; without a receiver it is discarded.
+   */
+  watchdog: withDefaults(
+    z.strictObject({
+      receiver: receiverName.optional(),
+      repeatInterval: durationSchema.default("5m"),
+    }),
+  ),
 });
 
 const ruleSetsSchema = z.strictObject({
@@ -219,6 +229,7 @@ export const alertingSchema = withDefaults(
       }
       const refs: [string[], string | undefined][] = [
         [["routing", "defaultReceiver"], cfg.routing.defaultReceiver],
+        [["routing", "watchdog", "receiver"], cfg.routing.watchdog.receiver],
         ...SEVERITIES.map((s): [string[], string | undefined] => [["routing", s, "receiver"], cfg.routing[s].receiver]),
       ];
       for (const [path, ref] of refs) {

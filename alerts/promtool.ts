@@ -33,6 +33,6 @@ export function renderPromtoolTests(opts: {
   );
   return stringify(
     { rule_files: [...opts.ruleFiles], evaluation_interval: opts.evaluationInterval ?? "30s", tests },
-    { lineWidth: 0 },
+    { lineWidth: 0, aliasDuplicateObjects: false },
   );
 }

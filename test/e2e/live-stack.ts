@@ -1,4 +1,4 @@
-import { rename, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { StackConfig } from "../../components/config";
 import { BUNDLE_PATHS, loopbackAddressing, renderBundle } from "../../components/render";
@@ -55,7 +55,9 @@ export class LiveStack {
     try {
       const ports = await freePorts(["prometheus", "alertmanager", "nodeExporter", "exporter", "simulatedDcgm", "webhook"] as const);
       await webhook.start(ports.webhook);
-      const config = loadLoopbackConfig(ports);
+      const paths = { stateDir: join(workspace.root, "ds01-state"), eventsFile: join(workspace.root, "ds01-events.jsonl") };
+      await writeDs01Files(paths.stateDir, paths.eventsFile);
+      const config = loadLoopbackConfig(ports, paths);
       // The same renderer as every stack; only the addressing differs (processes on 127.0.0.1 ports).
       const files = renderBundle(config, { addressing: loopbackAddressing(config) });
       await workspace.writeFiles(files);
@@ -117,6 +119,7 @@ export class LiveStack {
     if (dcgmPort === undefined) throw new Error("the loopback profile does not serve a simulated DCGM endpoint (exporter.simulatedDcgmPort unset)");
     const host = this.config.bindAddresses.exporter;
     const port = this.config.ports.exporter;
+    const { stateDir, eventsFile } = this.config.exporter.sources;
     this.exporter = await startExporter({
       args: [
         "--simulation",
@@ -130,6 +133,8 @@ export class LiveStack {
         this.overridesPath,
         "--update-interval",
         String(this.config.exporter.updateIntervalSeconds),
+        ...(stateDir ? ["--state-dir", stateDir] : []),
+        ...(eventsFile ? ["--events-file", eventsFile] : []),
       ],
       readyUrls: [`http://${host}:${port}/metrics`, `http://${host}:${dcgmPort}/metrics`],
       logDir: this.workspace.logDir,
@@ -150,4 +155,23 @@ export class LiveStack {
     await this.webhook.stop();
     if (!keep) await this.workspace.remove();
   }
+}
+
+/**
+ * A DS01 state directory with a little in it and an events log in DS01's format, so the
+ * exporter's real state-dir and events sources run next to the simulated allocations.
+ */
+async function writeDs01Files(stateDir: string, eventsFile: string): Promise<void> {
+  await mkdir(stateDir, { recursive: true });
+  await writeFile(join(stateDir, "gpu-state.json"), JSON.stringify({ note: "e2e state directory" }));
+  const now = Date.now();
+  const events = [
+    { minutesAgo: 50, type: "container.started" },
+    { minutesAgo: 40, type: "gpu.allocated" },
+    { minutesAgo: 30, type: "gpu.allocated" },
+    { minutesAgo: 20, type: "gpu.released" },
+    { minutesAgo: 10, type: "container.started" },
+  ];
+  const lines = events.map((e) => JSON.stringify({ timestamp: new Date(now - e.minutesAgo * 60_000).toISOString(), event_type: e.type, user: "alice" }));
+  await writeFile(eventsFile, `${lines.join("\n")}\n`);
 }

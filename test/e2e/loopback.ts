@@ -4,6 +4,12 @@ import { readStackFile, validateStackConfig, type StackConfig } from "../../comp
 /** The loopback profile: a stack file in this folder, completed at run time with free ports. */
 export const LOOPBACK_STACK_FILE = join(__dirname, "Pulumi.e2e.yaml");
 
+/** This run's DS01 state directory and events log (in its temp dir), read by the exporter for real. */
+export interface LoopbackPaths {
+  readonly stateDir: string;
+  readonly eventsFile: string;
+}
+
 /** Ports picked free for one run. */
 export interface LoopbackPorts {
   readonly prometheus: number;
@@ -35,10 +41,10 @@ function pointWebhooksAt(alerting: Plain, port: number): Plain {
 }
 
 /**
- * The stack config the suite deploys: test/e2e/Pulumi.e2e.yaml with this run's ports, validated by
+ * The stack config the suite deploys: test/e2e/Pulumi.e2e.yaml with this run's ports and paths, validated by
  * the same code as every stack (components/config). Nothing else is changed by hand.
  */
-export function loadLoopbackConfig(ports: LoopbackPorts): StackConfig {
+export function loadLoopbackConfig(ports: LoopbackPorts, paths: LoopbackPaths): StackConfig {
   const raw = readStackFile(LOOPBACK_STACK_FILE);
   const plain: Plain = {
     ...raw.plain,
@@ -49,7 +55,12 @@ export function loadLoopbackConfig(ports: LoopbackPorts): StackConfig {
       nodeExporter: ports.nodeExporter,
       exporter: ports.exporter,
     },
-    exporter: { ...asObject(raw.plain["exporter"]), simulatedDcgmPort: ports.simulatedDcgm },
+    exporter: {
+      ...asObject(raw.plain["exporter"]),
+      simulatedDcgmPort: ports.simulatedDcgm,
+      stateDir: paths.stateDir,
+      eventsFile: paths.eventsFile,
+    },
     alerting: pointWebhooksAt(asObject(raw.plain["alerting"]), ports.webhook),
   };
   return validateStackConfig({ plain, secretKeys: raw.secretKeys }, `${LOOPBACK_STACK_FILE} with this run's ports`);

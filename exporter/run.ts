@@ -49,13 +49,17 @@ export interface StartedExporter extends RunningExporter {
 /** A configuration that cannot work; the CLI exits 2 on it. */
 export class ConfigError extends Error {}
 
+/** The package version: package.json one level up (source tree) or beside the bundled image file. */
 export const EXPORTER_VERSION: string = (() => {
-  try {
-    const pkg: unknown = JSON.parse(readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
-    return typeof pkg === "object" && pkg !== null && "version" in pkg && typeof pkg.version === "string" ? pkg.version : "unknown";
-  } catch {
-    return "unknown";
+  for (const candidate of [path.join(__dirname, "..", "package.json"), path.join(__dirname, "package.json")]) {
+    try {
+      const pkg: unknown = JSON.parse(readFileSync(candidate, "utf8"));
+      if (typeof pkg === "object" && pkg !== null && "version" in pkg && typeof pkg.version === "string") return pkg.version;
+    } catch {
+      // try the next place
+    }
   }
+  return "unknown";
 })();
 
 /** Checks flag combinations before anything is opened. */

@@ -1,0 +1,24 @@
+import { CommanderError } from "commander";
+import { formatError } from "../cli/errors";
+import { exporterCommand } from "./cli";
+
+/**
+ * Entry point of the exporter alone (the container image and the systemd unit run this), so
+ * it loads neither Pulumi nor the other commands. Same flags and exit codes as
+ * `gpu-monitoring exporter`.
+ */
+export async function main(argv: readonly string[]): Promise<void> {
+  const command = exporterCommand().name("gpu-monitoring-exporter").exitOverride().showHelpAfterError("(add --help for usage)");
+  try {
+    await command.parseAsync([...argv]);
+  } catch (err: unknown) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(formatError(err));
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void main(process.argv);

@@ -1,0 +1,122 @@
+import { execFile, spawn } from "node:child_process";
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { httpGet, value } from "./helpers";
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, "..", "..");
+const DOCKERFILE = path.join(ROOT, "exporter", "Dockerfile");
+const UNIT = path.join(ROOT, "exporter", "gpu-monitoring-exporter.service");
+
+/** Instructions of a Dockerfile with continuation lines joined and comments dropped. */
+function instructions(text: string): string[] {
+  return text
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+describe("exporter image (Dockerfile)", () => {
+  let dockerfile: string[];
+  let dir: string;
+  beforeAll(async () => {
+    dockerfile = instructions(await readFile(DOCKERFILE, "utf8"));
+    dir = await mkdtemp(path.join(tmpdir(), "exporter-bundle-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("is node:20-slim based, runs as a non-root user, has a health check and no npm at run time", () => {
+    const froms = dockerfile.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith("FROM "));
+    expect(froms.map(([l]) => l.split(/\s+/)[1])).toEqual(["node:20-slim", "node:20-slim"]);
+    const final = dockerfile.slice(froms[froms.length - 1]![1]);
+    const user = final.find((l) => l.startsWith("USER "))?.split(/\s+/)[1];
+    expect(user).toBeDefined();
+    expect(["root", "0"]).not.toContain(user);
+    expect(final.some((l) => l.startsWith("HEALTHCHECK ") && l.includes("/-/healthy"))).toBe(true);
+    expect(final.some((l) => /\bnpm\b/.test(l) && l.startsWith("RUN"))).toBe(false);
+    expect(final.find((l) => l.startsWith("ENTRYPOINT "))).toBe('ENTRYPOINT ["node", "/app/exporter.js"]');
+    expect(dockerfile.some((l) => l.includes("npm ci --omit=dev"))).toBe(true);
+  });
+
+  it("bundles with the Dockerfile's own esbuild command; the bundle serves and its HEALTHCHECK passes", { timeout: 120_000 }, async () => {
+    const build = dockerfile.find((l) => l.includes("node_modules/.bin/esbuild"))!;
+    const args = build.replace(/^RUN\s+/, "").split("&&")[0]!.trim().split(/\s+/).slice(1);
+    const outfile = path.join(dir, "exporter.js");
+    await run(path.join(ROOT, "node_modules", ".bin", "esbuild"), args.map((a) => (a.startsWith("--outfile=") ? `--outfile=${outfile}` : a)), { cwd: ROOT });
+    await copyFile(path.join(ROOT, "package.json"), path.join(dir, "package.json"));
+
+    const child = spawn(process.execPath, [outfile, "--simulation", "--metrics-port=0", "--bind=127.0.0.1"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    try {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      const deadline = Date.now() + 60_000;
+      while (!/listening on http:\/\/127\.0\.0\.1:(\d+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
+      const page = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
+      expect(value(page, "ds01_exporter_info", { type: "simulation", version: JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8")).version })).toBe(1);
+
+      const healthcheck = dockerfile.find((l) => l.startsWith("HEALTHCHECK "))!;
+      const cmd = JSON.parse(healthcheck.slice(healthcheck.indexOf("CMD ") + 4)) as string[];
+      const probe = (p: string) =>
+        run(cmd[0] === "node" ? process.execPath : cmd[0]!, cmd.slice(1), { env: { ...process.env, EXPORTER_HEALTH_PORT: p } }).then(
+          () => 0,
+          (e: { code?: number }) => e.code ?? -1,
+        );
+      expect(await probe(port)).toBe(0);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(await probe(port)).toBe(1);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("systemd unit", () => {
+  let unit: string;
+  beforeAll(async () => {
+    unit = await readFile(UNIT, "utf8");
+  });
+
+  const directive = (key: string): string[] =>
+    unit
+      .split("\n")
+      .filter((l) => l.startsWith(`${key}=`))
+      .map((l) => l.slice(key.length + 1));
+
+  it("passes systemd-analyze verify without warnings", { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "exporter-unit-"));
+    try {
+      const copy = path.join(dir, "gpu-monitoring-exporter.service");
+      await copyFile(UNIT, copy);
+      const { stderr } = await run("systemd-analyze", ["verify", copy]);
+      expect(stderr.split("\n").filter((l) => l.includes("gpu-monitoring-exporter.service"))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("is hardened: no privileges, read-only system and DS01 state, loopback bind, inet/unix sockets only", () => {
+    expect(directive("DynamicUser")).toEqual(["yes"]);
+    expect(directive("NoNewPrivileges")).toEqual(["yes"]);
+    expect(directive("ProtectSystem")).toEqual(["strict"]);
+    expect(directive("ProtectHome")).toEqual(["yes"]);
+    expect(directive("PrivateTmp")).toEqual(["yes"]);
+    expect(directive("CapabilityBoundingSet")).toEqual([""]);
+    expect(directive("RestrictAddressFamilies")).toEqual(["AF_UNIX AF_INET AF_INET6"]);
+    expect(directive("ReadOnlyPaths")[0]).toContain("/var/lib/ds01");
+    expect(directive("RestartPreventExitStatus")).toEqual(["2"]);
+    const exec = unit.replace(/\\\n\s*/g, " ");
+    expect(exec).toMatch(/ExecStart=.*--bind=127\.0\.0\.1/);
+    // The docker group is granted exactly when the Docker source is configured.
+    expect(directive("SupplementaryGroups").includes("docker")).toBe(/ExecStart=.*--docker-socket=/.test(exec));
+    expect(unit).not.toMatch(/api-key=/);
+  });
+});

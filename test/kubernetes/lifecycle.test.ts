@@ -13,7 +13,7 @@ const checksum = (w: K8sObject) => templateOf(w).metadata.annotations?.[CONFIG_C
 const containerOf = (w: K8sObject) =>
   templateOf(w).spec.containers[0] as { args: string[]; env: { name: string; value?: string; valueFrom?: unknown }[]; ports: { name: string }[] };
 const promYml = (run: K8sRun) =>
-  parse((named(run, "ConfigMap", "gpu-monitoring-prometheus-etc-prometheus")["data"] as Record<string, string>)["etc_prometheus_prometheus.yml"]!) as Record<string, never>;
+  parse((named(run, "ConfigMap", "gpu-monitoring-prometheus-etc-prometheus")["data"] as Record<string, string>)["etc_prometheus_prometheus.yml"]!) as unknown;
 
 describe("config roll-outs", () => {
   let base: K8sRun;

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { classifyContainer, containerInterface, containerUser, type ContainerRecord } from "../../exporter/ds01/classify";
 import { migProfileEquivalents, parseDeviceMap } from "../../exporter/ds01/device-map";
 import { toRecord } from "../../exporter/ds01/docker-source";
+import { EventLineScanner, FieldKind, LineVerdict } from "../../exporter/ds01/event-line";
 import { createEventsLog } from "../../exporter/ds01/events-log";
 import { createStateDirSource } from "../../exporter/ds01/state-dir-source";
 import { createStateFileSource } from "../../exporter/ds01/state-file-source";
@@ -172,6 +173,105 @@ describe("events log", () => {
     await appendFile(file, line(now, "a.b"));
     expect((await log.read()).get("a.b")).toBe(101);
     expect(log.stats.bytesRead - first).toBe(line(now, "a.b").length);
+  });
+
+  it("the byte scanner agrees with JSON.parse on valid, broken and tricky lines", () => {
+    const base = String.raw`{"timestamp":"2026-01-01T10:00:00Z","event_type":"gpu.allocate","user":"u","details":{"a":[1,2.5,-3e4,true,false,null]},"schema_version":1}
+{ "event_type" : "x.y" , "timestamp" : "2026-01-01T10:00:00.123Z" }
+{"timestamp":"a","timestamp":"2026-01-01T10:00:00Z","event_type":"dup"}
+{"time\u0073tamp":"2026-01-01T10:00:00Z","event_type":"esc.key"}
+{"timestamp":"2026-01-01T10:00:00Z","event_type":"esc\u002evalue"}
+{"timestamp":5,"event_type":["x"]}
+{"details":{"timestamp":"nested, not top level"},"event_type":"a.b"}
+{"s":"quote \" backslash \\ slash \/ \b\f\n\r\t \u00e9 é 🚀"}
+[1,2,3]
+"just a string"
+42
+-0.0e-0
+true
+null
+{}
+[]
+01
+-
+1.
+1e
+1E+
+.5
++1
+tru
+nul
+{,}
+[1,]
+{"a":1,}
+{"a" 1}
+{"a":}
+{"a":1 "b":2}
+{"a":"\x"}
+{"a":"\u12"}
+{'a':1}
+{"a":1}}
+{"a":[1}`.split("\n");
+    base.push(" \t{}\t ", '{"a":"tab\there"}', '{"a":"raw\u0001"}', "[".repeat(100) + "]".repeat(100));
+    base.push('{"a":' + "[".repeat(70) + "]".repeat(70) + ',"event_type":"deep.ok","timestamp":"2026-01-01T10:00:00Z"}');
+    const lines: string[] = [...base];
+    let seed = 11;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const alphabet = '{}[]":,\\ 0123456789.eE+-tfnulrsaé\u0001';
+    for (let i = 0; i < 4000; i++) {
+      const src = base[rand(base.length)]!;
+      const at = rand(src.length + 1);
+      const op = rand(3);
+      const ch = alphabet[rand(alphabet.length)]!;
+      lines.push(op === 0 ? src.slice(0, at) + src.slice(at + 1) : op === 1 ? src.slice(0, at) + ch + src.slice(at) : src.slice(0, at) + ch + src.slice(at + 1));
+    }
+    const scanner = new EventLineScanner();
+    let fallbacks = 0;
+    for (const line of lines) {
+      let expected: { verdict: LineVerdict; ts?: unknown; type?: unknown };
+      try {
+        const v: unknown = JSON.parse(line);
+        if (typeof v === "object" && v !== null && !Array.isArray(v)) {
+          const o = v as Record<string, unknown>;
+          expected = { verdict: LineVerdict.Object, ts: o.timestamp, type: o.event_type };
+        } else expected = { verdict: LineVerdict.NotObject };
+      } catch {
+        expected = { verdict: LineVerdict.Invalid };
+      }
+      const buf = Buffer.from(line);
+      const verdict = scanner.scan(buf, 0, buf.length);
+      if (verdict === LineVerdict.Fallback) {
+        fallbacks++;
+        continue;
+      }
+      expect(verdict, line).toBe(expected.verdict);
+      if (verdict !== LineVerdict.Object) continue;
+      const field = (kind: FieldKind, start: number, end: number) =>
+        kind === FieldKind.Absent ? undefined : kind === FieldKind.String ? buf.toString("utf8", start, end) : "(not a string)";
+      const asSeen = (x: unknown) => (x === undefined ? undefined : typeof x === "string" ? x : "(not a string)");
+      expect(field(scanner.tsKind, scanner.tsStart, scanner.tsEnd), line).toBe(asSeen(expected.ts));
+      expect(field(scanner.typeKind, scanner.typeStart, scanner.typeEnd), line).toBe(asSeen(expected.type));
+    }
+    // Escaped keys/values and deep nesting are left to JSON.parse, and only those.
+    expect(fallbacks).toBeGreaterThan(0);
+    expect(fallbacks).toBeLessThan(lines.length / 4);
+  });
+
+  it("counts escaped and deeply nested lines through the JSON.parse fallback", async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, "events.jsonl");
+    const ts = new Date(Date.now() - 1000).toISOString();
+    await writeFile(
+      file,
+      [
+        String.raw`{"time\u0073tamp":"` + ts + `","event_type":"esc.key"}`,
+        String.raw`{"timestamp":"` + ts + String.raw`","event_type":"esc\u002evalue"}`,
+        `{"deep":${"[".repeat(80)}${"]".repeat(80)},"timestamp":"${ts}","event_type":"deep.line"}`,
+        `{"timestamp":"${ts.replace("Z", "+00:00")}","event_type":"offset.zone"}`,
+      ].join("\n") + "\n",
+    );
+    const counts = Object.fromEntries(await createEventsLog({ path: file }).read());
+    expect(counts).toEqual({ "esc.key": 1, "esc.value": 1, "deep.line": 1, "offset.zone": 1 });
   });
 
   it("window: ordered insertion and expiry stay exact over many operations", () => {

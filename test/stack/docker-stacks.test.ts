@@ -110,12 +110,14 @@ describe("dev stack (mocks)", async () => {
     expect(volumeNames).toEqual(expect.arrayContaining(["gpu-monitoring-prometheus-data", "gpu-monitoring-alertmanager-data", "gpu-monitoring-grafana-data"]));
   });
 
-  it("puts the config of read-only containers on a volume named by its content", () => {
-    const prom = containers(run).get(NAMES.prometheus)!;
-    expect(prom.readOnly).toBe(true);
-    const configVolume = prom.volumes.find((v) => v.containerPath === "/etc/prometheus")?.volumeName;
-    expect(configVolume).toMatch(/^gpu-monitoring-prometheus-config-[0-9a-f]{8}$/);
-    expect(prom.uploads.every((u) => u.file.startsWith("/etc/prometheus/"))).toBe(true);
+  it("uploads config root-owned and read-only; only containers without uploads get a read-only root", () => {
+    for (const [name, c] of containers(run)) {
+      for (const u of c.uploads) expect(["0444", "0400"], `${name} ${u.file}`).toContain(u.permissions);
+      // Docker refuses uploads into a read-only root (see dockerReadOnlyRoot).
+      expect(c.readOnly, name).toBe(c.uploads.length === 0);
+    }
+    expect(containers(run).get(NAMES.nodeExporter)!.readOnly).toBe(true);
+    expect(containers(run).get(NAMES.prometheus)!.readOnly).toBe(false);
   });
 
   it("runs the exporter in simulation, serving the DCGM-compatible endpoint", () => {
@@ -156,13 +158,15 @@ describe("prod stack (mocks)", async () => {
     }
   });
 
-  it("runs every container but DCGM and cAdvisor as a non-root user with a read-only root", () => {
+  it("runs every container but DCGM and cAdvisor as a non-root user, read-only where nothing is uploaded", () => {
     for (const [name, c] of containers(run)) {
       if (name === NAMES.dcgmExporter || name === NAMES.cadvisor) continue;
       expect(c.user, name).toMatch(/^[1-9]\d*(:\d+)?$/);
-      expect(c.readOnly, name).toBe(true);
     }
     expect(containers(run).get(NAMES.cadvisor)!.readOnly).toBe(true);
+    expect(containers(run).get(NAMES.nodeExporter)!.readOnly).toBe(true);
+    expect(containers(run).get(NAMES.exporter)!.readOnly).toBe(true);
+    expect(containers(run).get(NAMES.dcgmExporter)!.readOnly).toBe(false);
   });
 
   it("gives cAdvisor its documented host mounts read-only", () => {

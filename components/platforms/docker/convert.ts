@@ -1,5 +1,4 @@
-import * as path from "node:path";
-import type { ConfigFileSpec, HealthCheckSpec, SecretFileSpec, ServiceSpec } from "../../spec";
+import type { HealthCheckSpec, ServiceSpec } from "../../spec";
 
 /**
  * Pure pieces of the Docker platform: ServiceSpec fields → Docker provider argument values.
@@ -55,46 +54,16 @@ function commandFor(check: HealthCheckSpec): string[] {
     : ["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${check.port}${check.path}`];
 }
 
-/** The deepest directory holding every one of `files` (absolute container paths). */
-export function commonDirectory(files: readonly string[]): string {
-  if (files.length === 0) throw new Error("no files");
-  const dirs = files.map((f) => path.posix.dirname(f).split("/").filter(Boolean));
-  const first = dirs[0]!;
-  let n = 0;
-  while (n < first.length && dirs.every((d) => d[n] === first[n])) n++;
-  return `/${first.slice(0, n).join("/")}`;
-}
-
 /**
- * Where a read-only container's config volume goes: Docker refuses uploads into a read-only
- * root filesystem but accepts them into a volume, so configs and secrets go into a volume
- * mounted at the deepest directory that holds them all. Undefined when no volume is needed.
+ * Whether the container can have a read-only root filesystem on Docker. The Docker provider
+ * uploads files by extracting an archive at `/`, and the engine refuses that for a read-only root
+ * ("container rootfs is marked read-only") even where the files would land in a volume. So a
+ * container that receives config or secret files keeps a writable root; its files are uploaded
+ * root-owned and read-only (0444/0400), and the service runs as a non-root user that cannot change
+ * them. Containers without uploads get the read-only root their spec asks for.
  */
-export function configMountPath(spec: Pick<ServiceSpec, "readOnlyRootFilesystem" | "configFiles" | "secretFiles">): string | undefined {
-  const files = [...spec.configFiles.map((f) => f.path), ...spec.secretFiles.map((f) => f.path)];
-  if (!spec.readOnlyRootFilesystem || files.length === 0) return undefined;
-  const dir = commonDirectory(files);
-  if (dir === "/") throw new Error("config and secret files of a read-only container must share a directory below /");
-  return dir;
-}
-
-/** FNV-1a 32-bit over the plain config files and the secret file paths (never secret values). */
-export function configDigest(configFiles: readonly ConfigFileSpec[], secretFiles: readonly SecretFileSpec[]): string {
-  let h = 0x811c9dc5;
-  const feed = (s: string): void => {
-    for (let i = 0; i < s.length; i++) {
-      h ^= s.charCodeAt(i);
-      h = Math.imul(h, 0x01000193) >>> 0;
-    }
-  };
-  for (const f of [...configFiles].sort((a, b) => a.path.localeCompare(b.path))) {
-    feed(f.path);
-    feed("\0");
-    feed(f.content);
-    feed("\0");
-  }
-  for (const f of [...secretFiles].sort((a, b) => a.path.localeCompare(b.path))) feed(`secret:${f.path}\0`);
-  return h.toString(16).padStart(8, "0");
+export function dockerReadOnlyRoot(spec: Pick<ServiceSpec, "readOnlyRootFilesystem" | "configFiles" | "secretFiles">): boolean {
+  return spec.readOnlyRootFilesystem && spec.configFiles.length === 0 && spec.secretFiles.length === 0;
 }
 
 /** uid part of a `uid[:gid]` user, for upload ownership. */

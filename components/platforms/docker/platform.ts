@@ -5,7 +5,7 @@ import type { SecretValues, StackConfig } from "../../config";
 import type { DeployedService, ServicePlatform } from "../../platform";
 import { kebab } from "../../render";
 import type { ServiceSpec } from "../../spec";
-import { configDigest, configMountPath, cpus, healthcheck, memoryMb, uidOf } from "./convert";
+import { cpus, dockerReadOnlyRoot, healthcheck, memoryMb, uidOf } from "./convert";
 
 export interface DockerPlatformArgs {
   readonly config: StackConfig;
@@ -21,8 +21,6 @@ export interface DockerService extends DeployedService {
   readonly image: docker.RemoteImage;
   /** Persistent data volumes, by the spec's volume name. */
   readonly volumes: Readonly<Record<string, docker.Volume>>;
-  /** Volume holding the uploaded config of a read-only container, named by its content. */
-  readonly configVolume?: docker.Volume;
 }
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -72,16 +70,6 @@ export class DockerPlatform extends pulumi.ComponentResource implements ServiceP
       );
     }
 
-    const configMount = configMountPath(spec);
-    const configVolume = configMount
-      ? new docker.Volume(
-          `${spec.resourceName}-config`,
-          { name: `${spec.resourceName}-config-${configDigest(spec.configFiles, spec.secretFiles)}` },
-          // A new config gets a new volume, so no file of an older config is left behind.
-          { parent, deleteBeforeReplace: false },
-        )
-      : undefined;
-
     const owner = uidOf(spec.user);
     const uploads: docker.types.input.ContainerUpload[] = [
       ...spec.configFiles.map((f) => ({ file: f.path, content: f.content, permissions: "0444" })),
@@ -110,7 +98,7 @@ export class DockerPlatform extends pulumi.ComponentResource implements ServiceP
         envs,
         ...(spec.user ? { user: spec.user } : {}),
         ...(spec.supplementalGroups?.length ? { groupAdds: spec.supplementalGroups.map(String) } : {}),
-        readOnly: spec.readOnlyRootFilesystem,
+        readOnly: dockerReadOnlyRoot(spec),
         capabilities: { adds: [...spec.capabilities.add], drops: [...spec.capabilities.drop] },
         securityOpts: ["no-new-privileges:true"],
         ...(spec.gpus
@@ -135,7 +123,6 @@ export class DockerPlatform extends pulumi.ComponentResource implements ServiceP
           : {}),
         volumes: [
           ...spec.dataVolumes.map((v) => ({ volumeName: volumes[v.name]!.name, containerPath: v.mountPath })),
-          ...(configVolume && configMount ? [{ volumeName: configVolume.name, containerPath: configMount }] : []),
           ...spec.hostMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.mountPath, readOnly: m.readOnly })),
         ],
         uploads,
@@ -154,7 +141,7 @@ export class DockerPlatform extends pulumi.ComponentResource implements ServiceP
     const host = bind === "0.0.0.0" ? "localhost" : bind;
     const main = spec.ports[0];
     const url = main ? pulumi.output(`http://${host}:${main.hostPort}`) : pulumi.output("");
-    return { container, image, volumes, ...(configVolume ? { configVolume } : {}), url };
+    return { container, image, volumes, url };
   }
 
   private image(spec: ServiceSpec, parent: pulumi.Resource): docker.RemoteImage {

@@ -2,12 +2,15 @@ import { Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { dashboardsFromDirectory, type DashboardModel } from "../dashboardSource";
-import { builtDashboards } from "../builtDashboards";
 import { CliError, redact } from "../errors";
 import { displayUrl, httpRequest, HttpFailure, joinUrl, parseBaseUrl } from "../http";
 import { progressWriter, type CliIo } from "../io";
+import { loadLazily } from "../lazy";
 import { flagOrEnv, parseDuration } from "../options";
 import { formatTable } from "../table";
+
+/** Loaded when needed: building the dashboards pulls in the Grafana SDK, which `--help` does not need. */
+type BuiltDashboardsModule = typeof import("../builtDashboards");
 
 export interface UploadOptions {
   readonly grafanaUrl: URL;
@@ -210,7 +213,7 @@ export function grafanaCommand(io: CliIo): Command {
       const grafanaUrl = parseBaseUrl(rawUrl, "--url");
       const timeoutMs = parseDuration(flags.timeout, "--timeout");
       const token = await readToken(io, flags.token, flags.tokenFile);
-      let dashboards = flags.fromDir ? await dashboardsFromDirectory(flags.fromDir) : await builtDashboards();
+      let dashboards = flags.fromDir ? await dashboardsFromDirectory(flags.fromDir) : await (await loadLazily<BuiltDashboardsModule>("../builtDashboards")).builtDashboards();
       if (flags.only) {
         const wanted = flags.only.split(",").map((s) => s.trim()).filter(Boolean);
         const unknown = wanted.filter((uid) => !dashboards.some((d) => d.uid === uid));

@@ -1,0 +1,69 @@
+import { execFile } from "node:child_process";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { buildProgram } from "../../cli/main";
+import { runCli } from "./harness";
+
+const ROOT = resolve(__dirname, "..", "..");
+const BIN = join(ROOT, "bin", "gpu-monitoring.cjs");
+
+/** Every command path below the program, e.g. ["grafana", "upload"]. */
+function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
+  return cmd.commands.flatMap((sub) => [[...prefix, sub.name()], ...commandPaths(sub, [...prefix, sub.name()])]);
+}
+
+interface ProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function runBin(args: readonly string[], command = process.execPath, prefix: readonly string[] = [BIN]): Promise<ProcessResult> {
+  return new Promise((resolvePromise) => {
+    execFile(command, [...prefix, ...args], { cwd: ROOT, timeout: 60_000, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" } }, (err, stdout, stderr) => {
+      const code = err && typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : err ? 1 : 0;
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+const paths = commandPaths(buildProgram());
+
+describe("gpu-monitoring --help", () => {
+  it("has every command of the design", () => {
+    expect(paths.map((p) => p.join(" "))).toEqual(
+      expect.arrayContaining(["export", "grafana", "grafana upload", "query", "report", "status", "stacks", "exporter"]),
+    );
+  });
+
+  it.each(paths.map((p) => [p.join(" "), p] as const))("`%s --help` works through bin/gpu-monitoring.cjs", async (_name, path) => {
+    const r = await runBin([...path, "--help"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: gpu-monitoring ${path.join(" ")}`);
+    expect(r.stdout).toMatch(/Options:|Commands:/);
+  });
+
+  it("works through npx, as users run it", async () => {
+    const r = await runBin(["gpu-monitoring", "status", "--help"], "npx", ["--no-install"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Usage: gpu-monitoring status");
+  });
+
+  it("ends with exit code 1 and a next step on an error, as a real process", async () => {
+    const r = await runBin(["status", "--quiet"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error: no component URLs given");
+    expect(r.stderr).toContain("next: ");
+    const unknown = await runBin(["querry", "up"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown command 'querry'");
+  });
+
+  it("lists the commands on the top-level help", async () => {
+    const r = await runCli(["--help"]);
+    expect(r.code).toBe(0);
+    for (const name of ["export", "grafana", "query", "report", "status", "stacks"]) expect(r.stdout).toMatch(new RegExp(`^  ${name}\\b`, "m"));
+  });
+});

@@ -144,12 +144,24 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     isReady = true;
   });
 
+  // Scrapes that arrive while a page is being produced get that page: under many concurrent
+  // scrapers the exporter refreshes and serializes once per round, not once per request.
+  let pendingPage: Promise<string> | undefined;
+  const producePage = (): Promise<string> => {
+    pendingPage ??= (async () => {
+      const started = performance.now();
+      await refresher.run();
+      // Set before serializing so the page reports its own refresh time.
+      scrapeDuration.set((performance.now() - started) / 1000);
+      return registry.metrics();
+    })().finally(() => {
+      pendingPage = undefined;
+    });
+    return pendingPage;
+  };
+
   const serveMetrics = async (res: ServerResponse, head: boolean): Promise<void> => {
-    const started = performance.now();
-    await refresher.run();
-    // Set before serializing so this scrape reports its own refresh time.
-    scrapeDuration.set((performance.now() - started) / 1000);
-    const body = await registry.metrics();
+    const body = await producePage();
     res.writeHead(200, { "Content-Type": registry.contentType, "Cache-Control": "no-store" });
     res.end(head ? undefined : body);
   };

@@ -1,6 +1,6 @@
 import { agg, call, drm, exporterSelf, range, re, sel, type MetricDef } from "../metrics";
 import type { DashboardDef } from "./kit/dashboard";
-import { orZero } from "./kit/gpu";
+import { orZero } from "./kit/expr";
 import {
   barGaugePanel,
   falling,

@@ -19,7 +19,8 @@ import {
   valueMappings,
   ZERO_BAD,
 } from "./kit/panels";
-import { fullGpuMemoryPercent, fullGpuUtilisation, migMemoryPercent, migUtilisation, orZero } from "./kit/gpu";
+import { orZero } from "./kit/expr";
+import { fullGpuMemoryPercent, fullGpuUtilisation, migMemoryPercent, migUtilisation } from "./kit/gpu";
 import { UID } from "./uids";
 
 /** DS01's own thresholds: temperature warning/critical and the waste line (utilisation below 5%). */

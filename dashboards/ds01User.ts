@@ -1,6 +1,6 @@
 import { agg, cadvisor, call, ds01, ne, range, recorded, sel } from "../metrics";
 import type { DashboardDef } from "./kit/dashboard";
-import { orZero } from "./kit/gpu";
+import { orZero } from "./kit/expr";
 import { falling, gaugePanel, NEUTRAL, rising, statPanel, tablePanel, timeseriesPanel } from "./kit/panels";
 import { labelValuesVariable } from "./kit/variables";
 import { GPU_WASTE_PERCENT } from "./ds01Overview";

@@ -1,5 +1,6 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { renderDashboard, type DashboardDef, type RenderedDashboard } from "./kit/dashboard";
+import { refId } from "./kit/panels";
 import { ALL_VALUE } from "./kit/variables";
 import { dashboardDefinitions, DEFAULT_RETENTION_SIZE_BYTES } from "./registry";
 
@@ -84,7 +85,7 @@ export function dashboardQueries(opts: DashboardOptions = {}): DashboardQuery[] 
         dashboardUid: r.def.uid,
         panelId: p.id,
         panelTitle: p.def.title,
-        refId: String.fromCharCode(65 + i),
+        refId: refId(i),
         expr: q.expr,
         expectData: p.def.expectData,
       })),

@@ -1,6 +1,6 @@
 import { agg, call, range, re, sel, stack } from "../metrics";
 import type { DashboardDef } from "./kit/dashboard";
-import { orZero } from "./kit/gpu";
+import { orZero } from "./kit/expr";
 import {
   ANY_BAD,
   gaugePanel,

@@ -2,14 +2,6 @@ import { dcgm, ds01, ne, sel } from "../../metrics";
 import { measured } from "./dcgm";
 
 /**
- * `(expr or vector(0))`: a count that is 0, not "No data", when nothing matches. The parentheses
- * matter: `or` binds looser than arithmetic, so `a or vector(0) - b` would not subtract from a.
- */
-export function orZero(expr: string): string {
-  return `(${expr} or vector(0))`;
-}
-
-/**
  * Adds DS01's `slot` ("1.0") to a per-MIG-instance DCGM series by joining on the GPU and the
  * instance id that ds01_mig_slot_info maps (its gpu_i_id is DCGM's GPU_I_ID).
  */

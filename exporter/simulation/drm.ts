@@ -44,6 +44,27 @@ export class SimulatedDrm {
 
   constructor(private readonly rng: Random) {
     for (let i = 0; i < 6; i++) this.addWorker("active");
+    // The coordinator has been up for a while: its totals do not start at zero.
+    this.completedTotal = rng.int(20_000, 60_000);
+    const history: Array<[string, string, number, number]> = [
+      ["up", "high_utilization", 3, 12],
+      ["up", "pending_tasks", 1, 6],
+      ["down", "low_utilization", 3, 12],
+    ];
+    let decisions = 0;
+    for (const [direction, reason, min, max] of history) {
+      const count = rng.int(min, max);
+      decisions += count;
+      this.scaling.set(`${direction}/${reason}`, { direction, reason, count });
+    }
+    const alerts: Array<[string, string, number]> = [
+      ["info", "scaling_manager", decisions],
+      ["warning", "resource_monitor", rng.int(2, 10)],
+      ["warning", "task_scheduler", rng.int(0, 4)],
+      ["warning", "performance_analyzer", rng.int(1, 5)],
+      ["critical", "worker_monitor", rng.int(0, 2)],
+    ];
+    for (const [level, source, count] of alerts) this.alerts.set(`${level}/${source}`, { level, source, count });
   }
 
   step(dt: number, o: DrmOverride | undefined, freeze: boolean): void {

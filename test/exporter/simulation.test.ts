@@ -280,3 +280,30 @@ describe("exporter in simulation mode", () => {
     expect(value((await httpGet(exporter.dcgmUrl!)).body, "DCGM_FI_DEV_GPU_TEMP", { gpu: "0" })).toBeLessThan(90);
   });
 });
+
+describe("catalog coverage", () => {
+  it("every ds01_*, drm_* and self-reporting metric of the catalog is exported (simulation + events log + state dir)", { timeout: 60_000 }, async () => {
+    const { ds01, drm, exporterSelf } = await import("../../metrics");
+    const dir = await mkdtemp(path.join(tmpdir(), "sim-catalog-"));
+    const events = path.join(dir, "events.jsonl");
+    const now = Date.now();
+    await writeFile(
+      events,
+      ["gpu.allocate", "container.start", "gpu.release"].map((t, i) => JSON.stringify({ timestamp: new Date(now - (i + 1) * 60_000).toISOString(), event_type: t })).join("\n") + "\n",
+    );
+    const exporter = await runExporter({ simulation: true, metricsPort: 0, eventsFile: events, stateDir: dir, updateIntervalSeconds: 1 });
+    try {
+      await exporter.ready;
+      const page = (await httpGet(`${exporter.url}/metrics`)).body;
+      const exported = new Set(parseExposition(page).map((s) => s.name));
+      const missing = [...Object.values(ds01), ...Object.values(drm), ...Object.values(exporterSelf)].map((m) => m.name).filter((n) => !exported.has(n));
+      expect(missing).toEqual([]);
+      expect(value(page, "ds01_events_24h_total", { event_type: "gpu.allocate" })).toBe(1);
+      for (const source of ["simulation", "drm", "events", "state_dir"]) expect(value(page, "ds01_exporter_source_up", { source }), source).toBe(1);
+      expect(await promtoolFindings(page)).toEqual([]);
+    } finally {
+      await exporter.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

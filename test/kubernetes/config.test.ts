@@ -24,7 +24,7 @@ describe("kubernetes config", () => {
     expect(cfg.kubernetes.alertmanager.replicas).toBe(2);
     expect(cfg.kubernetes.grafana.ingress.enabled).toBe(false);
     // Secrets are placeholders to be set with `pulumi config set --secret`, never plain text.
-    expect(raw.secretKeys.sort()).toEqual(["drmApiKey", "grafanaAdminPassword"]);
+    expect([...raw.secretKeys].sort()).toEqual(["drmApiKey", "grafanaAdminPassword"]);
   });
 
   it("defaults give a working single-replica stack in namespace monitoring", () => {

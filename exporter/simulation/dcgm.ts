@@ -27,7 +27,7 @@ class Exposition {
   add(name: DcgmName, labels: Labels, value: number): void {
     let lines = this.families.get(name);
     if (!lines) this.families.set(name, (lines = []));
-    lines.push(`${name}{${formatLabels(labels)}} ${Number.isInteger(value) ? value : value.toFixed(6).replace(/0+$/, "")}`);
+    lines.push(`${name}{${formatLabels(labels)}} ${Math.round(value * 1e6) / 1e6}`);
   }
 
   render(): string {

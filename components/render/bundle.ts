@@ -45,7 +45,7 @@ export function renderBundle(cfg: StackConfig, options: BundleOptions = {}): Bun
     });
     for (const r of rules) files.push({ path: `${BUNDLE_PATHS.prometheusRules}/${r.fileName}`, content: r.content });
   }
-  if (on.alertmanager) files.push({ path: BUNDLE_PATHS.alertmanagerConfig, content: alertmanagerConfigFor(cfg) });
+  if (on.alertmanager) files.push({ path: BUNDLE_PATHS.alertmanagerConfig, content: alertmanagerConfigFor(cfg).yaml });
   if (on.grafana) {
     files.push({ path: BUNDLE_PATHS.grafanaDatasources, content: renderGrafanaDatasources(cfg, addressing) });
     files.push({ path: BUNDLE_PATHS.grafanaDashboardProvider, content: renderGrafanaDashboardProvider() });

@@ -1,8 +1,8 @@
 import { retentionSizeBytes } from "../../alerts/context";
+import { renderAlertmanagerConfig, type AlertmanagerSecretFile } from "../../alerts/alertmanager";
 import { renderRuleFiles } from "../../alerts/render";
 import { buildDashboards } from "../../dashboards";
 import { JOB_NAMES, type StackConfig } from "../config";
-import { renderMinimalAlertmanagerConfig } from "./alertmanager";
 
 /**
  * Where the bundle's rule files, dashboards and Alertmanager routing come from (alerts/ and
@@ -30,6 +30,11 @@ export function dashboardsFor(cfg: StackConfig): DashboardFile[] {
   return buildDashboards({ retentionSizeBytes: retentionSizeBytes(cfg.retention.size) });
 }
 
-export function alertmanagerConfigFor(_cfg: StackConfig): string {
-  return renderMinimalAlertmanagerConfig();
+/**
+ * alertmanager.yml from the alerting config (routes, inhibition, receivers), and the secret files
+ * its receivers read: which Pulumi secret goes into which file. Without receivers configured, the
+ * alerting config's default `none` receiver keeps alerts in Alertmanager's UI and API only.
+ */
+export function alertmanagerConfigFor(cfg: StackConfig): { yaml: string; secretFiles: AlertmanagerSecretFile[] } {
+  return renderAlertmanagerConfig(cfg.alerting, { nodeExporterJob: JOB_NAMES.nodeExporter });
 }

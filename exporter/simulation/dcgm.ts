@@ -27,7 +27,8 @@ class Exposition {
   add(name: DcgmName, labels: Labels, value: number): void {
     let lines = this.families.get(name);
     if (!lines) this.families.set(name, (lines = []));
-    lines.push(`${name}{${formatLabels(labels)}} ${Math.round(value * 1e6) / 1e6}`);
+    // Integers (counters that grow for years) as they are; ratios at six decimals.
+    lines.push(`${name}{${formatLabels(labels)}} ${Number.isInteger(value) ? value : Math.round(value * 1e6) / 1e6}`);
   }
 
   render(): string {

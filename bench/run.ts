@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { createEventsLog } from "../exporter/ds01/events-log";
@@ -31,6 +31,8 @@ const MIGS_PER_GPU = 7;
 interface ScrapeFigures {
   p50Ms: number;
   p99Ms: number;
+  /** The exporter process's CPU time per scrape: a figure that load on the machine disturbs less than latency. */
+  cpuMsPerScrape: number;
   rssMb: number;
   readyMs: number;
 }
@@ -130,9 +132,27 @@ interface Child {
   readyMs: number;
 }
 
-/** Starts bench/exporter-child.ts in its own node process (no tsx wrapper process in between). */
+let childBundle = "";
+
+/**
+ * Bundles bench/exporter-child.ts with esbuild, as exporter/Dockerfile bundles the exporter, so
+ * the process measured is plain node running one file, with no TypeScript loader in it.
+ */
+async function bundleChild(dir: string): Promise<void> {
+  childBundle = path.join(dir, "exporter-child.js");
+  const esbuild = path.join(__dirname, "..", "node_modules", ".bin", "esbuild");
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(esbuild, [path.join(__dirname, "exporter-child.ts"), "--bundle", "--platform=node", "--target=node20", `--outfile=${childBundle}`, "--log-level=warning"], {
+      stdio: "inherit",
+    });
+    p.once("error", reject);
+    p.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`esbuild exited with ${code}`))));
+  });
+}
+
+/** Starts the bundled exporter in its own node process. */
 async function startChild(config: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "exporter-child.ts"), JSON.stringify(config)], {
+  const proc = spawn(process.execPath, [childBundle, JSON.stringify(config)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: proc.stdout! });
@@ -156,6 +176,13 @@ async function stopChild(child: Child): Promise<void> {
   clearTimeout(timer);
 }
 
+/** utime + stime of a process in ms (clock ticks are 10 ms on Linux). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
@@ -170,14 +197,17 @@ async function scrapeFigures(label: string, config: Record<string, string>, expe
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const latencies: number[] = [];
+      let cpuStart = 0;
       for (let i = 0; i < 20 + SCRAPES; i++) {
+        if (i === 20) cpuStart = await cpuMs(child.proc.pid!);
         const t0 = performance.now();
         const res = await httpGet(agent, `${child.url}/metrics`);
         const dt = performance.now() - t0;
         if (res.status !== 200 || !res.body.includes(expect)) throw new Error(`${label}: bad scrape (${res.status})`);
         if (i >= 20) latencies.push(dt);
       }
-      per.push({ p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), rssMb: await rssMb(child.proc.pid!), readyMs: child.readyMs });
+      const cpuMsPerScrape = ((await cpuMs(child.proc.pid!)) - cpuStart) / SCRAPES;
+      per.push({ p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), cpuMsPerScrape, rssMb: await rssMb(child.proc.pid!), readyMs: child.readyMs });
     } finally {
       agent.destroy();
       await stopChild(child);
@@ -186,26 +216,47 @@ async function scrapeFigures(label: string, config: Record<string, string>, expe
   const fig = {
     p50Ms: round(median(per.map((p) => p.p50Ms))),
     p99Ms: round(median(per.map((p) => p.p99Ms))),
+    cpuMsPerScrape: round(median(per.map((p) => p.cpuMsPerScrape))),
     rssMb: round(median(per.map((p) => p.rssMb)), 1),
     readyMs: round(median(per.map((p) => p.readyMs)), 0),
   };
-  console.log(`  ${label.padEnd(44)} p50 ${fig.p50Ms} ms  p99 ${fig.p99Ms} ms  RSS ${fig.rssMb} MB  first refresh ${fig.readyMs} ms`);
+  console.log(`  ${label.padEnd(44)} p50 ${fig.p50Ms} ms  p99 ${fig.p99Ms} ms  CPU/scrape ${fig.cpuMsPerScrape} ms  RSS ${fig.rssMb} MB  first refresh ${fig.readyMs} ms`);
   return fig;
 }
 
-async function scanRate(file: string, bytes: number): Promise<number> {
-  const rates: number[] = [];
+interface ScanFigures {
+  /** MB/s by wall-clock time. */
+  wallMbPerS: number;
+  /** MB/s by this process's CPU time. */
+  cpuMbPerS: number;
+  /** For scale: reading the same file and JSON.parse-ing every line, by wall-clock time. */
+  jsonParseBaselineMbPerS: number;
+}
+
+async function scanRate(file: string, bytes: number): Promise<ScanFigures> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const baseline: number[] = [];
+  const mb = bytes / 1024 / 1024;
   for (let r = 0; r < RUNS; r++) {
     const log = createEventsLog({ path: file, maxEventTypes: 1000 });
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const counts = await log.read();
     const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
     await log.close();
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     if (total !== EVENTS) throw new Error(`scan counted ${total} events, expected ${EVENTS}`);
-    rates.push(bytes / 1024 / 1024 / s);
+    wall.push(mb / s);
+    cpu.push(mb / ((c.user + c.system) / 1e6));
+    const b0 = performance.now();
+    let parsed = 0;
+    for (const line of (await readFile(file, "utf8")).split("\n")) if (line) parsed += (JSON.parse(line) as { timestamp: string }).timestamp.length > 0 ? 1 : 0;
+    if (parsed !== EVENTS) throw new Error("baseline parse miscounted");
+    baseline.push(mb / ((performance.now() - b0) / 1000));
   }
-  return round(median(rates), 1);
+  return { wallMbPerS: round(median(wall), 1), cpuMbPerS: round(median(cpu), 1), jsonParseBaselineMbPerS: round(median(baseline), 1) };
 }
 
 async function concurrentScrapers(config: Record<string, string>): Promise<{ requests: number; errors: number; p50Ms: number; p99Ms: number; rssMb: number }> {
@@ -255,11 +306,14 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "ds01-bench-"));
   const results: Record<string, unknown> = {};
   try {
+    await bundleChild(dir);
     const deviceMap = path.join(dir, "nvidia-smi-L.txt");
     await writeDeviceMap(deviceMap);
     const stateDir = path.join(dir, "state");
     await mkdir(stateDir);
+    const [load1] = (await readFile("/proc/loadavg", "utf8")).split(" ");
     console.log(`DS01 exporter benchmark: median of ${RUNS} runs, ${SCRAPES} sequential scrapes per run, node ${process.version}`);
+    console.log(`Machine: ${os.cpus().length} CPUs, load average ${load1} at start (latencies scale with competing load)`);
 
     console.log("State-file source:");
     const stateFigs: Record<number, ScrapeFigures> = {};
@@ -273,15 +327,19 @@ async function main(): Promise<void> {
     console.log(`Events log (${EVENTS.toLocaleString("en")} events):`);
     const eventsFile = path.join(dir, "events.jsonl");
     const bytes = await writeEventsFile(eventsFile, EVENTS);
-    const mbPerS = await scanRate(eventsFile, bytes);
-    console.log(`  initial scan of ${round(bytes / 1024 / 1024, 1)} MB: ${mbPerS} MB/s`);
+    const scan = await scanRate(eventsFile, bytes);
+    const mbPerS = scan.wallMbPerS;
+    console.log(
+      `  initial scan of ${round(bytes / 1024 / 1024, 1)} MB: ${scan.wallMbPerS} MB/s wall, ${scan.cpuMbPerS} MB/s by CPU time ` +
+        `(for scale, readFile + JSON.parse of every line: ${scan.jsonParseBaselineMbPerS} MB/s wall)`,
+    );
     const withEvents = await scrapeFigures(`1,000 allocations + ${EVENTS.toLocaleString("en")} events`, {
       stateFile: path.join(dir, "gpu-state-1000.json"),
       deviceMap,
       stateDir,
       eventsFile,
     }, "ds01_events_24h_total{");
-    results.events = { scanMbPerS: mbPerS, fileMb: round(bytes / 1024 / 1024, 1), scrape: withEvents };
+    results.events = { scan, fileMb: round(bytes / 1024 / 1024, 1), scrape: withEvents };
 
     console.log(`Real Docker engine (containers created, not started):`);
     const started = await Dockerd.start();
@@ -315,7 +373,7 @@ async function main(): Promise<void> {
       ["p99 < 25 ms at 1,000 allocations (state file)", stateFigs[1000]!.p99Ms < 25, `${stateFigs[1000]!.p99Ms} ms`],
       ...(dockerFigs[1000] ? [["p99 < 25 ms at 1,000 allocations (Docker)", dockerFigs[1000].p99Ms < 25, `${dockerFigs[1000].p99Ms} ms`] as [string, boolean, string]] : []),
       ["RSS < 100 MB at 10,000 allocations", stateFigs[10_000]!.rssMb < 100, `${stateFigs[10_000]!.rssMb} MB`],
-      ["events scan >= 100 MB/s", mbPerS >= 100, `${mbPerS} MB/s`],
+      ["events scan >= 100 MB/s (wall)", mbPerS >= 100, `${mbPerS} MB/s (by CPU time ${scan.cpuMbPerS} MB/s)`],
       ["zero errors under concurrency", conc.errors === 0, `${conc.errors} errors`],
     ];
     console.log("Targets:");

@@ -300,7 +300,7 @@ describe("bad Docker engine (fake engine on a unix socket)", () => {
     },
   };
 
-  async function dockerSetup(opts: { start?: boolean; timeoutMs?: number; maxResponseBytes?: number } = {}) {
+  async function dockerSetup(opts: { start?: boolean; timeoutMs?: number; maxResponseBytes?: number; sourceTimeoutMs?: number } = {}) {
     const engine = await FakeEngine.start();
     cleanups.push(() => engine.stop());
     const dir = await tempDir();
@@ -317,15 +317,20 @@ describe("bad Docker engine (fake engine on a unix socket)", () => {
       minBackoffMs: 50,
       maxResponseBytes: opts.maxResponseBytes,
     });
-    const collector = createDs01Collector({ snapshot: docker, events: createEventsLog({ path: eventsFile }), version: "test", sourceTimeoutMs: 500 });
+    const collector = createDs01Collector({
+      snapshot: docker,
+      events: createEventsLog({ path: eventsFile }),
+      version: "test",
+      sourceTimeoutMs: opts.sourceTimeoutMs ?? 3000,
+    });
     cleanups.push(() => collector.close());
     const h = new Harness(collector);
     return { engine, h };
   }
 
   /** Healthy first, then the engine turns bad and the stream drops, so the source must go back to it. */
-  async function turnsBad(handler: FakeEngine["handler"]) {
-    const { engine, h } = await dockerSetup();
+  async function turnsBad(handler: FakeEngine["handler"], sourceTimeoutMs?: number) {
+    const { engine, h } = await dockerSetup({ sourceTimeoutMs });
     const good = (await h.scrape()).samples;
     expectUp(good, { docker: 1 });
     aliceKept(good);
@@ -350,7 +355,8 @@ describe("bad Docker engine (fake engine on a unix socket)", () => {
   });
 
   it("slow engine (never answers): the scrape returns within the source timeout, docker down", async () => {
-    const { took } = await turnsBad(() => undefined);
+    // Engine requests time out at 300 ms, the tracker gives up at 500 ms.
+    const { took } = await turnsBad(() => undefined, 500);
     expect(took).toBeLessThan(1500);
   });
 
@@ -439,7 +445,7 @@ describe("bad Docker engine (fake engine on a unix socket)", () => {
   });
 
   it("scrapes arriving while sources fail all succeed and agree", async () => {
-    const { engine, h } = await turnsBad(() => undefined);
+    const { engine, h } = await turnsBad(() => undefined, 500);
     expect(engine.requests.length).toBeGreaterThan(0);
     const texts = await Promise.all(Array.from({ length: 20 }, () => h.scrape()));
     for (const { samples } of texts) {

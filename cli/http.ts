@@ -34,14 +34,25 @@ export function parseBaseUrl(value: string, flag: string): URL {
   return url;
 }
 
-/** Joins a base URL (which may sit under a sub-path, e.g. Grafana behind /grafana) with an API path. */
+/**
+ * Joins a base URL (which may sit under a sub-path, e.g. Grafana behind /grafana) with an API
+ * path. A user:password in the base is kept: httpRequest turns it into basic auth.
+ */
 export function joinUrl(base: URL, path: string): URL {
   const url = new URL(base.href);
   url.pathname = `${url.pathname.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
   url.search = "";
-  url.username = "";
-  url.password = "";
   return url;
+}
+
+/** fetch() refuses URLs with credentials; a user:password in the URL becomes a basic-auth header instead. */
+function splitCredentials(url: URL): { url: URL; authorization?: string } {
+  if (!url.username && !url.password) return { url };
+  const bare = new URL(url.href);
+  bare.username = "";
+  bare.password = "";
+  const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return { url: bare, authorization: `Basic ${Buffer.from(pair).toString("base64")}` };
 }
 
 export type HttpFailureKind = "timeout" | "unreachable";
@@ -69,10 +80,12 @@ function causeCode(err: unknown): string | undefined {
 
 export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const signal = AbortSignal.timeout(req.timeoutMs);
+  const { url, authorization } = splitCredentials(req.url);
+  const headers = authorization && !Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === "authorization") ? { ...req.headers, Authorization: authorization } : req.headers;
   try {
-    const res = await fetch(req.url, {
+    const res = await fetch(url, {
       method: req.method,
-      headers: req.headers,
+      headers,
       body: req.body,
       signal,
       redirect: "manual",

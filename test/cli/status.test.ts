@@ -107,6 +107,26 @@ describe("status", () => {
     expect(bad).toEqual({ code: 1, stdout: "", stderr: "" });
   });
 
+  it("sends a user:password in the URL as basic auth and never prints the password", async () => {
+    const expected = `Basic ${Buffer.from("monitor:s3cret-pass").toString("base64")}`;
+    const guarded = await serve((req, res) => {
+      res.writeHead(req.headers.authorization === expected ? 200 : 401);
+      res.end(req.headers.authorization === expected ? "Healthy\n" : "Unauthorized\n");
+    });
+    const withAuth = guarded.url.replace("http://", "http://monitor:s3cret-pass@");
+    const ok = await runCli(["status", "--prometheus-url", withAuth]);
+    expect(ok.code).toBe(0);
+    expect(guarded.requests.at(-1)?.headers.authorization).toBe(expected);
+    expect(ok.stdout).toContain(`${guarded.url}/-/healthy`);
+    const wrong = await runCli(["status", "--prometheus-url", guarded.url.replace("http://", "http://monitor:wrong-pass@")]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toMatch(/UNHEALTHY .*HTTP 401/);
+    for (const out of [ok.stdout, ok.stderr, wrong.stdout, wrong.stderr]) {
+      expect(out).not.toContain("s3cret-pass");
+      expect(out).not.toContain("wrong-pass");
+    }
+  });
+
   it("says what to give when there is nothing to check or the outputs cannot be read", async () => {
     const none = await runCli(["status"]);
     expect(none.code).toBe(1);

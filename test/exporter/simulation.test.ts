@@ -141,6 +141,40 @@ describe("simulation", () => {
   });
 });
 
+describe("simulation overrides (in memory)", () => {
+  it("freeze holds the state; DRM and unmanaged overrides show in the snapshots", () => {
+    let current: SimulationOverrides = {};
+    const { sim, at } = manual(6, { current: () => current });
+    at(100);
+    current = { freeze: true };
+    const ds01 = sim.ds01Snapshot();
+    const drmBefore = sim.drmSnapshot();
+    at(1_000);
+    expect(sim.ds01Snapshot()).toEqual(ds01);
+    expect(sim.drmSnapshot().completed_tasks_total).toBe(drmBefore.completed_tasks_total);
+
+    current = {
+      unmanaged: { total: 2, running: 1, allAccess: 1 },
+      drm: { cpuUtilization: 97, pendingTasks: 80, workers: 3, allocationTimeMs: 900 },
+    };
+    at(1_060);
+    const d = sim.drmSnapshot();
+    expect(d.cpu_utilization_percent).toBe(97);
+    expect(d.pending_tasks).toBe(80);
+    expect(d.workers).toHaveLength(3);
+    expect(d.allocation_time_milliseconds).toBe(900);
+    // The forced conditions raise the coordinator's own alerts.
+    const warnings = (x: typeof d) => x.alerts_total.find((a) => a.level === "warning" && a.source === "resource_monitor")?.count ?? 0;
+    expect(warnings(d)).toBeGreaterThan(warnings(drmBefore));
+    expect(sim.ds01Snapshot().unmanaged).toEqual({ total: 2, running: 1, allAccess: 1 });
+
+    current = {};
+    at(1_200);
+    expect(sim.drmSnapshot().cpu_utilization_percent).toBeLessThan(97);
+    expect(sim.ds01Snapshot().unmanaged).toEqual({ total: 0, running: 0, allAccess: 0 });
+  });
+});
+
 describe("simulation overrides file", () => {
   let dir: string;
   beforeAll(async () => {

@@ -85,4 +85,19 @@ describe("SourceTracker", () => {
     expect(await joined).toBe(7);
     expect(tracker.status("slow")?.up).toBe(true);
   });
+
+  it("survives a source whose read throws synchronously", async () => {
+    restore = setLogSink(() => {});
+    const registry = new Registry();
+    const tracker = sourceTracker(registry);
+    const src: Source<number> = {
+      name: "sync",
+      read: () => {
+        throw new TypeError("not even a promise");
+      },
+      close: async () => {},
+    };
+    await expect(tracker.track(src, 50)).resolves.toBeUndefined();
+    expect(tracker.status("sync")).toMatchObject({ up: false, errors: 1, lastError: "not even a promise" });
+  });
 });

@@ -10,8 +10,8 @@ export const DRM_API_KEY_FILE = "/run/gpu-monitoring/secrets/drm_api_key";
 export const HOST_PREFIX = "/host";
 
 /**
- * Our DS01/DRM exporter (image from exporter/Dockerfile, whose entrypoint is
- * `gpu-monitoring exporter`; the spec passes its flags). DS01's sources are mounted read-only:
+ * Our DS01/DRM exporter (image from exporter/Dockerfile, whose entrypoint runs the exporter; the
+ * spec passes its flags, replacing the image's default simulation flags). DS01's sources are mounted read-only:
  * the state file's and events log's directories (not the files, which DS01 replaces by rename),
  * the state directory, and the Docker socket. A read-only socket mount still allows every API
  * call, so the exporter gets the socket only when `dockerSocket` is configured; it only reads.

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setLogSink } from "../../exporter/core/log";
 import { runExporter, type StartedExporter } from "../../exporter/run";
 import { Simulation, type SimulationOverrides } from "../../exporter/simulation";
-import { dcgm } from "../../metrics";
+import { dcgm, drm, ds01, exporterSelf } from "../../metrics";
 import { eventually, httpGet, parseExposition, promtoolFindings, samples, value, type Sample } from "./helpers";
 
 let restoreLog: () => void = () => {};
@@ -317,7 +317,6 @@ describe("exporter in simulation mode", () => {
 
 describe("catalog coverage", () => {
   it("every ds01_*, drm_* and self-reporting metric of the catalog is exported (simulation + events log + state dir)", { timeout: 60_000 }, async () => {
-    const { ds01, drm, exporterSelf } = await import("../../metrics");
     const dir = await mkdtemp(path.join(tmpdir(), "sim-catalog-"));
     const events = path.join(dir, "events.jsonl");
     const now = Date.now();

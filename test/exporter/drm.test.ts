@@ -321,7 +321,8 @@ describe("DRM bad input: the exporter stays up, drm is down, last good values st
     await expectFailure(h, (_req, res) => res.writeHead(500).end(), /HTTP 500/);
     const started = Date.now();
     const pages = await Promise.all(Array.from({ length: 40 }, () => h.scrape()));
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // A liveness bound (nothing waits on the failing source), loose enough for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(15_000);
     for (const page of pages) {
       expect(value(page, "ds01_exporter_source_up", { source: "drm" })).toBe(0);
       expectLastGood(page);

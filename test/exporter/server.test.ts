@@ -128,7 +128,8 @@ describe("collectors that misbehave", () => {
       await exporter.ready;
       const started = Date.now();
       const results = await Promise.all(Array.from({ length: 5 }, () => httpGet(`${exporter.url}/metrics`)));
-      expect(Date.now() - started).toBeLessThan(3_000);
+      // Bounded by the 150 ms refresh timeout, not by the hung collector; loose for a loaded machine.
+      expect(Date.now() - started).toBeLessThan(10_000);
       for (const res of results) {
         expect(res.status).toBe(200);
         expect(value(res.body, "ds01_exporter_collector_success", { collector: "throws" })).toBe(0);

@@ -51,7 +51,7 @@ describe("SourceTracker", () => {
 
     const started = Date.now();
     expect(await tracker.track(src, 50)).toBe(1);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(await sample(registry, "ds01_exporter_source_errors_total", "s")).toBe(2);
     expect(await sample(registry, "ds01_exporter_source_last_success_timestamp_seconds", "s")).toBe(ts);
     expect(await tracker.track(src, 50)).toBe(1);

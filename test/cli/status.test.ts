@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closedPort, runCli, sendJson, startServer, type LoopbackServer } from "./harness";
 
@@ -74,6 +77,18 @@ describe("status", () => {
       ["grafana", `${grafana.url}/api/health`],
       ["nodeExporter", `${nodeExporter.url}/metrics`],
     ]);
+  });
+
+  it("reads the outputs index.ts exports (grafanaUrl, prometheusUrl, ...) from a file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gm-status-"));
+    try {
+      await writeFile(join(dir, "outputs.json"), JSON.stringify({ grafanaUrl: grafana.url, prometheusUrl: prometheus.url, platform: "docker" }));
+      const r = await runCli(["status", "--outputs", "outputs.json"], { cwd: dir });
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["prometheus", "grafana"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("marks every kind of failure unhealthy, bounded by --timeout, and exits 1", async () => {

@@ -19,8 +19,8 @@ export function cadvisorService(cfg: StackConfig): ServiceSpec {
       "--housekeeping_interval=15s",
       // Metrics nobody reads cost series; DS01 drops the same families at scrape time too.
       "--disable_metrics=percpu,sched,tcp,udp,disk,diskIO,hugetlb,referenced_memory,cpu_topology,resctrl,advtcp,process",
+      // Container labels as series labels multiply series; dashboards join on `name` instead.
       "--store_container_labels=false",
-      "--whitelisted_container_labels=ds01.user,ds01.interface,ds01.protected",
     ],
     ports: [port],
     hostMounts: [

@@ -25,7 +25,7 @@ export function grafanaService(cfg: StackConfig, bundle: readonly BundleFile[] =
       GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_DIR,
       GF_PATHS_DATA: GRAFANA_DATA_DIR,
       GF_PATHS_PLUGINS: `${GRAFANA_DATA_DIR}/plugins`,
-      // Console only: with a read-only root there is nowhere to write log files, and Docker keeps stdout.
+      // Console only: the platform keeps stdout; log files in the container would only fill it.
       GF_LOG_MODE: "console",
       GF_USERS_ALLOW_SIGN_UP: "false",
       GF_AUTH_ANONYMOUS_ENABLED: "false",

@@ -18,8 +18,6 @@ export function prometheusService(cfg: StackConfig, bundle: readonly BundleFile[
       `--storage.tsdb.path=${PROMETHEUS_DATA_DIR}`,
       `--storage.tsdb.retention.time=${cfg.retention.time}`,
       `--storage.tsdb.retention.size=${cfg.retention.size}`,
-      // Lets `curl -X POST /-/reload` pick up a config change without losing the head block.
-      "--web.enable-lifecycle",
       `--web.listen-address=:${port.containerPort}`,
     ],
     ports: [port],

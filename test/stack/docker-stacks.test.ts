@@ -19,6 +19,13 @@ function expectSaneGraph(run: StackRun): void {
   // URNs are the engine's identity for a resource: two alike would make `pulumi up` fail.
   expect(new Set(run.urns).size).toBe(run.urns.length);
   expect(run.urns.length).toBe(run.resources.length);
+  // Every Docker resource is a child of a component (its URN type carries the parent's type).
+  for (const urn of run.urns.filter((u) => u.includes("docker:index/"))) {
+    expect(urn, urn).toMatch(/::gpu-monitoring:(services|docker):\w+\$docker:index\//);
+  }
+  for (const urn of run.urns.filter((u) => u.includes("docker:index/container:Container"))) {
+    expect(urn, urn).toMatch(/::gpu-monitoring:services:\w+\$docker:index\/container:Container::/);
+  }
   expect(ofType(run, NETWORK)).toHaveLength(1);
   // One image per container.
   expect(ofType(run, REMOTE_IMAGE)).toHaveLength(ofType(run, CONTAINER).length);

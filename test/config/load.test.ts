@@ -96,6 +96,19 @@ describe("Pulumi runtime config", () => {
     expect(await new Promise((r) => secret.apply(r))).toBe("s3cret-runtime-value");
   });
 
+  it("gives the same StackConfig as the file loader for the dev and prod stack files", async () => {
+    for (const stack of ["dev", "prod"]) {
+      const file = stackFilePath(stack);
+      const raw = readStackFile(file);
+      await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "gpu-monitoring", stack, false);
+      const config: Record<string, string> = {};
+      for (const [k, v] of Object.entries(raw.plain)) config[`gpu-monitoring:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+      for (const k of raw.secretKeys) config[`gpu-monitoring:${k}`] = "value";
+      pulumi.runtime.setAllConfig(config, raw.secretKeys.map((k) => `gpu-monitoring:${k}`));
+      expect(loadStackConfig().config).toEqual(loadStackConfigFile(file));
+    }
+  });
+
   it("throws a ConfigError naming the key for a bad runtime value", async () => {
     await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "gpu-monitoring", "rt2", false);
     pulumi.runtime.setAllConfig({ "gpu-monitoring:ports": JSON.stringify({ grafana: 0 }) }, []);

@@ -38,6 +38,7 @@ function section(r: RenderedDashboard, titleOf: (uid: string) => string): string
     `Links to: ${def.related.map((u) => `[${titleOf(u)}](#${titleOf(u).toLowerCase().replace(/[^a-z0-9 -]/g, "").replace(/ /g, "-")})`).join(", ")}.`,
     "",
   );
+  for (const a of def.annotations ?? []) out.push(`Annotation *${a.name}*: ${a.description}`, "");
   for (const s of def.sections) {
     out.push(`### ${s.title}${s.collapsed ? " (collapsed)" : ""}`, "", "| Panel | Kind | Shows |", "| --- | --- | --- |");
     for (const p of r.panels.filter((x) => x.section === s.title)) {

@@ -77,6 +77,17 @@ export function drmDashboard(): DashboardDef {
       "worker details, scaling operations with their reasons, and alerts by level and source.",
     tags: ["drm"],
     related: [UID.ds01Overview, UID.stackHealth],
+    annotations: [
+      {
+        name: "Scaling operations",
+        description: "Each scale-up or scale-down, with its reason, marked on every graph.",
+        expr: `${agg("sum", call("increase", range(scaling, "2m")), ["direction", "reason"])} > 0`,
+        title: "Scale {{direction}}",
+        text: "{{reason}}",
+        tagKeys: ["direction", "reason"],
+        color: "purple",
+      },
+    ],
     variables: [
       labelValuesVariable("worker", drm.drm_worker_tasks, "worker_id", {
         label: "Worker",

@@ -202,6 +202,7 @@ export function ds01Overview(): DashboardDef {
               profile: "Profile",
               "Value #B": "Utilisation",
             },
+            valueColumn: "Utilisation",
             unit: "percent",
             decimals: 0,
             thresholds: falling(GPU_WASTE_PERCENT, 20),

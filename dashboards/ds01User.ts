@@ -98,6 +98,7 @@ export function ds01User(): DashboardDef {
               profile: "Profile",
               "Value #B": "Utilisation",
             },
+            valueColumn: "Utilisation",
             unit: "percent",
             decimals: 0,
             thresholds: falling(GPU_WASTE_PERCENT, 20),

@@ -78,9 +78,13 @@ export function buildDashboardModels(opts: DashboardOptions = {}): dashboard.Das
   return renderAll(opts).map((r) => r.model);
 }
 
+/** Panel id given to annotation queries, which belong to the whole dashboard rather than a panel. */
+export const ANNOTATION_PANEL_ID = 0;
+
+/** Every panel query of every dashboard, then its annotation queries (panel id 0, "Annotation: <name>"). */
 export function dashboardQueries(opts: DashboardOptions = {}): DashboardQuery[] {
-  return renderAll(opts).flatMap((r) =>
-    r.panels.flatMap((p) =>
+  return renderAll(opts).flatMap((r) => [
+    ...r.panels.flatMap((p) =>
       p.def.queries.map((q, i) => ({
         dashboardUid: r.def.uid,
         panelId: p.id,
@@ -90,7 +94,16 @@ export function dashboardQueries(opts: DashboardOptions = {}): DashboardQuery[] 
         expectData: p.def.expectData,
       })),
     ),
-  );
+    // Events are rare by nature: an annotation with nothing to mark is healthy.
+    ...(r.def.annotations ?? []).map((a) => ({
+      dashboardUid: r.def.uid,
+      panelId: ANNOTATION_PANEL_ID,
+      panelTitle: `Annotation: ${a.name}`,
+      refId: "annotation",
+      expr: a.expr,
+      expectData: false,
+    })),
+  ]);
 }
 
 /** The query variables of one dashboard (the datasource variable is not listed: it holds no label values). */

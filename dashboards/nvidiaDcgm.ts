@@ -320,6 +320,7 @@ export function nvidiaDcgm(): DashboardDef {
             queries: [{ expr: `${gpuSeries(dcgm.DCGM_FI_DEV_XID_ERRORS)} > 0`, table: true }],
             hideColumns: ["job", "instance", "UUID", "device", "pci_bus_id", "DCGM_FI_DRIVER_VERSION", "pod", "namespace", "container"],
             renameColumns: { Value: "XID" },
+            valueColumn: "XID",
             thresholds: ANY_BAD,
             expectData: false,
           }),

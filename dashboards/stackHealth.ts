@@ -45,6 +45,17 @@ export function stackHealth(retentionSizeBytes: number): DashboardDef {
       "Alertmanager notifications sent and failed, and Prometheus' storage against its size limit.",
     tags: ["stack", "prometheus", "alertmanager"],
     related: [UID.host, UID.ds01Overview, UID.drm],
+    annotations: [
+      {
+        name: "Firing alerts",
+        description: "While an alert fires, marked on every graph with its severity.",
+        expr: sel(stack.ALERTS, { alertstate: "firing" }),
+        title: "{{alertname}}",
+        text: "{{severity}}",
+        tagKeys: ["alertname", "severity"],
+        color: "red",
+      },
+    ],
     variables: [
       labelValuesVariable("job", stack.up, "job", {
         label: "Job",
@@ -113,6 +124,7 @@ export function stackHealth(retentionSizeBytes: number): DashboardDef {
             description: "Each scrape target and whether it is up.",
             queries: [{ expr: sel(stack.up, JOB), table: true }],
             renameColumns: { job: "Job", instance: "Target", Value: "Up" },
+            valueColumn: "Up",
             mappings: UP_DOWN_MAPPINGS,
             thresholds: ZERO_BAD,
             width: 10,
@@ -227,7 +239,7 @@ export function stackHealth(retentionSizeBytes: number): DashboardDef {
         panels: [
           gaugePanel({
             title: "TSDB size against limit",
-            description: `Blocks plus WAL against the retention size limit (${formatBytes(retentionSizeBytes)}); at the limit Prometheus deletes the oldest blocks.`,
+            description: `Blocks (plus the WAL where Prometheus reports it) against the retention size limit (${formatBytes(retentionSizeBytes)}); at the limit Prometheus deletes the oldest blocks.`,
             queries: [{ expr: tsdbBytes, instant: true }],
             unit: "bytes",
             min: 0,

@@ -1,5 +1,5 @@
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
-import { datasourceVariable } from "./datasource";
+import { datasourceVariable, prometheusRef } from "./datasource";
 import { layOut, type PlacedPanel, type Section } from "./layout";
 import { variableBuilder, type VariableDef } from "./variables";
 
@@ -8,6 +8,22 @@ export const STACK_TAG = "gpu-monitoring";
 
 /** Accepted by Grafana 10.4 and later; newer Grafana migrates it forward on load. */
 export const SCHEMA_VERSION = 39;
+
+/**
+ * Events drawn across the dashboard's graphs from a PromQL query (each series a region while it
+ * has a value), e.g. scaling decisions over the utilisation they followed.
+ */
+export interface AnnotationDef {
+  readonly name: string;
+  readonly description: string;
+  readonly expr: string;
+  /** Legend-style templates: "Scale {{direction}}". */
+  readonly title: string;
+  readonly text: string;
+  /** Labels that become the event's tags. */
+  readonly tagKeys: readonly string[];
+  readonly color: string;
+}
 
 /** A dashboard as code: what it answers, its variables, its rows, and the dashboards next to it. */
 export interface DashboardDef {
@@ -20,6 +36,7 @@ export interface DashboardDef {
   readonly sections: readonly Section[];
   /** UIDs of related dashboards, linked from the top bar. */
   readonly related: readonly string[];
+  readonly annotations?: readonly AnnotationDef[];
   readonly refresh?: string;
   readonly timeFrom?: string;
 }
@@ -68,6 +85,32 @@ export function renderDashboard(def: DashboardDef, titleOf: TitleLookup): Render
       .keepTime(true)
       .includeVars(false),
   );
+  // Grafana's own "Annotations & Alerts" first, as every dashboard Grafana creates has it.
+  b.annotation(
+    new dashboard.AnnotationQueryBuilder()
+      .name("Annotations & Alerts")
+      .type("dashboard")
+      .builtIn(1)
+      .datasource({ type: "grafana", uid: "-- Grafana --" })
+      .enable(true)
+      .hide(true)
+      .iconColor("rgba(0, 211, 255, 1)"),
+  );
+  for (const a of def.annotations ?? []) {
+    b.annotation(
+      new dashboard.AnnotationQueryBuilder()
+        .name(a.name)
+        .datasource(prometheusRef)
+        .enable(true)
+        .iconColor(a.color)
+        .expr(a.expr)
+        .titleFormat(a.title)
+        .textFormat(a.text)
+        .tagKeys(a.tagKeys.join(","))
+        .step("60s")
+        .useValueForTime(false),
+    );
+  }
   const panels = layOut(b, def.sections);
   const model = b.build();
   model.schemaVersion = SCHEMA_VERSION;

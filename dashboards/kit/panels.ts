@@ -260,6 +260,11 @@ export interface TableOptions extends PanelOptions {
   readonly renameColumns?: Readonly<Record<string, string>>;
   /** Join several table queries on their shared label columns. */
   readonly merge?: boolean;
+  /**
+   * The (renamed) column that holds the measurement: unit, decimals and threshold colours apply
+   * to it alone, not to the label columns beside it.
+   */
+  readonly valueColumn?: string;
 }
 
 /** Rows of labelled values (allocations, targets). */
@@ -273,7 +278,12 @@ export function tablePanel(o: TableOptions): PanelDef {
     .filterable(true)
     .cellHeight(common.TableCellHeight.Sm)
     .transformations(transformations);
-  return configure(b, o, 12, 8);
+  if (!o.valueColumn) return configure(b, o, 12, 8);
+  const column: dashboard.DynamicConfigValue[] = [{ id: "custom.cellOptions", value: { type: "color-text" } }];
+  if (o.unit) column.push({ id: "unit", value: o.unit });
+  if (o.decimals !== undefined) column.push({ id: "decimals", value: o.decimals });
+  b.overrideByName(o.valueColumn, column);
+  return configure(b, { ...o, unit: undefined, decimals: undefined }, 12, 8);
 }
 
 /** Shares of a whole. */

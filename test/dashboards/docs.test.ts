@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { dashboardQueries } from "../../dashboards";
+import { ANNOTATION_PANEL_ID, dashboardQueries } from "../../dashboards";
 import { renderDashboardsDoc } from "../../dashboards/docs";
 import { parsedDashboards } from "./walk";
 
@@ -18,6 +18,9 @@ describe("docs/dashboards.md", () => {
       expect(generated).toContain(`\`/d/${model.uid}\``);
       expect(generated).toContain(`## ${model.title}`);
     }
-    for (const title of new Set(dashboardQueries().map((q) => q.panelTitle))) expect(generated).toContain(`| ${title} |`);
+    for (const q of dashboardQueries()) {
+      if (q.panelId === ANNOTATION_PANEL_ID) expect(generated).toContain(`Annotation *${q.panelTitle.replace("Annotation: ", "")}*`);
+      else expect(generated).toContain(`| ${q.panelTitle} |`);
+    }
   });
 });

@@ -27,11 +27,14 @@ const uids = Object.values(UID);
 
 describe("dashboard queries", () => {
   it("lists exactly the query targets the generated JSON holds", () => {
-    const fromJson = parsedDashboards().flatMap(({ model }) =>
-      dataPanels(model).flatMap((p) =>
+    const fromJson = parsedDashboards().flatMap(({ model }) => [
+      ...dataPanels(model).flatMap((p) =>
         targetsOf(p).map((t) => ({ dashboardUid: model.uid, panelId: p.id, panelTitle: p.title, refId: t.refId, expr: t.expr })),
       ),
-    );
+      ...(model.annotations.list ?? [])
+        .filter((a) => a.expr !== undefined)
+        .map((a) => ({ dashboardUid: model.uid, panelId: 0, panelTitle: `Annotation: ${a.name}`, refId: "annotation", expr: a.expr })),
+    ]);
     const fromApi = queries.map(({ dashboardUid, panelId, panelTitle, refId, expr }) => ({ dashboardUid, panelId, panelTitle, refId, expr }));
     expect(fromApi).toEqual(fromJson);
     expect(queries.length).toBeGreaterThan(100);
@@ -64,7 +67,7 @@ describe("dashboard queries", () => {
     expect(problems).toEqual([]);
   });
 
-  it("legends name only labels the query's series can carry", () => {
+  it("legends and annotation texts name only labels the query's series can carry", () => {
     const problems: string[] = [];
     for (const { model } of parsedDashboards()) {
       for (const p of dataPanels(model)) {
@@ -78,6 +81,17 @@ describe("dashboard queries", () => {
           for (const m of (t.legendFormat ?? "").matchAll(/\{\{\s*(\w+)\s*\}\}/g)) {
             if (!known.has(m[1] ?? "")) problems.push(`${model.uid} / ${p.title}: legend label ${m[1]}`);
           }
+        }
+      }
+    }
+    for (const { model } of parsedDashboards()) {
+      for (const a of model.annotations.list ?? []) {
+        if (!a.expr) continue;
+        const usage = analyze(a.expr);
+        const known = new Set<string>([...TARGET_LABELS, ...usage.metrics.flatMap((m) => lookupMetric(m)?.labels ?? [])]);
+        const used = [...`${a.titleFormat ?? ""} ${a.textFormat ?? ""}`.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1] ?? "");
+        for (const l of [...used, ...(a.tagKeys ?? "").split(",")]) {
+          if (!known.has(l)) problems.push(`${model.uid} annotation ${a.name}: label ${l}`);
         }
       }
     }

@@ -197,6 +197,17 @@ describe("generated dashboards", () => {
     expect(() => buildDashboards({ retentionSizeBytes: 0 })).toThrow(/retentionSizeBytes/);
   });
 
+  it("keep Grafana's built-in annotations and mark scaling decisions and firing alerts on the graphs", () => {
+    for (const { model } of dashboards) {
+      const first = model.annotations.list?.[0];
+      expect(first?.builtIn, model.uid).toBe(1);
+      expect(first?.type).toBe("dashboard");
+    }
+    const names = (uid: string) => (byUid(uid).annotations.list ?? []).slice(1).map((a) => [a.name, a.datasource?.uid]);
+    expect(names(UID.drm)).toEqual([["Scaling operations", "${datasource}"]]);
+    expect(names(UID.stackHealth)).toEqual([["Firing alerts", "${datasource}"]]);
+  });
+
   it("the user dashboard filters every query by the selected user", () => {
     for (const p of dataPanels(byUid(UID.ds01User))) {
       for (const t of targetsOf(p)) expect(t.expr, p.title).toContain('user="$user"');

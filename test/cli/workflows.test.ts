@@ -85,6 +85,14 @@ describe("CI workflows", () => {
     expect(wf.jobs.stacks?.steps.at(-1)?.run).toContain("gpu-monitoring stacks --auto-deploy -o json");
   });
 
+  it("passes expressions to shell steps through env, never spliced into the script", () => {
+    for (const file of files) {
+      for (const [name, job] of Object.entries(workflow(file).jobs)) {
+        for (const step of job.steps) if (step.run) expect(step.run, `${file} ${name}`).not.toContain("${{");
+      }
+    }
+  });
+
   it("takes state from the PULUMI_BACKEND_URL secret, else a file backend, and never writes a secret inline", () => {
     for (const file of files) {
       const wf = workflow(file);

@@ -1,6 +1,7 @@
 import { registerPlatform } from "..";
 import { KubernetesPlatform } from "./platform";
 
+export * from "./checks";
 export * from "./config";
 export * from "./discovery";
 export * from "./files";

@@ -1,14 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { SecretValues, StackConfig } from "../../config";
+import { ConfigError, type SecretValues, type StackConfig } from "../../config";
 import type { DeployedService, ServicePlatform } from "../../platform";
 import type { BundleOptions } from "../../render";
 import { runsService } from "../../services";
 import { SERVICE_NAMES, type ServiceSpec } from "../../spec";
 import type { Manifest } from "./manifest";
-import { clusterSpecs, kubernetesBundleOptions, kubernetesConfigProblems } from "./specs";
+import { kubernetesConfigProblems } from "./checks";
+import { clusterSpecs, kubernetesBundleOptions } from "./specs";
 import { namespaceManifest, serviceManifests, type ManifestContext } from "./workloads";
-import { ConfigError } from "../../config";
 
 export interface KubernetesPlatformArgs {
   readonly config: StackConfig;

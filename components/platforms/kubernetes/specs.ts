@@ -3,7 +3,6 @@ import {
   ConfigError,
   JOB_NAMES,
   SIMULATED_DCGM_PORT,
-  type ConfigProblem,
   type StackConfig,
 } from "../../config";
 import {
@@ -21,6 +20,7 @@ import {
 import { DRM_API_KEY_FILE, runsService, serviceSpecs } from "../../services";
 import type { ServiceName, ServiceSpec } from "../../spec";
 import type { ExporterWorkloads, KubernetesConfig } from "./config";
+import { kubernetesConfigProblems, remoteWriteSecretKeys } from "./checks";
 import { alertmanagerDiscovery, kubernetesScrapeJob, type DiscoveredJob } from "./discovery";
 
 /**
@@ -146,42 +146,6 @@ export function kubernetesScrapeJobs(cfg: StackConfig): ScrapeConfig[] {
     });
   }
   return [...jobs, ...extraScrapeJobs(cfg)];
-}
-
-/** Pulumi secret keys the Kubernetes settings name (remote-write credentials). */
-export function remoteWriteSecretKeys(kc: KubernetesConfig): string[] {
-  const keys = kc.prometheus.remoteWrite.flatMap((rw) => [rw.basicAuth?.passwordSecretKey, rw.bearerTokenSecretKey]);
-  return [...new Set(keys.filter((k): k is string => k !== undefined))].sort();
-}
-
-/** Every secret key named by a remote-write entry must be set in the stack. */
-export function kubernetesConfigProblems(cfg: StackConfig): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  cfg.kubernetes.prometheus.remoteWrite.forEach((rw, i) => {
-    const refs: [string, string | undefined][] = [
-      [`kubernetes.prometheus.remoteWrite.${i}.basicAuth.passwordSecretKey`, rw.basicAuth?.passwordSecretKey],
-      [`kubernetes.prometheus.remoteWrite.${i}.bearerTokenSecretKey`, rw.bearerTokenSecretKey],
-    ];
-    for (const [key, name] of refs) {
-      if (name !== undefined && !cfg.secretKeys.includes(name)) {
-        problems.push({
-          key,
-          message: `names the secret ${name}, which is not set`,
-          got: JSON.stringify(name),
-          allowed: `a secret set with pulumi config set --secret ${name} <value>`,
-        });
-      }
-    }
-  });
-  if (cfg.kubernetes.prometheus.replicas > 1 && cfg.kubernetes.prometheus.replicaLabel in cfg.externalLabels) {
-    problems.push({
-      key: "kubernetes.prometheus.replicaLabel",
-      message: "the HA replica label is also set in externalLabels",
-      got: JSON.stringify(cfg.kubernetes.prometheus.replicaLabel),
-      allowed: "a label name not in externalLabels",
-    });
-  }
-  return problems;
 }
 
 function remoteWriteSection(kc: KubernetesConfig): Record<string, unknown>[] {

@@ -352,6 +352,36 @@ export function nvidiaDcgm(): DashboardDef {
         ],
       },
       {
+        title: "Kubernetes workloads",
+        collapsed: true,
+        panels: [
+          tablePanel({
+            title: "GPUs by pod",
+            description: "Which pod holds each GPU or MIG instance and how busy it is (DCGM's Kubernetes pod mapping; empty outside Kubernetes).",
+            queries: [
+              { expr: gpuSeries(dcgm.DCGM_FI_PROF_GR_ENGINE_ACTIVE, { pod: ne("") }), table: true },
+              { expr: gpuSeries(dcgm.DCGM_FI_DEV_FB_USED, { pod: ne("") }), table: true },
+            ],
+            merge: true,
+            hideColumns: ["job", "instance", "UUID", "device", "pci_bus_id", "DCGM_FI_DRIVER_VERSION", "modelName"],
+            renameColumns: {
+              namespace: "Namespace",
+              pod: "Pod",
+              container: "Container",
+              gpu: "GPU",
+              GPU_I_ID: "MIG instance",
+              "Value #A": "Activity",
+              "Value #B": "Memory used",
+            },
+            valueColumn: "Activity",
+            unit: "percentunit",
+            thresholds: falling(GPU_WASTE_PERCENT / 100, 0.2),
+            expectData: false,
+            width: 24,
+          }),
+        ],
+      },
+      {
         title: "MIG instances",
         collapsed: false,
         panels: [

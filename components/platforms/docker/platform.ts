@@ -152,7 +152,7 @@ export class DockerPlatform extends pulumi.ComponentResource implements ServiceP
         name: spec.image,
         // Removing the stack must not delete images other containers on the host may use.
         keepLocally: true,
-        ...(build ? { build: { context: this.buildContext, dockerfile: path.join(this.buildContext, "exporter", "Dockerfile") } } : {}),
+        ...(build ? { build: { context: this.buildContext, dockerfile: "exporter/Dockerfile" } } : {}),
       },
       { parent },
     );

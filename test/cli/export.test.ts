@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GUIDE_FILE } from "../../cli/commands/export";
 import { promqlExamples, rulesInBundle } from "../../cli/integrationGuide";
 import { loadStackConfigFile } from "../../components/config";
@@ -162,6 +163,20 @@ describe("export", () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no stack file for "nope"');
     expect(unknown.stderr).toContain(`choose one of: ${stackNames.join(", ")}`);
+  });
+
+  it("opens no network connection", async () => {
+    const connect = vi.spyOn(Socket.prototype, "connect");
+    try {
+      for (const stack of stackNames) await exportStack(stack, join(tmp, "offline", stack));
+      expect(connect).not.toHaveBeenCalled();
+      // Control: the spy does see a connection when one is made.
+      const port = await closedPort();
+      await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+      expect(connect).toHaveBeenCalled();
+    } finally {
+      connect.mockRestore();
+    }
   });
 
   it("exported dashboards upload with grafana upload --from-dir", async () => {

@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
-import type { AlertingRule } from "./model";
-import { runbookUrl } from "./render";
+import { analyze } from "../metrics/analyze";
+import type { AlertingRule, RecordingRule } from "./model";
+import { buildRuleSets, renderGroups, runbookUrl, type RenderRuleOptions, type RuleFile } from "./render";
 
 /**
  * Renders the typed test cases next to each rule as a promtool unit-test file
@@ -31,8 +32,48 @@ export function renderPromtoolTests(opts: {
       ],
     })),
   );
-  return stringify(
-    { rule_files: [...opts.ruleFiles], evaluation_interval: opts.evaluationInterval ?? "30s", tests },
-    { lineWidth: 0, aliasDuplicateObjects: false },
-  );
+  return stringify({ rule_files: [...opts.ruleFiles], evaluation_interval: opts.evaluationInterval ?? "1m", tests }, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/** One promtool run: a rule file and the test file that loads it. */
+export interface PromtoolSuite {
+  readonly alert: string;
+  readonly files: readonly RuleFile[];
+}
+
+/**
+ * One suite per alert: the alert, the recording rules it reads (transitively, in their rendered
+ * order) and its cases. promtool evaluates every loaded rule at every step of every case, so
+ * loading only what an alert needs keeps hours-long cases cheap; the rules are rendered by the
+ * same code as the deployed files.
+ */
+export function promtoolSuites(opts: RenderRuleOptions, rules?: readonly AlertingRule[]): PromtoolSuite[] {
+  const sets = buildRuleSets(opts);
+  const recording = sets.flatMap((s) => s.recording.flatMap((g) => g.rules.filter((r): r is RecordingRule => r.kind === "record")));
+  const byName = new Map(recording.map((r) => [r.record, r]));
+  const alerts = rules ?? sets.flatMap((s) => s.alerting.flatMap((g) => g.rules.filter((r): r is AlertingRule => r.kind === "alert")));
+  return alerts.map((rule) => {
+    const needed = new Set<string>();
+    const visit = (expr: string) => {
+      for (const m of analyze(expr).metrics) {
+        const dep = byName.get(m);
+        if (dep && !needed.has(m)) {
+          needed.add(m);
+          visit(dep.expr);
+        }
+      }
+    };
+    visit(rule.expr);
+    const groups = [
+      ...(needed.size ? [{ name: "recording", rules: recording.filter((r) => needed.has(r.record)) }] : []),
+      { name: "alert", rules: [rule] },
+    ];
+    return {
+      alert: rule.alert,
+      files: [
+        { fileName: "rules.yml", content: renderGroups(groups, opts.alerting) },
+        { fileName: "tests.yml", content: renderPromtoolTests({ rules: [rule], ruleFiles: ["rules.yml"], runbookBaseUrl: opts.alerting.runbookBaseUrl }) },
+      ],
+    };
+  });
 }

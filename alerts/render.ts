@@ -75,7 +75,8 @@ function renderRule(rule: Rule, alerting: AlertingConfig): Record<string, unknow
   };
 }
 
-function renderGroups(groups: readonly RuleGroup[], alerting: AlertingConfig): string {
+/** A rule file's YAML for these groups, with the config's hold-time overrides applied. */
+export function renderGroups(groups: readonly RuleGroup[], alerting: AlertingConfig): string {
   const doc = {
     groups: groups.map((g) => {
       const interval = capDuration(g.interval, alerting.maxFor);

@@ -254,7 +254,7 @@ function targetDownAlert(spec: DownSpec): AlertingRule {
     severity: spec.severity,
     summary: spec.summary,
     description: `${spec.description} ({{ $labels.instance }} of job {{ $labels.job }} cannot be scraped).`,
-    condition: `a \`${spec.job}\` target fails its scrapes`,
+    condition: `a target of job \`${spec.job}\` fails its scrapes`,
     cases: [
       {
         name: "a failing target fires",

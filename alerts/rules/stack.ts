@@ -29,7 +29,7 @@ function watchdog(): AlertingRule {
     condition: "always",
     cases: [
       { name: "fires with no input at all", input: [], at: "1m", expect: [{ labels: {}, summary: "Alerting pipeline heartbeat", description }] },
-      { name: "still fires a day later", input: [], at: "24h", expect: [{ labels: {}, summary: "Alerting pipeline heartbeat", description }] },
+      { name: "still fires hours later", input: [], at: "3h", expect: [{ labels: {}, summary: "Alerting pipeline heartbeat", description }] },
     ],
   });
 }
@@ -160,7 +160,7 @@ function prometheusAlerts(ctx: RuleContext): AlertingRule[] {
         description:
           "{{ $labels.instance }} stores {{ $value | humanizePercentage }} of its retention size; beyond it the oldest data is deleted before the retention time is up.",
         condition: "TSDB blocks and WAL above a share of the configured retention size",
-        thresholds: { "stack.tsdbSizeSharePercent": t.tsdbSizeSharePercent, retentionSizeBytes: limit },
+        thresholds: { "stack.tsdbSizeSharePercent": t.tsdbSizeSharePercent, "retention.size (bytes)": limit },
         cases: [
           {
             name: "storage near the limit fires",

@@ -1,0 +1,30 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface ToolResult {
+  readonly code: number;
+  readonly output: string;
+}
+
+/** Runs promtool/amtool with a time limit; the exit code and combined output come back, never a throw. */
+export function runTool(cmd: string, args: readonly string[], cwd?: string): Promise<ToolResult> {
+  return new Promise((resolve) => {
+    execFile(cmd, [...args], { cwd, timeout: 120_000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+      resolve({ code, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+/** A temp directory holding the given files, removed by the returned cleanup. */
+export async function withFiles<T>(files: readonly { name: string; content: string }[], fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "gpu-monitoring-alerts-"));
+  try {
+    for (const f of files) await writeFile(join(dir, f.name), f.content);
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

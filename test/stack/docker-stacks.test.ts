@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadStackConfigFile } from "../../components/config";
 import { BUNDLE_PATHS, renderBundle } from "../../components/render";
 import { SERVICE_NAMES, type ServiceName } from "../../components/spec";
-import { CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME, containers, ofType, runStack, stackFile, testSecret, type StackRun } from "./harness";
+import { CONTAINER, NETWORK, REMOTE_IMAGE, REPO_ROOT, VOLUME, containers, ofType, runStack, stackFile, testSecret, type StackRun } from "./harness";
 
 const NAMES: Record<ServiceName, string> = {
   prometheus: "gpu-monitoring-prometheus",
@@ -131,6 +131,15 @@ describe("dev stack (mocks)", async () => {
     const ex = containers(run).get(NAMES.exporter)!;
     expect(ex.command).toEqual(expect.arrayContaining(["--simulation", "--simulate-dcgm-port=9400", "--bind=0.0.0.0", "--metrics-port=9101"]));
     expect(ex.volumes.filter((v) => v.hostPath)).toEqual([]);
+  });
+
+  it("pulls the pinned images and builds ours from exporter/Dockerfile", () => {
+    const images = new Map(ofType(run, REMOTE_IMAGE).map((r) => [r.inputs["name"] as string, r.inputs]));
+    for (const s of ["prometheus", "alertmanager", "grafana", "nodeExporter", "cadvisor"] as const) {
+      expect(images.get(cfg.images[s])?.["build"], s).toBeUndefined();
+    }
+    expect(images.get(cfg.images.exporter)?.["build"]).toEqual({ context: REPO_ROOT, dockerfile: "exporter/Dockerfile" });
+    expect([...images.values()].every((i) => i["keepLocally"] === true)).toBe(true);
   });
 
   it("exports the URLs of Grafana, Prometheus and Alertmanager", () => {

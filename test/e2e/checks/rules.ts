@@ -24,3 +24,12 @@ export async function recordingRulesWithoutSeries(api: PrometheusApi, groups: re
   });
   return recording.filter((_, i) => !found[i]).map(({ group, rule }) => `group ${group}: recording rule ${rule.name} has no series: ${rule.query}`);
 }
+
+/**
+ * Rule groups with failed evaluations since Prometheus started (its own counter), so a rule
+ * that broke for a moment — while a target was down, say — is caught even once it recovered.
+ */
+export async function failedEvaluations(api: PrometheusApi): Promise<string[]> {
+  const samples = await api.vector("sum by (rule_group) (prometheus_rule_evaluation_failures_total) > 0");
+  return samples.map((s) => `group ${s.metric["rule_group"] ?? "?"}: ${s.value[1]} failed evaluations`);
+}

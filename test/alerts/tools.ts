@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { createServer } from "node:net";
 import { join } from "node:path";
 
 export interface ToolResult {
@@ -27,4 +28,17 @@ export async function withFiles<T>(files: readonly { name: string; content: stri
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A 127.0.0.1 port the kernel just handed out (listen on port 0), free a moment ago. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen({ host: "127.0.0.1", port: 0, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port"))));
+    });
+  });
 }

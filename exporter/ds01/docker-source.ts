@@ -22,6 +22,8 @@ export interface DockerSourceOptions {
   /** First wait before re-opening a broken event stream; doubles up to maxBackoffMs. Default 500. */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** How long a read waits for inspections that events have queued. Default 250. */
+  readonly inspectWaitMs?: number;
   /** Source name in ds01_exporter_source_*; default "docker". */
   readonly name?: string;
 }
@@ -69,6 +71,7 @@ export class DockerSource implements Source<Ds01Snapshot> {
   private readonly concurrency: number;
   private readonly minBackoff: number;
   private readonly maxBackoff: number;
+  private readonly inspectWaitMs: number;
 
   private readonly cache = new Map<string, ContainerRecord>();
   private stream: EventStream | undefined;
@@ -97,6 +100,7 @@ export class DockerSource implements Source<Ds01Snapshot> {
     this.minBackoff = opts.minBackoffMs ?? 500;
     this.maxBackoff = opts.maxBackoffMs ?? 30_000;
     this.backoff = this.minBackoff;
+    this.inspectWaitMs = opts.inspectWaitMs ?? 250;
   }
 
   get stats(): DockerSourceStats {
@@ -111,7 +115,9 @@ export class DockerSource implements Source<Ds01Snapshot> {
       await this.sync();
       if (!this.live) throw this.lastError ?? new Error("docker engine not reachable");
     }
-    if (this.inspecting) await this.inspecting;
+    // Changes just announced by events are waited for briefly, so a scrape right after a
+    // `docker run` shows it; a long burst of them must not make the source look down.
+    if (this.inspecting) await Promise.race([this.inspecting, sleep(this.inspectWaitMs)]);
     // A failed inspection breaks the stream state; report it rather than serve a stale cache silently.
     if (!this.live) throw this.lastError ?? new Error("docker engine not reachable");
     const devices = this.deviceMapFile ? await this.deviceMapFile.load() : EMPTY_DEVICE_MAP;
@@ -320,6 +326,10 @@ function isGpuRequest(request: { Driver?: unknown; Capabilities?: unknown }): bo
   if (request.Driver === "nvidia") return true;
   if (!Array.isArray(request.Capabilities)) return request.Driver === undefined || request.Driver === "";
   return request.Capabilities.some((set) => Array.isArray(set) && set.includes("gpu"));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; the first failure rejects. */

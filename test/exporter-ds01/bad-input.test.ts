@@ -444,6 +444,51 @@ describe("bad Docker engine (fake engine on a unix socket)", () => {
     aliceKept(s);
   });
 
+  it("a slow inspection after an event delays no scrape, and its result shows up once it answers", async () => {
+    const engine = await FakeEngine.start();
+    cleanups.push(() => engine.stop());
+    const dir = await tempDir();
+    const map = path.join(dir, "map.txt");
+    await writeFile(map, "GPU 0: A100 (UUID: GPU-0)\nGPU 1: A100 (UUID: GPU-1)\n");
+    const containers: Record<string, unknown> = { ...INSPECT };
+    const healthy = healthyEngine(containers);
+    let stream: import("node:http").ServerResponse | undefined;
+    engine.handler = (req, res) => {
+      const url = req.url ?? "";
+      if (url.startsWith("/events")) {
+        stream = res;
+        res.writeHead(200);
+        res.flushHeaders();
+      } else if (url.startsWith("/containers/c2/json")) {
+        setTimeout(() => healthy(req, res), 1000);
+      } else healthy(req, res);
+    };
+    const docker = createDockerSource({ socketPath: engine.socketPath, deviceMapFile: map, requestTimeoutMs: 5000, inspectWaitMs: 100 });
+    const collector = createDs01Collector({ snapshot: docker, version: "test", sourceTimeoutMs: 3000 });
+    cleanups.push(() => collector.close());
+    const h = new Harness(collector);
+    aliceKept((await h.scrape()).samples);
+    containers.c2 = {
+      Id: "c2",
+      Name: "/bob-job",
+      Config: { Labels: { "ds01.user": "bob" } },
+      State: { Status: "created" },
+      HostConfig: { DeviceRequests: [{ Driver: "", Count: 0, DeviceIDs: ["GPU-1"], Capabilities: [["gpu"]] }] },
+    };
+    stream!.write(JSON.stringify({ Type: "container", Action: "create", Actor: { ID: "c2", Attributes: { name: "bob-job" } } }) + "\n");
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const during = (await h.scrape()).samples;
+    expect(Date.now() - started).toBeLessThan(900);
+    expectUp(during, { docker: 1 });
+    expect(find(during, "ds01_gpu_allocated", { user: "bob" })).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 1200));
+    const after = (await h.scrape()).samples;
+    expectUp(after, { docker: 1 });
+    expect(value(after, "ds01_gpu_allocated", { user: "bob", gpu_slot: "1" })).toBe(1);
+    expect(engine.requests.filter((r) => r.startsWith("/containers/json"))).toHaveLength(1);
+  });
+
   it("scrapes arriving while sources fail all succeed and agree", async () => {
     const { engine, h } = await turnsBad(() => undefined, 500);
     expect(engine.requests.length).toBeGreaterThan(0);

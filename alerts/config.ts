@@ -51,6 +51,13 @@ const ds01Thresholds = z.strictObject({
   gpuCapacityFreePercent: percent(20),
   /** Fewer free GPU-equivalents than this is critical. */
   gpuCapacityFreeEquivalents: nonNegative(1),
+}).superRefine((t, ctx) => {
+  if (t.gpuTemperatureWarningCelsius >= t.gpuTemperatureCriticalCelsius) {
+    ctx.addIssue({ code: "custom", path: ["gpuTemperatureWarningCelsius"], message: "must be below gpuTemperatureCriticalCelsius" });
+  }
+  if (t.rootDiskFreeLowPercent > t.rootDiskFreeWarningPercent) {
+    ctx.addIssue({ code: "custom", path: ["rootDiskFreeLowPercent"], message: "must not be above rootDiskFreeWarningPercent" });
+  }
 });
 
 const dcgmThresholds = z.strictObject({

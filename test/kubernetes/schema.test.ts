@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { apiServerProblems, schemaProblem } from "./validate";
 import { MAXIMAL } from "./fixtures";
-import { named, runK8sStack, type K8sRun } from "./harness";
+import { readStackFile, validateStackConfig } from "../../components/config";
+import { kubernetesManifests } from "../../components/platforms/kubernetes";
+import { K8S_STACK, named, runK8sStack, testSecret, type K8sRun } from "./harness";
 
 describe("every Kubernetes object validates against the Kubernetes OpenAPI schema", () => {
   let defaults: K8sRun;
@@ -40,5 +42,13 @@ describe("every Kubernetes object validates against the Kubernetes OpenAPI schem
     const svc = named(defaults, "Service", "gpu-monitoring-grafana");
     expect(schemaProblem({ ...svc, spec: { ...(svc["spec"] as object), ports: [{ port: "http" }] } })).toMatch(/port must be integer/);
     expect(apiServerProblems({ ...svc, metadata: { ...svc.metadata, name: "Grafana_UI" } }).join()).toMatch(/invalid name/);
+  });
+
+  it("the program declares exactly the objects kubernetesManifests renders without Pulumi", () => {
+    const pure = kubernetesManifests(validateStackConfig(readStackFile(K8S_STACK)), testSecret);
+    const key = (o: { kind: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`;
+    const declared = new Map(defaults.objects.map((o) => [key(o), o]));
+    expect(pure.map(key).sort()).toEqual([...declared.keys()].sort());
+    for (const m of pure) expect(declared.get(key(m)), key(m)).toEqual(JSON.parse(JSON.stringify(m)));
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { readStackFile, validateStackConfig, type StackConfig } from "../../components/config";
 import {
   buildManifests,
@@ -6,6 +7,7 @@ import {
   exporterWorkloads,
   fileObjects,
   kubernetesConfigProblems,
+  kubernetesManifests,
   kubernetesSchema,
   kubernetesServiceSpecs,
   quantityBytes,
@@ -124,6 +126,15 @@ describe("config files", () => {
   it("a directory over the ConfigMap size limit fails before anything is applied", () => {
     const big = "x".repeat(600 * 1024);
     expect(() => fileObjects(spec([{ path: "/d/a.json", content: big }, { path: "/d/b.json", content: big }]), "g", "ns", {}, noSecret)).toThrow(/under \/d .* ConfigMap limit/);
+  });
+});
+
+describe("manifests", () => {
+  it("share no objects between fields, so rendered YAML has no anchors or aliases", () => {
+    const ms = kubernetesManifests(stack({ kubernetes: { prometheus: { replicas: 2 }, alertmanager: { replicas: 3 } } }), noSecret);
+    expect(ms.length).toBeGreaterThan(30);
+    const text = stringify(ms);
+    expect(text).not.toMatch(/[&*]a\d+\b/);
   });
 });
 

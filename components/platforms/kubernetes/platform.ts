@@ -123,12 +123,7 @@ export function createObject(name: string, m: Manifest, opts: pulumi.CustomResou
     case "Service":
       return new k8s.core.v1.Service(name, { metadata: m.metadata, spec: m.spec }, opts);
     case "PersistentVolumeClaim":
-      // Waiting for a volume to bind would block on clusters whose storage class binds on first use.
-      return new k8s.core.v1.PersistentVolumeClaim(
-        name,
-        { metadata: { ...m.metadata, annotations: { ...m.metadata.annotations, "pulumi.com/skipAwait": "true" } }, spec: m.spec },
-        opts,
-      );
+      return new k8s.core.v1.PersistentVolumeClaim(name, { metadata: m.metadata, spec: m.spec }, opts);
     case "StatefulSet":
       return new k8s.apps.v1.StatefulSet(name, { metadata: m.metadata, spec: m.spec }, opts);
     case "Deployment":

@@ -52,13 +52,14 @@ export interface PodOptions {
 
 function probes(check: HealthCheckSpec | undefined): Pick<Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
   if (!check) return {};
-  const action: Probe =
+  // A fresh object per probe: rendered YAML then has no anchors or aliases.
+  const action = (): Probe =>
     check.kind === "http" ? { httpGet: { path: check.path, port: check.port } } : { exec: { command: [...check.command] } };
   return {
     // A long WAL replay or first-start migration must not be mistaken for a hang: up to 10 minutes.
-    startupProbe: { ...action, periodSeconds: 5, failureThreshold: 120, timeoutSeconds: 5 },
-    livenessProbe: { ...action, periodSeconds: 15, failureThreshold: 4, timeoutSeconds: 5 },
-    readinessProbe: { ...action, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
+    startupProbe: { ...action(), periodSeconds: 5, failureThreshold: 120, timeoutSeconds: 5 },
+    livenessProbe: { ...action(), periodSeconds: 15, failureThreshold: 4, timeoutSeconds: 5 },
+    readinessProbe: { ...action(), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
   };
 }
 

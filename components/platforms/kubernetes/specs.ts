@@ -1,3 +1,4 @@
+import type * as pulumi from "@pulumi/pulumi";
 import {
   CONTAINER_PORTS,
   ConfigError,
@@ -22,6 +23,8 @@ import type { ServiceName, ServiceSpec } from "../../spec";
 import type { ExporterWorkloads, KubernetesConfig } from "./config";
 import { kubernetesConfigProblems, remoteWriteSecretKeys } from "./checks";
 import { alertmanagerDiscovery, kubernetesScrapeJob, type DiscoveredJob } from "./discovery";
+import type { Manifest } from "./manifest";
+import { buildManifests } from "./workloads";
 
 /**
  * The stack config → the service specs for a cluster. The same pure service functions as on
@@ -240,4 +243,12 @@ export function kubernetesServiceSpecs(cfg: StackConfig, bundle: readonly Bundle
   const problems = kubernetesConfigProblems(cfg);
   if (problems.length > 0) throw new ConfigError(problems);
   return serviceSpecs(cfg, bundle).flatMap((s) => clusterSpecs(cfg, s));
+}
+
+/**
+ * Every object of a cluster stack as plain data, namespace first: what `pulumi up -s k8s` declares
+ * (and what render-to-directory writes), without Pulumi.
+ */
+export function kubernetesManifests(cfg: StackConfig, secretValue: (key: string) => pulumi.Input<string>): Manifest[] {
+  return buildManifests({ specs: kubernetesServiceSpecs(cfg), kubernetes: cfg.kubernetes, secretValue });
 }

@@ -251,7 +251,7 @@ function workloadObjects(w: Workload, input: Omit<ManifestContext, "enabled">): 
           selector,
           template,
           volumeClaimTemplates: spec.dataVolumes.map((d) => ({
-            metadata: { name: d.name, labels },
+            metadata: { name: d.name, labels: { ...labels } },
             spec: pvcSpec(storageFor(spec.name, kc, d.size), kc),
           })),
         },
@@ -263,7 +263,14 @@ function workloadObjects(w: Workload, input: Omit<ManifestContext, "enabled">): 
     case "Deployment": {
       const claims = spec.dataVolumes.map((d) => ({ volume: d.name, claim: `${name}-${d.name}`, size: storageFor(spec.name, kc, d.size) }));
       for (const c of claims) {
-        out.push({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: c.claim, namespace: ns, labels }, spec: pvcSpec(c.size, kc) });
+        out.push({
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          // Pulumi would wait for the claim to bind, which never happens before its pod exists on
+          // storage classes that bind on first use (WaitForFirstConsumer).
+          metadata: { name: c.claim, namespace: ns, labels, annotations: { "pulumi.com/skipAwait": "true" } },
+          spec: pvcSpec(c.size, kc),
+        });
       }
       const podSpec = template.spec as k8s.types.input.core.v1.PodSpec;
       out.push({

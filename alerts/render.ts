@@ -93,6 +93,12 @@ export function renderGroups(groups: readonly RuleGroup[], alerting: AlertingCon
  */
 export function renderRuleFiles(opts: RenderRuleOptions): RuleFile[] {
   const sets = buildRuleSets(opts);
+  const known = new Set(sets.flatMap((s) => s.alerting.flatMap((g) => g.rules.flatMap((r) => (r.kind === "alert" ? [r.alert] : [])))));
+  const unknown = [...opts.alerting.disabledAlerts, ...Object.keys(opts.alerting.forOverrides)].filter((n) => !known.has(n));
+  if (unknown.length) {
+    // A misspelt name would otherwise silently leave the alert on, or its hold time unchanged.
+    throw new Error(`alerting: no alert named ${[...new Set(unknown)].join(", ")} (alerts: ${[...known].join(", ")})`);
+  }
   const disabled = new Set(opts.alerting.disabledAlerts);
   const files: RuleFile[] = [{ fileName: RECORDING_RULE_FILE, content: renderGroups(sets.flatMap((s) => s.recording), opts.alerting) }];
   for (const set of sets) {

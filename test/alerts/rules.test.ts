@@ -183,6 +183,11 @@ describe("rendered rule files", () => {
     expect(check.code, check.output).toBe(0);
   });
 
+  it("refuse alert names in disabledAlerts or forOverrides that no rule has", () => {
+    expect(() => renderRuleFiles({ ...defaults, alerting: alertingSchema.parse({ disabledAlerts: ["DS01GPUWast"] }) })).toThrow(/no alert named DS01GPUWast/);
+    expect(() => renderRuleFiles({ ...defaults, alerting: alertingSchema.parse({ forOverrides: { HighCpuUtilization: "1m" } }) })).toThrow(/no alert named HighCpuUtilization/);
+  });
+
   it("have no TSDB size alert without a retention size, and one sized to it with one", () => {
     const without = rulesOf({ ...defaults, retentionSize: undefined }).map((r) => r.alert);
     expect(without).not.toContain("PrometheusTSDBNearRetentionSize");

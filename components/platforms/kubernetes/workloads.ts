@@ -156,7 +156,20 @@ export function serviceManifests(spec: ServiceSpec, ctx: ManifestContext): Manif
       }),
     );
   }
-  return out;
+  return out.map(unshared);
+}
+
+/**
+ * A copy in which no plain object or array is reachable twice (labels, selectors and metadata
+ * are built once and used in several places), so rendered YAML has no anchors or aliases.
+ * Anything else (a Pulumi Output holding a secret) is kept as it is.
+ */
+function unshared<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(unshared) as T;
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unshared(v)])) as T;
+  }
+  return value;
 }
 
 /** Every object of a stack from its cluster specs (kubernetesServiceSpecs), namespace first. */

@@ -43,6 +43,12 @@ describe("Kubernetes cross-field checks", () => {
     expect(problems.map((p) => p.key)).toEqual(["kubernetes.prometheus.replicaLabel"]);
   });
 
+  it("a host-run exporter needs a scrape target other than Docker's host.docker.internal", () => {
+    const ex = k8sStackConfig().plain["exporter"] as Record<string, unknown>;
+    expect(kubernetesConfigProblems(stack({ plain: { exporter: { ...ex, run: "host" } } })).map((p) => p.key)).toEqual(["exporter.hostTarget"]);
+    expect(kubernetesConfigProblems(stack({ plain: { exporter: { ...ex, run: "host", hostTarget: "gpu-exporter.ds01.svc:9101" } } }))).toEqual([]);
+  });
+
   it("do not apply to Docker stacks", () => {
     const { plain } = k8sStackConfig({ plain: { retention: { time: "15d", size: "80GB" } } });
     const cfg = validateStackConfig({ plain: { ...plain, platform: "docker", exporter: { ...(plain["exporter"] as object), buildImage: true } }, secretKeys: readStackFile(K8S_STACK).secretKeys });

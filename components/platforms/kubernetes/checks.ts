@@ -1,10 +1,11 @@
+import { DEFAULT_EXPORTER_HOST_TARGET } from "../../config/defaults";
 import type { ConfigProblem } from "../../config/errors";
 import type { StackConfig } from "../../config/resolve";
 import type { KubernetesConfig } from "./config";
 
 /**
  * Cross-field checks of the Kubernetes settings against the rest of the stack config. Imports
- * types only, so the config loader can run them without an import cycle.
+ * only types and the config defaults, so the config loader can run them without an import cycle.
  */
 
 /** Pulumi secret keys the Kubernetes settings name (remote-write credentials). */
@@ -57,6 +58,15 @@ export function kubernetesConfigProblems(cfg: StackConfig): ConfigProblem[] {
       message: "the HA replica label is also set in externalLabels",
       got: JSON.stringify(kc.prometheus.replicaLabel),
       allowed: "a label name not in externalLabels",
+    });
+  }
+  // host.docker.internal exists on a Docker host, not in a cluster.
+  if (cfg.components.exporter && cfg.exporter.run === "host" && cfg.exporter.hostTarget === DEFAULT_EXPORTER_HOST_TARGET) {
+    problems.push({
+      key: "exporter.hostTarget",
+      message: "the exporter runs on the hosts, but its scrape target is the Docker-only default",
+      got: JSON.stringify(cfg.exporter.hostTarget),
+      allowed: "host:port where Prometheus reaches the host-run exporter, or exporter.run: container",
     });
   }
   // Prometheus deletes blocks only past the retention size; a smaller volume fills up first.

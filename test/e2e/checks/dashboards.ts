@@ -16,6 +16,8 @@ export interface PanelQuery {
  */
 export interface QueryVariable {
   readonly name: string;
+  /** What Grafana runs: `label_values(<expr>, <label>)` or `query_result(<expr>)`. */
+  readonly query: string;
   readonly expr: string;
   readonly label: string;
   readonly multi: boolean;
@@ -65,16 +67,22 @@ export async function resolveVariables(
     }
     let options: string[];
     try {
-      const result = await api.query(expr);
-      const labelled = result.resultType === "vector" ? result.result.map((s) => s.metric[v.label]) : [];
-      options = naturalSort(new Set(labelled.filter((x): x is string => x !== undefined && x !== "")));
+      // As Grafana's Prometheus datasource does: label_values() through the label values API
+      // with the expression as match[], query_result() as an instant query.
+      if (v.query.startsWith("label_values(")) {
+        options = naturalSort(new Set((await api.labelValues(v.label, [expr])).filter((x) => x !== "")));
+      } else {
+        const result = await api.query(expr);
+        const labelled = result.resultType === "vector" ? result.result.map((s) => s.metric[v.label]) : [];
+        options = naturalSort(new Set(labelled.filter((x): x is string => x !== undefined && x !== "")));
+      }
     } catch (err: unknown) {
-      problems.push(`${dashboardUid}: variable $${v.name} query failed: ${expr}: ${err instanceof Error ? err.message : String(err)}`);
+      problems.push(`${dashboardUid}: variable $${v.name} query failed: ${v.query} (as sent: ${expr}): ${err instanceof Error ? err.message : String(err)}`);
       continue;
     }
     const value = defaultVariableValue(v, options, v.allValue ?? ".*");
     if (!value) {
-      problems.push(`${dashboardUid}: variable $${v.name} has no options (no "${v.label}" label in the result of ${expr})`);
+      problems.push(`${dashboardUid}: variable $${v.name} has no options (no "${v.label}" values for ${v.query})`);
       continue;
     }
     values[v.name] = value.text;

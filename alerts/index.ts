@@ -21,7 +21,8 @@ export {
   type RenderRuleOptions,
   type RuleFile,
 } from "./render";
-export { renderPromtoolTests } from "./promtool";
+export { promtoolSuites, renderPromtoolTests, type PromtoolSuite } from "./promtool";
+export { caseProblems, ruleProblems } from "./checks";
 export {
   ALERTMANAGER_SECRETS_DIR,
   WATCHDOG_DISCARD_RECEIVER,

@@ -18,6 +18,7 @@ import {
   type Platform,
   type Profile,
 } from "./defaults";
+import { kubernetesConfigProblems } from "../platforms/kubernetes/checks";
 import { ConfigError, REDACTED, problemsFromZod, renderValue, type ConfigProblem } from "./errors";
 import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from "./schema";
 
@@ -332,6 +333,8 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
     }
   }
 
+  // Kubernetes-only settings checked here too, so they stop the program before any resource.
+  problems.push(...kubernetesConfigProblems(cfg));
   return problems;
 }
 

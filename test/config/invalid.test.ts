@@ -87,6 +87,12 @@ const CASES: readonly Case[] = [
   { name: "name prefix with capitals", plain: { ...BASE, namePrefix: "GPU_Mon" }, key: "namePrefix" },
   { name: "component switch not a boolean", plain: { ...BASE, components: { cadvisor: "yes" } }, key: "components.cadvisor", mentions: ["a boolean"] },
   { name: "a plain key set as a secret", plain: BASE, secretKeys: ["grafanaAdminPassword", "ports"], key: "ports", mentions: ["must not be a secret"] },
+  {
+    name: "Kubernetes remote_write naming a secret that is not set",
+    plain: { ...BASE, platform: "kubernetes", kubernetes: { prometheus: { remoteWrite: [{ url: "https://mimir.example/api/v1/push", bearerTokenSecretKey: "mimirToken" }] } } },
+    key: "kubernetes.prometheus.remoteWrite.0.bearerTokenSecretKey",
+    mentions: ["mimirToken", "pulumi config set --secret"],
+  },
 ];
 
 describe("invalid stack configs stop the program with the key in the message", () => {

@@ -1,0 +1,74 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { alertingSchema, thresholdsSchema } from "../alerts/config";
+import { renderAlertDocs } from "../alerts/docs";
+import type { AlertingRule } from "../alerts/model";
+import { buildRuleSets } from "../alerts/render";
+import { DEFAULT_RETENTION } from "../components/config/defaults";
+import { renderDashboardsDoc } from "../dashboards/docs";
+import { dashboardUrl } from "../dashboards/kit/dashboard";
+import { dashboardDefinitions, DEFAULT_RETENTION_SIZE_BYTES } from "../dashboards/registry";
+
+/**
+ * The generated documentation: docs/alerts.md, docs/dashboards.md and the two tables in
+ * README.md, all from the code. `npm run docs` writes them; `--check` only compares.
+ */
+
+const ROOT = join(__dirname, "..");
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+export function dashboardsTable(): string {
+  const rows = dashboardDefinitions(DEFAULT_RETENTION_SIZE_BYTES).map(
+    (d) => `| [${d.title}](docs/dashboards.md) | \`${dashboardUrl(d.uid)}\` | ${cell(d.description)} |`,
+  );
+  return ["| Dashboard | URL | What it answers |", "|---|---|---|", ...rows].join("\n");
+}
+
+export function alertsTable(): string {
+  const sets = buildRuleSets({
+    thresholds: thresholdsSchema.parse(undefined),
+    alerting: alertingSchema.parse(undefined),
+    retentionSize: DEFAULT_RETENTION.size,
+  });
+  const rows = sets.flatMap((set) =>
+    set.alerting
+      .flatMap((g) => g.rules.filter((r): r is AlertingRule => r.kind === "alert"))
+      .map((a) => {
+        const thresholds = Object.entries(a.thresholds ?? {})
+          .map(([k, v]) => `\`${k}\` = ${v}`)
+          .join(", ");
+        return `| [${a.alert}](docs/alerts.md#${a.alert.toLowerCase()}) | ${set.id} | ${a.severity} | ${cell(a.condition)}${a.for ? ` for ${a.for}` : ""} | ${thresholds || "—"} |`;
+      }),
+  );
+  return ["| Alert | Rule set | Severity | Condition | Default threshold |", "|---|---|---|---|---|", ...rows].join("\n");
+}
+
+/** Replaces what lies between `<!-- name:start ... -->` and `<!-- name:end -->`. */
+export function fillBlock(text: string, name: string, body: string): string {
+  const start = new RegExp(`(<!-- ${name}:start[^>]*-->\\n)[\\s\\S]*?(<!-- ${name}:end -->)`);
+  if (!start.test(text)) throw new Error(`README.md has no ${name}:start/${name}:end block`);
+  return text.replace(start, (_m, open: string, close: string) => `${open}${body}\n${close}`);
+}
+
+export function generatedFiles(readme: string): Record<string, string> {
+  return {
+    "docs/alerts.md": renderAlertDocs(),
+    "docs/dashboards.md": renderDashboardsDoc(),
+    "README.md": fillBlock(fillBlock(readme, "dashboards", dashboardsTable()), "alerts", alertsTable()),
+  };
+}
+
+if (require.main === module) {
+  const check = process.argv.includes("--check");
+  const files = generatedFiles(readFileSync(join(ROOT, "README.md"), "utf8"));
+  let stale = 0;
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(ROOT, path);
+    const current = readFileSync(full, "utf8");
+    if (current === content) continue;
+    stale++;
+    if (check) process.stderr.write(`${path} is out of date: run npm run docs\n`);
+    else writeFileSync(full, content);
+  }
+  process.exitCode = check && stale > 0 ? 1 : 0;
+}

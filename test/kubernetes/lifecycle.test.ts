@@ -140,19 +140,19 @@ describe("scale-out", () => {
 
   it("a remote_write credential that is not set stops the program, naming the key", () => {
     const raw = readStackFile(K8S_STACK);
-    const cfg = validateStackConfig({
-      plain: { ...raw.plain, kubernetes: { ...(raw.plain["kubernetes"] as object), prometheus: { remoteWrite: [{ url: "https://mimir.example.org/api/v1/push", bearerTokenSecretKey: "mimirToken" }] } } },
-      secretKeys: raw.secretKeys,
-    });
+    const plain = { ...raw.plain, kubernetes: { ...(raw.plain["kubernetes"] as object), prometheus: { remoteWrite: [{ url: "https://mimir.example.org/api/v1/push", bearerTokenSecretKey: "mimirToken" }] } } };
+    // The loader rejects it before any spec or resource exists...
     let err: unknown;
     try {
-      kubernetesServiceSpecs(cfg);
+      validateStackConfig({ plain, secretKeys: raw.secretKeys });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toContain("kubernetes.prometheus.remoteWrite.0.bearerTokenSecretKey");
     expect((err as ConfigError).message).toContain("pulumi config set --secret mimirToken");
+    // ...and with the secret set, the same config is accepted.
+    expect(() => kubernetesServiceSpecs(validateStackConfig({ plain, secretKeys: [...raw.secretKeys, "mimirToken"] }))).not.toThrow();
   });
 });
 

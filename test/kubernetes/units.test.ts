@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { readStackFile, validateStackConfig, type StackConfig } from "../../components/config";
+import { ConfigError, readStackFile, validateStackConfig, type StackConfig } from "../../components/config";
 import {
   buildManifests,
   dataKey,
@@ -21,6 +21,17 @@ function stack(options: RunOptions = {}, secretKeys: readonly string[] = readSta
   return validateStackConfig({ plain, secretKeys });
 }
 
+/** The problems the config loader reports for a k8s stack config, or [] when it is accepted. */
+function loaderProblems(options: RunOptions = {}): ConfigError["problems"] {
+  try {
+    stack(options);
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+}
+
 const noSecret = (k: string) => `secret:${k}`;
 const prometheusArgs = (cfg: StackConfig): string[] => {
   const sts = buildManifests({ specs: kubernetesServiceSpecs(cfg), kubernetes: cfg.kubernetes, secretValue: noSecret }).find(
@@ -32,20 +43,20 @@ const prometheusArgs = (cfg: StackConfig): string[] => {
 
 describe("Kubernetes cross-field checks", () => {
   it("the Prometheus volume must exceed the retention size", () => {
-    const problems = kubernetesConfigProblems(stack({ plain: { retention: { time: "15d", size: "80GB" } } }));
+    const problems = loaderProblems({ plain: { retention: { time: "15d", size: "80GB" } } });
     expect(problems.map((p) => p.key)).toEqual(["kubernetes.storage.prometheus"]);
     expect(problems[0]!.message).toContain("80GB");
     expect(kubernetesConfigProblems(stack())).toEqual([]);
   });
 
   it("the HA replica label may not also be a configured external label", () => {
-    const problems = kubernetesConfigProblems(stack({ plain: { externalLabels: { cluster: "c", replica: "a" } } }));
+    const problems = loaderProblems({ plain: { externalLabels: { cluster: "c", replica: "a" } } });
     expect(problems.map((p) => p.key)).toEqual(["kubernetes.prometheus.replicaLabel"]);
   });
 
   it("a host-run exporter needs a scrape target other than Docker's host.docker.internal", () => {
     const ex = k8sStackConfig().plain["exporter"] as Record<string, unknown>;
-    expect(kubernetesConfigProblems(stack({ plain: { exporter: { ...ex, run: "host" } } })).map((p) => p.key)).toEqual(["exporter.hostTarget"]);
+    expect(loaderProblems({ plain: { exporter: { ...ex, run: "host" } } }).map((p) => p.key)).toEqual(["exporter.hostTarget"]);
     expect(kubernetesConfigProblems(stack({ plain: { exporter: { ...ex, run: "host", hostTarget: "gpu-exporter.ds01.svc:9101" } } }))).toEqual([]);
   });
 

@@ -1,16 +1,9 @@
+import { JOB_NAMES } from "../components/config/defaults";
 import type { ServiceName } from "../components/spec";
 import type { AlertingConfig, Thresholds } from "./config";
 
-/** Scrape job names the rules select on, per service; DS01's names by default. */
-export const DEFAULT_JOB_NAMES: Readonly<Record<ServiceName, string>> = {
-  prometheus: "prometheus",
-  alertmanager: "alertmanager",
-  grafana: "grafana",
-  nodeExporter: "node-exporter",
-  dcgmExporter: "dcgm-exporter",
-  cadvisor: "cadvisor",
-  exporter: "ds01-exporter",
-};
+/** Scrape job names the rules select on, per service: the stack's own job names by default. */
+export const DEFAULT_JOB_NAMES: Readonly<Record<ServiceName, string>> = JOB_NAMES;
 
 /** What a rule set is built from. */
 export interface RuleContext {

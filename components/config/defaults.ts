@@ -104,3 +104,17 @@ export const DEFAULT_GRAFANA_ADMIN_USER = "admin";
 export const DEFAULT_EXPORTER_UPDATE_INTERVAL_SECONDS = 30;
 /** DS01 runs its exporter under systemd and Prometheus reaches it through the bridge gateway. */
 export const DEFAULT_EXPORTER_HOST_TARGET = "host.docker.internal:9101";
+
+/**
+ * Prometheus job names of the stack's own scrape jobs, DS01's names so its rules and dashboards
+ * keep matching; extra targets may not reuse them.
+ */
+export const JOB_NAMES: Readonly<Record<ServiceName, string>> = {
+  prometheus: "prometheus",
+  alertmanager: "alertmanager",
+  grafana: "grafana",
+  nodeExporter: "node-exporter",
+  dcgmExporter: "dcgm-exporter",
+  cadvisor: "cadvisor",
+  exporter: "ds01-exporter",
+};

@@ -13,6 +13,7 @@ import {
   DEFAULT_PORTS,
   DEFAULT_RETENTION,
   DEFAULT_SCRAPE_INTERVALS,
+  JOB_NAMES,
   PROFILE_DEFAULTS,
   SIMULATED_DCGM_PORT,
   type Platform,
@@ -22,16 +23,7 @@ import { kubernetesConfigProblems } from "../platforms/kubernetes/checks";
 import { ConfigError, REDACTED, problemsFromZod, renderValue, type ConfigProblem } from "./errors";
 import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from "./schema";
 
-/** Prometheus job names of the stack's own scrape jobs; extra targets may not reuse them. */
-export const JOB_NAMES: Readonly<Record<ServiceName, string>> = {
-  prometheus: "prometheus",
-  alertmanager: "alertmanager",
-  grafana: "grafana",
-  nodeExporter: "node-exporter",
-  dcgmExporter: "dcgm-exporter",
-  cadvisor: "cadvisor",
-  exporter: "ds01-exporter",
-};
+export { JOB_NAMES };
 
 export interface ExporterSources {
   readonly dockerSocket?: string;

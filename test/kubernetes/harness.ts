@@ -1,8 +1,8 @@
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import * as settings from "@pulumi/pulumi/runtime/settings";
-import { vi } from "vitest";
 import { readStackFile } from "../../components/config";
+import { REPO_ROOT, runProgram, testSecret, unwrapSecrets, type Registered } from "../support/pulumi-program";
+
+export { REPO_ROOT, testSecret, unwrapSecrets, type Registered };
 
 /**
  * Runs the Pulumi program (index.ts) against Pulumi mocks with the k8s stack's config, the way
@@ -10,18 +10,6 @@ import { readStackFile } from "../../components/config";
  * module graph per run. Every Kubernetes object the program declares comes back as a manifest
  * (apiVersion/kind from the provider's inputs), ready for schema validation.
  */
-
-export interface Registered {
-  readonly type: string;
-  readonly name: string;
-  readonly inputs: Record<string, unknown>;
-  readonly custom: boolean;
-  readonly urn: string;
-  /** Input paths whose value was a Pulumi secret. */
-  readonly secretPaths: readonly string[];
-  /** Provider reference (`urn::id`) the resource was created with. */
-  readonly provider?: string;
-}
 
 /** A Kubernetes object as the provider would send it to the API server. */
 export interface K8sObject {
@@ -47,27 +35,8 @@ export interface RunOptions {
   readonly kubernetes?: Readonly<Record<string, unknown>>;
 }
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
-const PROGRAM = path.join(REPO_ROOT, "index.ts");
 const PLATFORM = path.join(REPO_ROOT, "components", "platforms", "kubernetes", "index.ts");
 export const K8S_STACK = path.join(REPO_ROOT, "stacks", "Pulumi.k8s.yaml");
-export const testSecret = (key: string): string => `test-secret-${key}`;
-
-interface UrnMinter {
-  newUrn(parent: string, type: string, name: string): string;
-}
-
-async function settle(count: () => number): Promise<void> {
-  let last = -1;
-  let stable = 0;
-  const deadline = Date.now() + 10_000;
-  while (stable < 5 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-    const now = count();
-    stable = now === last ? stable + 1 : 0;
-    last = now;
-  }
-}
 
 /** The stack file's plain config with the run's overrides applied. */
 export function k8sStackConfig(options: RunOptions = {}): { plain: Record<string, unknown>; secrets: Record<string, string> } {
@@ -79,23 +48,6 @@ export function k8sStackConfig(options: RunOptions = {}): { plain: Record<string
   return { plain, secrets };
 }
 
-/** Pulumi's marker for a secret value in serialized inputs. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-/** Replaces each serialized secret by its value; `onSecret` sees the path of each one. */
-export function unwrapSecrets(value: unknown, onSecret: (path: string) => void = () => {}, path = ""): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, onSecret, `${path}[${i}]`));
-  if (value !== null && typeof value === "object") {
-    const rec = value as Record<string, unknown>;
-    if (SECRET_SIG in rec && "value" in rec) {
-      onSecret(path);
-      return unwrapSecrets(rec["value"], onSecret, path);
-    }
-    return Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, unwrapSecrets(v, onSecret, path ? `${path}.${k}` : k)]));
-  }
-  return value;
-}
-
 /** `kubernetes:apps/v1:StatefulSet` → apps/v1; `kubernetes:core/v1:Service` → v1. */
 function apiVersionOf(type: string): string {
   const m = /^kubernetes:([^/]+)\/([^:]+):/.exec(type);
@@ -104,70 +56,18 @@ function apiVersionOf(type: string): string {
 }
 
 export async function runK8sStack(options: RunOptions = {}): Promise<K8sRun> {
-  vi.resetModules();
   const { plain, secrets } = k8sStackConfig(options);
-
-  const resources: Registered[] = [];
-  const urnOf = new Map<string, string>();
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        const secretPaths: string[] = [];
-        resources.push({
-          type: args.type,
-          name: args.name,
-          inputs: unwrapSecrets(args.inputs, (p) => secretPaths.push(p)) as Record<string, unknown>,
-          secretPaths,
-          ...(args.provider ? { provider: args.provider } : {}),
-          custom: args.custom ?? false,
-          urn: urnOf.get(`${args.type}::${args.name}`) ?? "",
-        });
-        return { id: `${args.name}-id`, state: { ...args.inputs } };
-      },
-      call: (args) => args.inputs,
-    },
-    "gpu-monitoring",
-    "k8s",
-    false,
-  );
-  const monitor = settings.getMonitor() as unknown as UrnMinter;
-  const mint = monitor.newUrn.bind(monitor);
-  const urns: string[] = [];
-  monitor.newUrn = (parent, type, name) => {
-    const urn = mint(parent, type, name);
-    urns.push(urn);
-    urnOf.set(`${type}::${name}`, urn);
-    return urn;
-  };
-
-  const config: Record<string, string> = {};
-  for (const [k, v] of Object.entries(plain)) config[`gpu-monitoring:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-  for (const [k, v] of Object.entries(secrets)) config[`gpu-monitoring:${k}`] = v;
-  pulumi.runtime.setAllConfig(config, Object.keys(secrets).map((k) => `gpu-monitoring:${k}`));
-
   // The platform module registers `platform: kubernetes`; it is loaded into the same fresh module
   // graph as the program, as the package entry point does.
-  await import(PLATFORM);
-  const program = (await import(PROGRAM)) as Record<string, unknown>;
-  const outputs: Record<string, unknown> = {};
-  const outputIsSecret: Record<string, boolean> = {};
-  for (const [name, value] of Object.entries(program)) {
-    if (pulumi.Output.isInstance(value)) {
-      outputs[name] = await new Promise((resolve) => value.apply((v) => resolve(v)));
-      outputIsSecret[name] = await pulumi.isSecret(value);
-    } else {
-      outputs[name] = value;
-      outputIsSecret[name] = false;
-    }
-  }
-  await settle(() => resources.length);
-  const dup = urns.find((u, i) => urns.indexOf(u) !== i);
+  const run = await runProgram({ stack: "k8s", plain, secrets, preload: [PLATFORM] });
+  if (run.error) throw run.error;
+  const dup = run.urns.find((u, i) => run.urns.indexOf(u) !== i);
   if (dup) throw new Error(`duplicate URN ${dup}`);
 
-  const objects = resources
+  const objects = run.resources
     .filter((r) => r.custom && r.type.startsWith("kubernetes:"))
     .map((r) => ({ ...r.inputs, apiVersion: apiVersionOf(r.type), kind: r.type.slice(r.type.lastIndexOf(":") + 1) }) as unknown as K8sObject);
-  return { resources, objects, outputs, outputIsSecret };
+  return { resources: run.resources, objects, outputs: run.outputs, outputIsSecret: run.outputIsSecret };
 }
 
 export function ofKind(run: K8sRun, kind: string): K8sObject[] {

@@ -13,8 +13,11 @@ export interface Addressing {
   simulatedDcgmTarget(): string;
 }
 
-/** On the stack's Docker network: containers reach each other by name on their own ports. */
-export function dockerAddressing(cfg: StackConfig): Addressing {
+/**
+ * Services reach each other by name on their own ports: container names on the stack's Docker
+ * network, ClusterIP Services named like the containers on Kubernetes.
+ */
+export function byNameAddressing(cfg: StackConfig): Addressing {
   return {
     target: (service) =>
       service === "exporter" && cfg.exporter.run === "host"
@@ -29,6 +32,9 @@ function reachable(bind: string): string {
 }
 
 /** Every service as a process on the host, on its configured bind address and host port. */
+/** On the stack's Docker network. */
+export const dockerAddressing = byNameAddressing;
+
 export function loopbackAddressing(cfg: StackConfig): Addressing {
   return {
     target: (service) => `${reachable(cfg.bindAddresses[service])}:${cfg.ports[service]}`,

@@ -1,6 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
 import {
-  CONTAINER_PORTS,
   ConfigError,
   JOB_NAMES,
   SIMULATED_DCGM_PORT,
@@ -8,12 +7,11 @@ import {
 } from "../../config";
 import {
   CADVISOR_DROP,
+  byNameAddressing,
   PROMETHEUS_CONFIG_DIR,
   extraScrapeJobs,
   renderBundle,
-  resourceName,
   scrapeTimeout,
-  type Addressing,
   type BundleFile,
   type BundleOptions,
   type ScrapeConfig,
@@ -38,15 +36,7 @@ export const PROMETHEUS_SECRETS_DIR = `${PROMETHEUS_CONFIG_DIR}/secrets`;
 export const EXPORTER_NODE_SUFFIX = "-node";
 
 /** Services reach each other through a ClusterIP Service named like the Docker container. */
-export function kubernetesAddressing(cfg: StackConfig): Addressing {
-  return {
-    target: (service) =>
-      service === "exporter" && cfg.exporter.run === "host"
-        ? cfg.exporter.hostTarget
-        : `${resourceName(cfg, service)}:${CONTAINER_PORTS[service]}`,
-    simulatedDcgmTarget: () => `${resourceName(cfg, "exporter")}:${SIMULATED_DCGM_PORT}`,
-  };
-}
+export const kubernetesAddressing = byNameAddressing;
 
 const DS01_FLAGS = ["--docker-socket", "--state-file", "--events-file", "--state-dir"];
 const DRM_FLAGS = ["--drm-url", "--api-key-file"];

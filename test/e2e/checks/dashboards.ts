@@ -1,30 +1,13 @@
+import type { DashboardQuery, DashboardVariable } from "../../../dashboards";
 import type { PrometheusApi, QueryResult } from "../harness/prometheus-api";
 import { mapLimit } from "./concurrency";
 import { defaultVariableValue, interpolate, type VariableValue } from "./variables";
 
 /** One query of one panel, as the dashboards module lists them. */
-export interface PanelQuery {
-  readonly dashboardUid: string;
-  readonly panelTitle: string;
-  readonly expr: string;
-  readonly expectData: boolean;
-}
+export type PanelQuery = Pick<DashboardQuery, "dashboardUid" | "panelTitle" | "expr" | "expectData">;
 
-/**
- * A dashboard variable whose options are the distinct values of `label` in the instant result of
- * `expr` (the dashboards module's DashboardVariable).
- */
-export interface QueryVariable {
-  readonly name: string;
-  /** What Grafana runs: `label_values(<expr>, <label>)` or `query_result(<expr>)`. */
-  readonly query: string;
-  readonly expr: string;
-  readonly label: string;
-  readonly multi: boolean;
-  readonly includeAll: boolean;
-  /** What "All" stands for, where includeAll. */
-  readonly allValue?: string;
-}
+/** A dashboard variable whose options are the distinct values of `label` in the instant result of `expr`. */
+export type QueryVariable = DashboardVariable;
 
 export interface QueryOutcome {
   readonly query: PanelQuery;

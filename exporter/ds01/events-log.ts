@@ -334,36 +334,38 @@ for (let c = 0; c < 256; c++) {
 
 /**
  * Event-type strings by their bytes: a log holds a handful of types millions of times, so each
- * is decoded once and then found by a hash of its bytes (and confirmed byte for byte).
+ * is checked and decoded once, and then found by its length and two of its bytes and confirmed
+ * byte for byte, without hashing or decoding the line's bytes again.
  */
-class EventTypeNames {
-  private readonly byHash = new Map<number, { bytes: Buffer; name: string }>();
+export class EventTypeNames {
+  private readonly byShape = new Map<number, Array<{ bytes: Buffer; name: string }>>();
+  private size = 0;
 
   /** The type's name, or undefined if the bytes are not a valid event type (1..128 allowed bytes). */
   name(buf: Buffer, start: number, end: number): string | undefined {
     const len = end - start;
     if (len <= 0 || len > 128) return undefined;
-    let hash = 0x811c9dc5;
-    for (let i = start; i < end; i++) {
-      const c = buf[i]!;
-      if (EVENT_TYPE_BYTE[c] !== 1) return undefined;
-      hash = Math.imul(hash ^ c, 0x01000193);
+    const shape = (len << 16) | (buf[start + (len >> 1)]! << 8) | buf[end - 1]!;
+    const known = this.byShape.get(shape);
+    if (known) {
+      for (let k = 0; k < known.length; k++) if (sameBytes(known[k]!.bytes, buf, start)) return known[k]!.name;
     }
-    const known = this.byHash.get(hash);
-    if (known && known.bytes.length === len && sameBytes(known.bytes, buf, start)) return known.name;
+    for (let i = start; i < end; i++) if (EVENT_TYPE_BYTE[buf[i]!] !== 1) return undefined;
     const name = buf.toString("latin1", start, end);
-    // Bounded like the windows themselves; a collision simply decodes again.
-    if (this.byHash.size < 4096) this.byHash.set(hash, { bytes: Buffer.from(buf.subarray(start, end)), name });
+    // Bounded like the windows themselves; past the bound a type simply decodes again.
+    if (this.size < 4096) {
+      this.size++;
+      const entry = { bytes: Buffer.from(buf.subarray(start, end)), name };
+      if (known) known.push(entry);
+      else this.byShape.set(shape, [entry]);
+    }
     return name;
   }
 }
 
-function digitAt(buf: Buffer, i: number): number {
-  return buf[i]! - 0x30;
-}
-
+/** Whether buf holds a's bytes at start; the caller has matched the lengths. Compared from the end, where types of one family differ. */
 function sameBytes(a: Buffer, buf: Buffer, start: number): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== buf[start + i]) return false;
   return true;
 }
 
@@ -373,50 +375,85 @@ function parseIsoTimestamp(text: string): number {
 }
 
 /**
- * Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` from bytes with the hour's start cached (events come
- * in order, so nearly every line hits the cache); anything else goes through Date.parse, so the
- * result is always Date.parse's.
+ * Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` from bytes. Events come in order, so nearly every
+ * line falls in the same hour as the one before: the last hour's 13 bytes and its start are
+ * kept, and such a line costs a byte comparison and six digits. Other hours are looked up in a
+ * small cache; anything else goes through Date.parse, so the result is always Date.parse's.
  */
-class TimestampParser {
+export class TimestampParser {
   private readonly hours = new Map<number, number>();
+  /** "YYYY-MM-DDTHH" of the last hour seen, and that hour's start in ms (NaN for an invalid date). */
+  private readonly lastHour = new Uint8Array(13);
+  private lastHourMs = 0;
+  private haveLastHour = false;
 
   parse(buf: Buffer, start: number, end: number): number {
     const len = end - start;
-    if (len < 20 || len > 30 || buf[end - 1] !== 0x5a || !this.shapeOk(buf, start, len)) {
-      return parseIsoTimestamp(buf.toString("utf8", start, end));
+    if (len < 20 || len > 30 || buf[end - 1] !== 0x5a) return parseIsoTimestamp(buf.toString("utf8", start, end));
+    let base: number;
+    if (this.haveLastHour && this.sameHour(buf, start)) {
+      base = this.lastHourMs;
+    } else {
+      const hourStart = this.hourStart(buf, start);
+      if (hourStart === undefined) return parseIsoTimestamp(buf.toString("latin1", start, end));
+      base = hourStart;
     }
-    const hour = digitAt(buf, start + 11) * 10 + digitAt(buf, start + 12);
-    const minute = digitAt(buf, start + 14) * 10 + digitAt(buf, start + 15);
-    const second = digitAt(buf, start + 17) * 10 + digitAt(buf, start + 18);
-    if (hour > 23 || minute > 59 || second > 59) return parseIsoTimestamp(buf.toString("latin1", start, end));
-    const key = ((digitAt(buf, start + 0) * 1000 + digitAt(buf, start + 1) * 100 + digitAt(buf, start + 2) * 10 + digitAt(buf, start + 3)) * 100 + digitAt(buf, start + 5) * 10 + digitAt(buf, start + 6)) * 10000 + (digitAt(buf, start + 8) * 10 + digitAt(buf, start + 9)) * 100 + hour;
+    // ":MM:SS", then nothing or "." and 1..9 digits before the Z.
+    const m1 = buf[start + 14]! - 0x30;
+    const m2 = buf[start + 15]! - 0x30;
+    const s1 = buf[start + 17]! - 0x30;
+    const s2 = buf[start + 18]! - 0x30;
+    if (buf[start + 13] !== 0x3a || buf[start + 16] !== 0x3a || m1 >>> 0 > 5 || m2 >>> 0 > 9 || s1 >>> 0 > 5 || s2 >>> 0 > 9) {
+      return parseIsoTimestamp(buf.toString("latin1", start, end));
+    }
+    let ms = 0;
+    if (len > 20) {
+      if (buf[start + 19] !== 0x2e || len === 21) return parseIsoTimestamp(buf.toString("latin1", start, end));
+      // Date.parse keeps milliseconds and drops finer digits: past the third, scale is 0.
+      for (let i = start + 20, scale = 100; i < end - 1; i++) {
+        const d = buf[i]! - 0x30;
+        if (d >>> 0 > 9) return parseIsoTimestamp(buf.toString("latin1", start, end));
+        ms += d * scale;
+        scale = scale === 1 ? 0 : scale / 10;
+      }
+    }
+    return base + ((m1 * 10 + m2) * 60 + s1 * 10 + s2) * 1000 + ms;
+  }
+
+  /** Whether the 13 bytes at start are the last hour's; compared from the end, where hours differ. */
+  private sameHour(buf: Buffer, start: number): boolean {
+    const last = this.lastHour;
+    for (let i = 12; i >= 0; i--) if (buf[start + i] !== last[i]) return false;
+    return true;
+  }
+
+  /** The start of the hour "YYYY-MM-DDTHH" at start, remembered as the last hour; undefined if not that shape. */
+  private hourStart(buf: Buffer, start: number): number | undefined {
+    let key = 0;
+    for (let i = 0; i < 13; i++) {
+      const c = buf[start + i]!;
+      if (i === 4 || i === 7) {
+        if (c !== 0x2d) return undefined;
+      } else if (i === 10) {
+        if (c !== 0x54) return undefined;
+      } else {
+        const d = c - 0x30;
+        if (d >>> 0 > 9) return undefined;
+        key = key * 10 + d;
+      }
+    }
+    // key is YYYYMMDDHH.
+    if (key % 100 > 23) return undefined;
     let base = this.hours.get(key);
     if (base === undefined) {
       base = Date.parse(buf.toString("latin1", start, start + 13) + ":00:00Z");
       if (this.hours.size > 4096) this.hours.clear();
       this.hours.set(key, base);
     }
-    let ms = 0;
-    if (len > 20) {
-      // Date.parse keeps milliseconds and drops finer digits.
-      for (let i = 20, scale = 100; i < len - 1 && scale >= 1; i++, scale /= 10) ms += digitAt(buf, start + i) * scale;
-    }
-    return base + (minute * 60 + second) * 1000 + ms;
-  }
-
-  private shapeOk(buf: Buffer, start: number, len: number): boolean {
-    for (let i = 0; i < 19; i++) {
-      const c = buf[start + i]!;
-      const want = i === 4 || i === 7 ? 0x2d : i === 10 ? 0x54 : i === 13 || i === 16 ? 0x3a : -1;
-      if (want === -1 ? c < 0x30 || c > 0x39 : c !== want) return false;
-    }
-    if (len === 20) return true;
-    if (buf[start + 19] !== 0x2e) return false;
-    for (let i = 20; i < len - 1; i++) {
-      const c = buf[start + i]!;
-      if (c < 0x30 || c > 0x39) return false;
-    }
-    return true;
+    for (let i = 0; i < 13; i++) this.lastHour[i] = buf[start + i]!;
+    this.lastHourMs = base;
+    this.haveLastHour = true;
+    return base;
   }
 }
 

@@ -6,7 +6,7 @@ import { classifyContainer, containerInterface, containerUser, type ContainerRec
 import { migProfileEquivalents, parseDeviceMap } from "../../exporter/ds01/device-map";
 import { toRecord } from "../../exporter/ds01/docker-source";
 import { EventLineScanner, FieldKind, LineVerdict } from "../../exporter/ds01/event-line";
-import { createEventsLog } from "../../exporter/ds01/events-log";
+import { createEventsLog, EventTypeNames, TimestampParser } from "../../exporter/ds01/events-log";
 import { createStateDirSource } from "../../exporter/ds01/state-dir-source";
 import { createStateFileSource } from "../../exporter/ds01/state-file-source";
 import { TimeWindow } from "../../exporter/ds01/time-window";
@@ -255,6 +255,43 @@ nul
     // Escaped keys/values and deep nesting are left to JSON.parse, and only those.
     expect(fallbacks).toBeGreaterThan(0);
     expect(fallbacks).toBeLessThan(lines.length / 4);
+  });
+
+  it("the byte timestamp parser agrees with Date.parse, in the same hour and across hours", () => {
+    const reference = (ts: string) =>
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$/.test(ts) ? Date.parse(ts) : NaN;
+    const cases = [
+      "2026-01-01T10:00:00Z", "2026-01-01T10:59:59Z", "2026-01-01T10:07:31.5Z", "2026-01-01T10:07:31.12Z",
+      "2026-01-01T10:07:31.123Z", "2026-01-01T10:07:31.123456789Z", "2026-01-01T10:07:31.999999Z", "2026-01-01T10:07:31.Z",
+      "2026-01-01T10:07:31.1234567890Z", "2026-01-01T10:60:00Z", "2026-01-01T10:00:60Z", "2026-01-01T10:0a:00Z",
+      "2026-01-01T10-00:00Z", "2026-01-01T10:00:00.1x3Z", "2026-01-01T11:00:00Z", "2026-01-01T23:59:59.999Z",
+      "2026-01-01T24:00:00Z", "2026-13-01T10:00:00Z", "2026-02-30T10:00:00Z", "2024-02-29T10:00:00Z",
+      "2026-01-01 10:00:00Z", "2026-01-01T10:00:00+00:00", "2026-01-01T10:00:00", "1970-01-01T00:00:00Z",
+      "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z", "2026-1-01T10:00:00Z", "2026-01-01T10:00:00.000000000Z",
+    ];
+    const parser = new TimestampParser();
+    let seed = 5;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    // Each case alone, after a line of its own hour (the cached path), and in a shuffled stream.
+    const order = [...cases, ...cases.flatMap((c) => [c.slice(0, 13) + ":30:00Z", c]), ...Array.from({ length: 2000 }, () => cases[rand(cases.length)]!)];
+    for (let i = 0; i < 500; i++) order.push(new Date(Date.UTC(2026, 0, 1) + rand(3 * 24) * HOUR + rand(HOUR)).toISOString());
+    for (const ts of order) {
+      const buf = Buffer.from(`"${ts}"`);
+      expect(parser.parse(buf, 1, buf.length - 1), ts).toBe(reference(ts));
+    }
+  });
+
+  it("event types are told apart by every byte, and invalid ones refused, cached or not", () => {
+    const names = new EventTypeNames();
+    const valid = ["gpu.release", "gpu.reserve", "gpu.resurve", "a", "A:b-c_d.9", "x".repeat(128), "gpu.allocate"];
+    const invalid = ["", "gpu release", "gpu.rel\"ase", "y".repeat(129), "gpu.é", "a/b"];
+    for (let round = 0; round < 3; round++) {
+      for (const t of [...valid, ...invalid]) {
+        const buf = Buffer.from(`{"event_type":"${t}"}`);
+        const start = buf.indexOf(`"${t}"`, 13) + 1;
+        expect(names.name(buf, start, start + Buffer.byteLength(t)), t).toBe(valid.includes(t) ? t : undefined);
+      }
+    }
   });
 
   it("counts escaped and deeply nested lines through the JSON.parse fallback", async () => {

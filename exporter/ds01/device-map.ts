@@ -1,5 +1,5 @@
 import { promises as fs } from "node:fs";
-import { z } from "zod";
+import * as z from "../core/zod";
 import type { GpuDevice, MigDevice } from "./model";
 
 /**
@@ -89,23 +89,26 @@ export function parseNvidiaSmiList(text: string): DeviceMap {
   return buildDeviceMap(gpus, migs);
 }
 
+const indexSchema = z.union([z.string(), z.int().check(z.nonnegative())]);
+
 const jsonDeviceMapSchema = z.object({
   gpus: z.array(
     z.object({
-      index: z.union([z.string(), z.number().int().nonnegative()]),
+      index: indexSchema,
       uuid: z.string(),
-      model: z.string().default(""),
-      mig_enabled: z.boolean().optional(),
-      migs: z
-        .array(
+      model: z._default(z.string(), ""),
+      mig_enabled: z.optional(z.boolean()),
+      migs: z._default(
+        z.array(
           z.object({
-            device: z.union([z.string(), z.number().int().nonnegative()]),
+            device: indexSchema,
             uuid: z.string(),
             profile: z.string(),
-            gpu_instance_id: z.union([z.string(), z.number().int().nonnegative()]).optional(),
+            gpu_instance_id: z.optional(indexSchema),
           }),
-        )
-        .default([]),
+        ),
+        [],
+      ),
     }),
   ),
 });

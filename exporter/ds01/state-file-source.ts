@@ -1,6 +1,6 @@
 import { promises as fs } from "node:fs";
-import { z } from "zod";
 import type { Source } from "../core/source";
+import * as z from "../core/zod";
 import { DeviceMapFile, MIG_SLICES_PER_GPU, migProfileEquivalents, type DeviceMap } from "./device-map";
 import type { Allocation, Ds01Container, Ds01Interface, Ds01Snapshot, GpuDevice, MigDevice } from "./model";
 
@@ -16,21 +16,21 @@ export interface StateFileSourceOptions {
 }
 
 const containerSchema = z.object({
-  container: z.string().min(1),
+  container: z.string().check(z.minLength(1)),
   user: z.string(),
-  allocated_at: z.string().optional(),
-  interface: z.string().optional(),
-  status: z.string().optional(),
+  allocated_at: z.optional(z.string()),
+  interface: z.optional(z.string()),
+  status: z.optional(z.string()),
 });
 
 const slotSchema = z.object({
-  type: z.string().optional(),
+  type: z.optional(z.string()),
   containers: z.array(containerSchema),
-  total_memory: z.string().optional(),
-  uuid: z.string().optional(),
-  model: z.string().optional(),
-  profile: z.string().optional(),
-  gpu_instance_id: z.union([z.string(), z.number()]).optional(),
+  total_memory: z.optional(z.string()),
+  uuid: z.optional(z.string()),
+  model: z.optional(z.string()),
+  profile: z.optional(z.string()),
+  gpu_instance_id: z.optional(z.union([z.string(), z.number()])),
 });
 
 /**
@@ -39,9 +39,9 @@ const slotSchema = z.object({
  * (uuid, model, profile, gpu_instance_id, status) are optional.
  */
 export const gpuStateSchema = z.object({
-  gpus: z.record(z.string().regex(/^\d+(\.\d+)?$/, "slot keys are <gpu> or <gpu>.<mig>"), slotSchema),
-  mig_enabled: z.boolean().optional(),
-  last_updated: z.string().optional(),
+  gpus: z.record(z.string().check(z.regex(/^\d+(\.\d+)?$/, "slot keys are <gpu> or <gpu>.<mig>")), slotSchema),
+  mig_enabled: z.optional(z.boolean()),
+  last_updated: z.optional(z.string()),
 });
 
 export type GpuState = z.infer<typeof gpuStateSchema>;

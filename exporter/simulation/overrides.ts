@@ -1,63 +1,57 @@
 import { readFileSync, statSync } from "node:fs";
-import { z } from "zod";
+import { $ZodError } from "zod/v4/core";
 import { log } from "../core/log";
+import * as z from "../core/zod";
 
 /**
  * Overrides let a test (or a demo) drive the simulation into a condition: a hot GPU, an idle
  * allocated slot, a source that is down. The file is JSON; removing a key (or the file)
  * restores normal behaviour. Documented in docs/exporter.md.
  */
-const gpuOverrideSchema = z
-  .object({
-    /** Forces DCGM_FI_DEV_GPU_TEMP (°C); memory temperature follows. */
-    temperature: z.number().finite().min(-50).max(200).optional(),
-    /** Forces DCGM_FI_DEV_POWER_USAGE (W). */
-    powerWatts: z.number().finite().min(0).max(2000).optional(),
-    /** Sets the last XID error (DCGM_FI_DEV_XID_ERRORS value and err_code); 0 clears it. */
-    xid: z.number().int().min(0).max(1000).optional(),
-  })
-  .strict();
+/** An optional number within [min, max]; whole numbers only where `int`. */
+const bounded = (min: number, max: number, int = false) => z.optional((int ? z.int() : z.number()).check(z.gte(min), z.lte(max)));
 
-const slotOverrideSchema = z
-  .object({
-    /** Forces the slot's utilisation in percent (0 = an idle slot). */
-    utilization: z.number().finite().min(0).max(100).optional(),
-    /** Keeps the slot allocated to this user (allocating it if free) while the override stays. */
-    user: z.string().min(1).max(64).regex(/^[a-z_][a-z0-9_.-]*$/, "a Unix user name").optional(),
-    /** Forces the framebuffer memory in use, as a percent of the slot's memory. */
-    memoryUsedPercent: z.number().finite().min(0).max(100).optional(),
-  })
-  .strict();
+const gpuOverrideSchema = z.strictObject({
+  /** Forces DCGM_FI_DEV_GPU_TEMP (°C); memory temperature follows. */
+  temperature: bounded(-50, 200),
+  /** Forces DCGM_FI_DEV_POWER_USAGE (W). */
+  powerWatts: bounded(0, 2000),
+  /** Sets the last XID error (DCGM_FI_DEV_XID_ERRORS value and err_code); 0 clears it. */
+  xid: bounded(0, 1000, true),
+});
 
-const drmOverrideSchema = z
-  .object({
-    cpuUtilization: z.number().finite().min(0).max(100).optional(),
-    memoryUtilization: z.number().finite().min(0).max(100).optional(),
-    gpuUtilization: z.number().finite().min(0).max(100).optional(),
-    pendingTasks: z.number().int().min(0).max(1_000_000).optional(),
-    allocationTimeMs: z.number().finite().min(0).max(3_600_000).optional(),
-    /** Pins the worker pool size (scaling decisions pause). */
-    workers: z.number().int().min(0).max(1000).optional(),
-  })
-  .strict();
+const slotOverrideSchema = z.strictObject({
+  /** Forces the slot's utilisation in percent (0 = an idle slot). */
+  utilization: bounded(0, 100),
+  /** Keeps the slot allocated to this user (allocating it if free) while the override stays. */
+  user: z.optional(z.string().check(z.minLength(1), z.maxLength(64), z.regex(/^[a-z_][a-z0-9_.-]*$/, "a Unix user name"))),
+  /** Forces the framebuffer memory in use, as a percent of the slot's memory. */
+  memoryUsedPercent: bounded(0, 100),
+});
 
-const sourceState = z.enum(["up", "down"]);
+const drmOverrideSchema = z.strictObject({
+  cpuUtilization: bounded(0, 100),
+  memoryUtilization: bounded(0, 100),
+  gpuUtilization: bounded(0, 100),
+  pendingTasks: bounded(0, 1_000_000, true),
+  allocationTimeMs: bounded(0, 3_600_000),
+  /** Pins the worker pool size (scaling decisions pause). */
+  workers: bounded(0, 1000, true),
+});
 
-export const simulationOverridesSchema = z
-  .object({
-    /** Stops the random evolution; telemetry keeps its current values (overrides still apply). */
-    freeze: z.boolean().optional(),
-    gpus: z.record(z.string().regex(/^[0-9]+$/, "a GPU index"), gpuOverrideSchema).optional(),
-    slots: z.record(z.string().regex(/^[0-9]+(\.[0-9]+)?$/, "a slot such as 0 or 2.1"), slotOverrideSchema).optional(),
-    unmanaged: z
-      .object({ total: z.number().int().min(0), running: z.number().int().min(0), allAccess: z.number().int().min(0) })
-      .strict()
-      .optional(),
-    /** "down" makes the simulated source fail its reads (DCGM answers 503). */
-    sources: z.object({ ds01: sourceState.optional(), drm: sourceState.optional(), dcgm: sourceState.optional() }).strict().optional(),
-    drm: drmOverrideSchema.optional(),
-  })
-  .strict();
+const sourceState = z.optional(z.enum(["up", "down"]));
+const count = z.int().check(z.gte(0));
+
+export const simulationOverridesSchema = z.strictObject({
+  /** Stops the random evolution; telemetry keeps its current values (overrides still apply). */
+  freeze: z.optional(z.boolean()),
+  gpus: z.optional(z.record(z.string().check(z.regex(/^[0-9]+$/, "a GPU index")), gpuOverrideSchema)),
+  slots: z.optional(z.record(z.string().check(z.regex(/^[0-9]+(\.[0-9]+)?$/, "a slot such as 0 or 2.1")), slotOverrideSchema)),
+  unmanaged: z.optional(z.strictObject({ total: count, running: count, allAccess: count })),
+  /** "down" makes the simulated source fail its reads (DCGM answers 503). */
+  sources: z.optional(z.strictObject({ ds01: sourceState, drm: sourceState, dcgm: sourceState })),
+  drm: z.optional(drmOverrideSchema),
+});
 
 export type SimulationOverrides = z.infer<typeof simulationOverridesSchema>;
 export type GpuOverride = z.infer<typeof gpuOverrideSchema>;
@@ -105,7 +99,7 @@ export class OverridesFile implements OverridesProvider {
       this.value = text.trim() === "" ? NO_OVERRIDES : simulationOverridesSchema.parse(JSON.parse(text));
       log("info", "simulation overrides loaded", { path: this.path });
     } catch (err: unknown) {
-      const message = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : err instanceof Error ? err.message : String(err);
+      const message = err instanceof $ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : err instanceof Error ? err.message : String(err);
       log("warn", "simulation overrides ignored (previous ones kept)", { path: this.path, error: message });
     }
     return this.value;

@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { exporterSelf } from "../../metrics";
 import type { Collector } from "./collector";
 import { log } from "./log";
+import { byteLength, renderMetrics } from "./render";
 
 export const DEFAULT_METRICS_PORT = 9101;
 export const DEFAULT_BIND = "127.0.0.1";
@@ -146,14 +147,14 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
 
   // Scrapes that arrive while a page is being produced get that page: under many concurrent
   // scrapers the exporter refreshes and serializes once per round, not once per request.
-  let pendingPage: Promise<string> | undefined;
-  const producePage = (): Promise<string> => {
+  let pendingPage: Promise<Array<string | Buffer>> | undefined;
+  const producePage = (): Promise<Array<string | Buffer>> => {
     pendingPage ??= (async () => {
       const started = performance.now();
       await refresher.run();
       // Set before serializing so the page reports its own refresh time.
       scrapeDuration.set((performance.now() - started) / 1000);
-      return registry.metrics();
+      return renderMetrics(registry);
     })().finally(() => {
       pendingPage = undefined;
     });
@@ -161,9 +162,18 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   };
 
   const serveMetrics = async (res: ServerResponse, head: boolean): Promise<void> => {
-    const body = await producePage();
-    res.writeHead(200, { "Content-Type": registry.contentType, "Cache-Control": "no-store" });
-    res.end(head ? undefined : body);
+    const pieces = await producePage();
+    if (head) {
+      res.writeHead(200, { "Content-Type": registry.contentType, "Cache-Control": "no-store" });
+      res.end();
+      return;
+    }
+    res.writeHead(200, { "Content-Type": registry.contentType, "Cache-Control": "no-store", "Content-Length": byteLength(pieces) });
+    // Corked, the pieces leave in one writev; prerendered families are written from their own buffers, uncopied.
+    res.cork();
+    for (const piece of pieces) res.write(piece);
+    res.end();
+    res.uncork();
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {

@@ -1,55 +1,63 @@
-import { Gauge, type Aggregator, type LabelValues, type MetricObjectWithValues, type MetricType, type MetricValue } from "prom-client";
+import { Gauge, type LabelValues, type MetricObjectWithValues, type MetricValue } from "prom-client";
+import { escapeLabelValue, escapeText, sampleValue, type PrerenderedMetric } from "../core/render";
 
-interface PromStringValue {
-  value: number;
-  labels: Record<string, never>;
-  /** prom-client formats (and escapes) a sharedLabels object once and caches the text by identity. */
-  sharedLabels: LabelValues<string>;
-}
-
-const NO_LABELS: Record<string, never> = Object.freeze({});
+const RENDER_BLOCK_CHARS = 64 * 1024;
 
 /**
  * A gauge whose series are replaced as a whole (one DS01 snapshot at a time) rather than set
- * one by one. The series live in prebuilt arrays, so a scrape copies nothing; and the text
- * exposition hands each series' labels to prom-client as `sharedLabels`, which prom-client
- * escapes and formats once per labels object and then reuses, so a scrape of thousands of
- * unchanged series costs no label escaping. (`registry.metrics()` uses getForPromString;
- * getMetricsAsJSON and everything else use get(), which carries the labels as usual.)
+ * one by one. The series live in a prebuilt array, so get() copies nothing; and the family's
+ * exposition is written once after each replace(), kept as UTF-8 bytes and handed as they are
+ * to every scrape (see renderMetrics), so a scrape of thousands of unchanged series formats
+ * and copies nothing. prom-client's own Registry.metrics() still works on it,
+ * through get(), and writes the same text.
  */
-export class SeriesGauge<T extends string> extends Gauge<T> {
-  private jsonValues: MetricValue<T>[] = [];
-  private textValues: PromStringValue[] = [];
+export class SeriesGauge<T extends string> extends Gauge<T> implements PrerenderedMetric {
+  private values: MetricValue<T>[] = [];
+  private text: Buffer | undefined;
 
   /** Replaces every series at once; synchronous, so no scrape can see half of it. */
   replace(series: ReadonlyArray<{ labels: LabelValues<T>; value: number }>): void {
-    const json: MetricValue<T>[] = [];
-    const text: PromStringValue[] = [];
-    for (const s of series) {
-      const labels = { ...s.labels };
-      json.push({ value: s.value, labels });
-      text.push({ value: s.value, labels: NO_LABELS, sharedLabels: labels });
-    }
-    this.jsonValues = json;
-    this.textValues = text;
+    this.values = series.map((s) => ({ value: s.value, labels: { ...s.labels } }));
+    this.text = undefined;
   }
 
   override reset(): void {
+    super.reset();
     this.replace([]);
   }
 
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return { ...this.header(), values: this.jsonValues };
+    const base = await super.get();
+    return { ...base, values: this.values };
   }
 
-  /** Read by prom-client's Registry when rendering text. */
-  async getForPromString(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return { ...this.header(), values: this.textValues as unknown as MetricValue<T>[] };
+  exposition(): Buffer {
+    this.text ??= this.render();
+    return this.text;
   }
 
-  /** prom-client keeps these on the instance at run time without declaring them in its types. */
-  private header(): { name: string; help: string; type: MetricType; aggregator: Aggregator; collect: () => void } {
-    const self = this as unknown as { name: string; help: string; type: MetricType; aggregator: Aggregator };
-    return { name: self.name, help: self.help, type: self.type, aggregator: self.aggregator, collect: () => undefined };
+  /**
+   * The text prom-client's Registry writes for this family: HELP, TYPE, then one line a series,
+   * without a trailing newline. Written to bytes a block at a time, so the lines of thousands of
+   * series die young instead of all living until one join at the end.
+   */
+  private render(): Buffer {
+    const self = this as unknown as { name: string; help: string };
+    const name = escapeText(self.name);
+    const blocks: Buffer[] = [];
+    let text = `# HELP ${name} ${escapeText(self.help)}\n# TYPE ${name} gauge`;
+    for (const { labels, value } of this.values) {
+      let pairs = "";
+      for (const [label, v] of Object.entries(labels)) {
+        pairs += `${pairs ? "," : ""}${label}="${typeof v === "string" ? escapeLabelValue(v) : String(v)}"`;
+      }
+      text += `\n${name}${pairs ? `{${pairs}}` : ""} ${sampleValue(value)}`;
+      if (text.length >= RENDER_BLOCK_CHARS) {
+        blocks.push(Buffer.from(text));
+        text = "";
+      }
+    }
+    blocks.push(Buffer.from(text));
+    return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
   }
 }

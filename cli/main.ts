@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { exporterCommand } from "../exporter/cli";
+import { diffCommand } from "./commands/diff";
 import { exportCommand } from "./commands/export";
 import { grafanaCommand } from "./commands/grafana";
 import { queryCommand } from "./commands/query";
@@ -20,10 +21,11 @@ function configureTree(cmd: Command, io: CliIo): void {
 /** The `gpu-monitoring` command: one entry point for every operation on the stack. */
 export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command("gpu-monitoring").description(
-    "Monitoring for GPU hosts and GPU clusters: exporter, config export, Grafana upload, queries, reports, status",
+    "Monitoring for GPU hosts and GPU clusters: exporter, config export and review diff, Grafana upload, queries, reports, status",
   );
   program.addCommand(exporterCommand());
   program.addCommand(exportCommand(io));
+  program.addCommand(diffCommand(io));
   program.addCommand(grafanaCommand(io));
   program.addCommand(queryCommand(io));
   program.addCommand(reportCommand(io));

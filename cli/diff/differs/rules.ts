@@ -99,12 +99,17 @@ function diffRules(before: ExportFiles, after: ExportFiles): Change[] {
     const j = i >= 0 ? i : gone.findIndex((r) => r.kind === ra.kind && show(r.body.expr) === show(ra.body.expr));
     const rb = j >= 0 ? gone.splice(j, 1)[0] : undefined;
     if (!rb) {
-      changes.push({ area: area(ra), kind: "added", subject: subject(ra), where: where(ra), fields: [{ field: "expr", after: show(ra.body.expr) }] });
+      const fields: FieldChange[] = [{ field: "expr", after: show(ra.body.expr) }];
+      if (ra.body.for !== undefined) fields.push({ field: "for", after: show(ra.body.for) });
+      const severity = isRecord(ra.body.labels) ? ra.body.labels.severity : undefined;
+      if (severity !== undefined) fields.push({ field: "severity", after: show(severity) });
+      changes.push({ area: area(ra), kind: "added", subject: subject(ra), where: where(ra), fields });
       continue;
     }
     const fields = ruleFields(rb, ra);
-    if (rb.name === ra.name) changes.push({ area: area(ra), kind: "moved", subject: subject(ra), where: where(ra), from: where(rb), fields });
-    else changes.push({ area: area(ra), kind: "renamed", subject: subject(ra), where: where(ra), from: rb.name, fields });
+    const also = fields.length > 0 ? { fields } : {};
+    if (rb.name === ra.name) changes.push({ area: area(ra), kind: "moved", subject: subject(ra), where: where(ra), from: where(rb), ...also });
+    else changes.push({ area: area(ra), kind: "renamed", subject: subject(ra), where: where(ra), from: rb.name, ...also });
   }
   for (const rb of gone) changes.push({ area: area(rb), kind: "removed", subject: subject(rb), where: where(rb) });
   return changes;

@@ -33,11 +33,11 @@ function fenced(lang: string, body: string, indent: string): string {
   return [`${indent}${fence}${lang}`, ...body.split("\n").map((l) => `${indent}${l}`), `${indent}${fence}`].join("\n");
 }
 
-function fieldLine(f: FieldChange): string {
+function fieldLine(f: FieldChange, added: boolean): string {
   if (f.note) return `  - ${f.field}: ${f.note}`;
   if (f.hidden) return `  - ${f.field}: changed (value not shown)`;
   if (isShort(f)) {
-    if (f.before === undefined) return `  - ${f.field}: ${code(f.after ?? "")}`;
+    if (f.before === undefined) return `  - ${f.field}: ${added ? "" : "(unset) → "}${code(f.after ?? "")}`;
     if (f.after === undefined) return `  - ${f.field}: ${code(f.before)} → (unset)`;
     return `  - ${f.field}: ${code(f.before)} → ${code(f.after)}`;
   }
@@ -54,7 +54,7 @@ function patchBlock(patch: string): string {
 
 function changeBlock(c: Change): string {
   const head = `- **${c.kind}** ${headline(c, code).slice(c.kind.length + 1)}`;
-  const body = [...(c.fields ?? []).map(fieldLine), ...(c.patch ? [patchBlock(c.patch)] : [])];
+  const body = [...(c.fields ?? []).map((f) => fieldLine(f, c.kind === "added")), ...(c.patch ? [patchBlock(c.patch)] : [])];
   return [head, ...body].join("\n");
 }
 

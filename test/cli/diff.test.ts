@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Change } from "../../cli/diff/model";
+import type { Change, FieldChange } from "../../cli/diff/model";
 import { runCli, type CliRun } from "./harness";
 
 /**
@@ -269,6 +269,27 @@ describe("diff of export directories", () => {
     ]);
   });
 
+  it("shows a rule group's interval, a hold time, and an expression whose structure changed in full", async () => {
+    const after = join(tmp, "dirs", "dev-rules");
+    await cp(dev, after, { recursive: true });
+    const file = join(after, "prometheus/rules/ds01.alerts.yml");
+    const text = await readFile(file, "utf8");
+    const edited = text
+      .replace("  - name: ds01_gpu_alerts\n    interval: 30s", "  - name: ds01_gpu_alerts\n    interval: 1m")
+      .replace(/(alert: DS01GPUWaste\n\s+expr: .*\n\s+for: )30m/, "$11h")
+      .replace(/(alert: DS01GPUMemoryHigh\n\s+expr: )(.*) > 0\.95/, "$1min($2) > 0.9");
+    expect(edited).not.toBe(text);
+    await writeFile(file, edited);
+    const r = await runCli(["diff", dev, after, "-o", "json"]);
+    const changes = (JSON.parse(r.stdout) as JsonReport).stacks[0]?.changes ?? [];
+    const short = (f: FieldChange) => (f.field === "expr" ? `expr -> ${f.after?.slice(0, 4) ?? ""}...` : `${f.field} ${f.before} -> ${f.after}`);
+    expect(changes.map((c) => `${c.kind} ${c.subject}: ${(c.fields ?? []).map(short).join("; ")}`)).toEqual([
+      "changed rule group ds01_gpu_alerts: interval 30s -> 1m",
+      "changed alert DS01GPUWaste: for 30m -> 1h",
+      "changed alert DS01GPUMemoryHigh: threshold 0.95 -> 0.9; expr -> min(...",
+    ]);
+  });
+
   it("exits 2 with a message on errors", async () => {
     const empty = await mkdtemp(join(tmp, "empty-"));
     const cases: [string[], string, string][] = [
@@ -280,6 +301,8 @@ describe("diff of export directories", () => {
       [["--base", "HEAD", dev, prod], repo, "give no directories with it"],
       [["--base", "HEAD", "--stack", "nope"], repo, "no stack nope"],
       [[dev, prod, "-o", "yaml"], tmp, '--format "yaml" is not one of markdown, text, json'],
+      [[dev, prod, "--max-bytes", "ten"], tmp, '--max-bytes "ten" is not a whole number'],
+      [[dev, prod, "--no-such-flag"], tmp, "unknown option '--no-such-flag'"],
     ];
     for (const [args, cwd, message] of cases) {
       const r = await runCli(["diff", ...args], { cwd });

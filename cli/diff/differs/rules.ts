@@ -16,7 +16,7 @@ interface Rule {
 
 const RULES_DIR = `${BUNDLE_PATHS.prometheusRules}/`;
 
-function rulesOf(files: ExportFiles): { rules: Rule[]; groups: Map<string, Record<string, unknown>> } {
+function rulesOf(files: ExportFiles): { rules: Rule[]; groups: Map<string, Record<string, unknown>>; recordingOnly: Set<string> } {
   const rules: Rule[] = [];
   const groups = new Map<string, Record<string, unknown>>();
   for (const [file, text] of claimed(files, rulesDiffer)) {
@@ -33,7 +33,8 @@ function rulesOf(files: ExportFiles): { rules: Rule[]; groups: Map<string, Recor
       }
     }
   }
-  return { rules, groups };
+  const withAlerts = new Set(rules.filter((r) => r.kind === "alert").map((r) => r.group));
+  return { rules, groups, recordingOnly: new Set([...groups.keys()].filter((g) => !withAlerts.has(g))) };
 }
 
 /** Numbers a comparison in the expression tests against: `... > 85` gives 85. */
@@ -74,12 +75,13 @@ function diffRules(before: ExportFiles, after: ExportFiles): Change[] {
   const [b, a] = [rulesOf(before), rulesOf(after)];
   const changes: Change[] = [];
   const groups = pairUp(b.groups, a.groups);
+  const groupArea = (g: string, side: typeof a): Area => (side.recordingOnly.has(g) ? "recording rules" : "alerts");
   for (const g of groups.both) {
     const fields = fieldChanges(b.groups.get(g), a.groups.get(g));
-    if (fields.length > 0) changes.push({ area: "alerts", kind: "changed", subject: `rule group ${g}`, where: show(a.groups.get(g)?.file), fields });
+    if (fields.length > 0) changes.push({ area: groupArea(g, a), kind: "changed", subject: `rule group ${g}`, where: show(a.groups.get(g)?.file), fields });
   }
-  for (const g of groups.added) changes.push({ area: "alerts", kind: "added", subject: `rule group ${g}`, where: show(a.groups.get(g)?.file) });
-  for (const g of groups.removed) changes.push({ area: "alerts", kind: "removed", subject: `rule group ${g}`, where: show(b.groups.get(g)?.file) });
+  for (const g of groups.added) changes.push({ area: groupArea(g, a), kind: "added", subject: `rule group ${g}`, where: show(a.groups.get(g)?.file) });
+  for (const g of groups.removed) changes.push({ area: groupArea(g, b), kind: "removed", subject: `rule group ${g}`, where: show(b.groups.get(g)?.file) });
   const key = (r: Rule) => `${r.kind} ${r.group}/${r.name}`;
   const [bm, am] = [keyed(b.rules, key), keyed(a.rules, key)];
   const { removed, added, both } = pairUp(bm, am);

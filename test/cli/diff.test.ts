@@ -290,6 +290,19 @@ describe("diff of export directories", () => {
     ]);
   });
 
+  it("reports a cluster stack's changed config file once, not again as its ConfigMap", async () => {
+    const stackFile = join(tmp, "dirs", "Pulumi.k8s.yaml");
+    const text = await readFile(join(ROOT, "stacks", "Pulumi.k8s.yaml"), "utf8");
+    await writeFile(stackFile, text.replace("    exporter: 30s\n", "    exporter: 15s\n"));
+    const [a, b] = [join(tmp, "dirs", "k8s-a"), join(tmp, "dirs", "k8s-b")];
+    expect((await runCli(["export", "--stack", "k8s", "--stacks-dir", join(ROOT, "stacks"), "--out", a, "-q"])).code).toBe(0);
+    expect((await runCli(["export", "--stack-file", stackFile, "--out", b, "-q"])).code).toBe(0);
+    const r = await runCli(["diff", a, b, "-o", "json"]);
+    expect((JSON.parse(r.stdout) as JsonReport).stacks).toEqual([
+      { stack: "k8s", changes: [{ area: "prometheus", kind: "changed", subject: "scrape job ds01-exporter", fields: [{ field: "scrape_interval", before: "30s", after: "15s" }] }] },
+    ]);
+  });
+
   it("exits 2 with a message on errors", async () => {
     const empty = await mkdtemp(join(tmp, "empty-"));
     const cases: [string[], string, string][] = [

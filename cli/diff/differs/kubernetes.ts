@@ -7,8 +7,8 @@ import { withoutRetention } from "./platform";
 
 /**
  * Kubernetes objects (kubernetes/manifests.yaml) by kind, namespace and name, field by field.
- * ConfigMaps hold the config files the other differs already compare, so only which keys changed
- * is said; Secrets say only which keys changed, never a value.
+ * ConfigMaps hold the config files the other differs already compare: those keys are left to them,
+ * and of any other key only that it changed is said. Secrets say only which keys changed.
  */
 
 type Obj = Record<string, unknown>;
@@ -32,10 +32,17 @@ function dataKeyChanges(field: string, before: unknown, after: unknown, note: st
 /** Paths a reader knows: `containers[grafana].resources.limits.memory`, not the full pod template path. */
 const shorter = (f: FieldChange): FieldChange => ({ ...f, field: f.field.replace(/^spec\.template\.spec\./, "").replace(/^spec\.template\.metadata\./, "pod ") });
 
-function objectFields(kind: string, before: Obj, after: Obj): FieldChange[] {
+/** A ConfigMap's data without the keys that hold an exported file on both sides: those files are compared on their own. */
+function unexported(data: unknown, other: unknown, exported: ReadonlySet<string>, otherExported: ReadonlySet<string>): Obj {
+  const [mine, theirs] = [isRecord(data) ? data : {}, isRecord(other) ? other : {}];
+  return Object.fromEntries(Object.entries(mine).filter(([k, v]) => !(exported.has(show(v)) && otherExported.has(show(theirs[k])))));
+}
+
+function objectFields(kind: string, before: Obj, after: Obj, files: { before: ReadonlySet<string>; after: ReadonlySet<string> }): FieldChange[] {
   if (kind === "ConfigMap") {
+    const [db, da] = [unexported(before.data, after.data, files.before, files.after), unexported(after.data, before.data, files.after, files.before)];
     return [
-      ...dataKeyChanges("data", before.data, after.data, "content changed; its own changes are listed with its artefact"),
+      ...dataKeyChanges("data", db, da, "content changed"),
       ...fieldChanges(without(before, ["data"]), without(after, ["data"])),
     ];
   }
@@ -52,10 +59,11 @@ function objectFields(kind: string, before: Obj, after: Obj): FieldChange[] {
 function diffKubernetes(before: ExportFiles, after: ExportFiles): Change[] {
   const [b, a] = [objectsOf(before), objectsOf(after)];
   const { removed, added, both } = pairUp(b, a);
+  const files = { before: new Set(before.values()), after: new Set(after.values()) };
   const changes: Change[] = [];
   for (const key of both) {
     const [ob, oa] = [b.get(key) ?? {}, a.get(key) ?? {}];
-    const fields = objectFields(show(oa.kind), ob, oa);
+    const fields = objectFields(show(oa.kind), ob, oa, files);
     if (fields.length > 0) changes.push({ area: "kubernetes", kind: "changed", subject: key, fields });
   }
   for (const key of added) changes.push({ area: "kubernetes", kind: "added", subject: key });

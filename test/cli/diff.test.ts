@@ -22,11 +22,13 @@ let repo: string;
 
 const git = async (...args: string[]) => (await run("git", args, { cwd: repo })).stdout;
 
-async function edit(path: string, from: string | RegExp, to: string): Promise<void> {
-  const file = join(repo, path);
+/** Replaces text in a file of the clone. */
+const edit = (path: string, from: string | RegExp, to: string) => replaceIn(join(repo, path), from, to);
+
+async function replaceIn(file: string, from: string | RegExp, to: string): Promise<void> {
   const text = await readFile(file, "utf8");
   const next = text.replace(from, to);
-  if (next === text) throw new Error(`${path}: ${String(from)} not found`);
+  if (next === text) throw new Error(`${file}: ${String(from)} not found`);
   await writeFile(file, next);
 }
 
@@ -301,6 +303,23 @@ describe("diff of export directories", () => {
     expect((JSON.parse(r.stdout) as JsonReport).stacks).toEqual([
       { stack: "k8s", changes: [{ area: "prometheus", kind: "changed", subject: "scrape job ds01-exporter", fields: [{ field: "scrape_interval", before: "30s", after: "15s" }] }] },
     ]);
+  });
+
+  it("shows a Docker image field by field, and a file no differ knows as a unified diff", async () => {
+    const after = join(tmp, "dirs", "dev-images");
+    await cp(dev, after, { recursive: true });
+    await replaceIn(join(after, "docker/services.yml"), /image: (grafana\/grafana[^:]*):\S+/, "image: $1:99.0.0");
+    await replaceIn(join(after, "grafana/provisioning/datasources/datasources.yml"), /timeInterval: \S+/, "timeInterval: 1m");
+    const r = await runCli(["diff", dev, after, "-o", "json"]);
+    const changes = (JSON.parse(r.stdout) as JsonReport).stacks[0]?.changes ?? [];
+    expect(changes.map((c) => [c.area, c.kind, c.subject, c.fields?.map((f) => `${f.field} -> ${f.after}`)])).toEqual([
+      ["services", "changed", "container gpu-monitoring-grafana", [expect.stringMatching(/^image -> grafana\/grafana.*:99\.0\.0$/)]],
+      ["files", "changed", "grafana/provisioning/datasources/datasources.yml", undefined],
+    ]);
+    const patch = changes[1]?.patch ?? "";
+    expect(patch).toMatch(/^--- a\/grafana\/provisioning\/datasources\/datasources\.yml\n\+\+\+ b\/grafana/);
+    expect(patch).toMatch(/^\+\s+timeInterval: 1m$/m);
+    expect(patch).toMatch(/^-\s+timeInterval: /m);
   });
 
   it("exits 2 with a message on errors", async () => {

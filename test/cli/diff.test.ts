@@ -169,7 +169,7 @@ describe("diff --base on a clone of the project", () => {
   it("says nothing and exits 0 for revisions that export the same, notes a different lockfile, and leaves no worktree", async () => {
     await appendFile(join(repo, "package-lock.json"), "\n");
     await commit("lockfile only");
-    const r = await runCli(["diff", "--base", "HEAD~1"], { cwd: repo });
+    const r = await runCli(["diff", "--base", "HEAD~1", "--stack", "dev"], { cwd: repo });
     expect(r.stdout).toBe("");
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("note: package-lock.json differs between HEAD~1 and the working tree; HEAD~1 was exported with the working tree's node_modules.\n");
@@ -186,9 +186,19 @@ describe("diff --base on a clone of the project", () => {
     await edit("stacks/Pulumi.dev.yaml", "  gpu-monitoring:alerting:\n    routing:\n      critical:\n        repeatInterval: 4h\n", "");
     await commit("slack receiver");
     const outputs: string[] = [];
-    for (const format of ["json", "markdown", "text"]) {
-      const r = await diffBase("dev", format);
+    const base = await diffBase("dev", "json");
+    expect(base.code, base.stderr).toBe(1);
+    outputs.push(base.stdout, base.stderr);
+    // The other formats of the same change, from exports of the two stack files (one Node process).
+    const [before, after] = [join(tmp, "secret-before"), join(tmp, "secret-after")];
+    const previousFile = join(tmp, "Pulumi.dev.yaml");
+    await writeFile(previousFile, await git("show", "HEAD~1:stacks/Pulumi.dev.yaml"));
+    expect((await runCli(["export", "--stack-file", previousFile, "--out", before, "-q"])).code).toBe(0);
+    expect((await runCli(["export", "--stack", "dev", "--stacks-dir", join(repo, "stacks"), "--out", after, "-q"])).code).toBe(0);
+    for (const format of ["markdown", "text"]) {
+      const r = await runCli(["diff", before, after, "-o", format]);
       expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toContain("receiver team");
       outputs.push(r.stdout, r.stderr);
     }
     const report = JSON.parse(outputs[0] ?? "") as JsonReport;
@@ -215,6 +225,7 @@ describe("diff --base on a clone of the project", () => {
       outputs.push(r.stdout, r.stderr);
     }
     const dirs = JSON.parse(outputs[6] ?? "") as JsonReport;
+    expect(outputs).toHaveLength(12);
     expect(dirs.stacks[0]?.changes).toEqual([
       { area: "alertmanager", kind: "changed", subject: "receiver team", fields: [{ field: "slack_configs[0].api_url_file", hidden: true }] },
     ]);
@@ -320,6 +331,21 @@ describe("diff of export directories", () => {
     expect(patch).toMatch(/^--- a\/grafana\/provisioning\/datasources\/datasources\.yml\n\+\+\+ b\/grafana/);
     expect(patch).toMatch(/^\+\s+timeInterval: 1m$/m);
     expect(patch).toMatch(/^-\s+timeInterval: /m);
+  });
+
+  it("compares folders holding one export per stack, naming only the stacks that changed", async () => {
+    const [a, b] = [join(tmp, "stacks-a"), join(tmp, "stacks-b")];
+    for (const side of [a, b]) {
+      await cp(dev, join(side, "dev"), { recursive: true });
+      await cp(prod, join(side, "prod"), { recursive: true });
+    }
+    await replaceIn(join(b, "prod", "prometheus/prometheus.yml"), /scrape_interval: \S+/, "scrape_interval: 2m");
+    const r = await runCli(["diff", a, b, "-o", "json"]);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as JsonReport;
+    expect(report.summary).toBe("1 change in stack prod (prometheus 1)");
+    expect(report.stacks.map((s) => [s.stack, s.changes.map((c) => c.subject)])).toEqual([["prod", ["global settings"]]]);
+    expect((await runCli(["diff", a, b, "--stack", "dev"])).code).toBe(0);
   });
 
   it("exits 2 with a message on errors", async () => {

@@ -4,7 +4,7 @@ import { alertingSchema, thresholdsSchema } from "../alerts/config";
 import { renderAlertDocs } from "../alerts/docs";
 import type { AlertingRule } from "../alerts/model";
 import { buildRuleSets } from "../alerts/render";
-import { DEFAULT_MAX_BYTES } from "../cli/diff/runDiff";
+import { DEFAULT_MAX_BYTES } from "../cli/commands/diff";
 import { renderMarkdown } from "../cli/diff/render/markdown";
 import { diffStack } from "../cli/diff/stackDiff";
 import { exportFiles } from "../cli/exportBundle";

@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import { CliError } from "../errors";
 import type { CliIo } from "../io";
-import { oneOf } from "../options";
 import { exportRevisions } from "./baseRevision";
 import { exportsIn, readExport } from "./exportDirs";
 import { countChanges, type DiffReport, type StackDiff } from "./model";
@@ -10,14 +9,12 @@ import { renderMarkdown } from "./render/markdown";
 import { renderText } from "./render/text";
 import { diffStack } from "./stackDiff";
 
-export const DIFF_FORMATS = ["markdown", "text", "json"] as const;
-/** GitHub refuses comments over 65,536 characters; leave room for the preview beside the diff. */
-export const DEFAULT_MAX_BYTES = 60_000;
+export type DiffFormat = "markdown" | "text" | "json";
 
 export interface DiffFlags {
   base?: string;
   stack?: string;
-  format: string;
+  output: DiffFormat;
   maxBytes: string;
 }
 
@@ -68,7 +65,7 @@ async function compareRevisions(io: CliIo, base: string, stack: string | undefin
  * With no changes nothing is printed.
  */
 export async function runDiff(io: CliIo, dirs: readonly string[], flags: DiffFlags): Promise<number> {
-  const format = oneOf(flags.format, DIFF_FORMATS, "--format");
+  const format = flags.output;
   const maxBytes = Number(flags.maxBytes);
   if (!Number.isInteger(maxBytes) || maxBytes < 1000) throw new CliError(`--max-bytes "${flags.maxBytes}" is not a whole number of at least 1000`, "e.g. --max-bytes 60000");
   let report: DiffReport;

@@ -358,7 +358,7 @@ describe("diff of export directories", () => {
       [["--base", "HEAD"], tmp, "is not in a git repository"],
       [["--base", "HEAD", dev, prod], repo, "give no directories with it"],
       [["--base", "HEAD", "--stack", "nope"], repo, "no stack nope"],
-      [[dev, prod, "-o", "yaml"], tmp, '--format "yaml" is not one of markdown, text, json'],
+      [[dev, prod, "-o", "yaml"], tmp, "argument 'yaml' is invalid. Allowed choices are markdown, text, json"],
       [[dev, prod, "--max-bytes", "ten"], tmp, '--max-bytes "ten" is not a whole number'],
       [[dev, prod, "--no-such-flag"], tmp, "unknown option '--no-such-flag'"],
     ];

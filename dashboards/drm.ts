@@ -1,6 +1,6 @@
-import { agg, call, drm, exporterSelf, range, re, sel, type MetricDef } from "../metrics";
+import { agg, call, drm, exporterSelf, range, re, recorded, sel, type MetricDef } from "../metrics";
 import type { DashboardDef } from "./kit/dashboard";
-import { orZero } from "./kit/expr";
+import { orZero, topkOverRange } from "./kit/expr";
 import {
   barGaugePanel,
   falling,
@@ -19,7 +19,7 @@ import {
   ZERO_BAD,
   type Step,
 } from "./kit/panels";
-import { labelValuesVariable } from "./kit/variables";
+import { queryResultVariable } from "./kit/variables";
 import { UID } from "./uids";
 
 /** The DRM integration guide's alert thresholds (HighCPUUtilization, HighAllocationTime). */
@@ -53,17 +53,28 @@ const LOW_IS_REGRESSION: readonly Step[] = [
 /** Allocation time rising is the regression: red above +3σ. */
 const HIGH_IS_REGRESSION: readonly Step[] = rising(Z_WARN, Z_CRIT);
 
-function workerHeatmap(title: string, metric: MetricDef, what: string) {
-  return heatmapPanel({
+/** Workers listed in the busiest-worker panels: enough to spot the hot ones, few enough to read. */
+export const BUSIEST_WORKERS = 20;
+
+/**
+ * Utilisation across the workers alive, from the recorded min/avg/max: a week of churning workers
+ * is one series each, far more than a chart can show or a load should read.
+ */
+function workerSpread(title: string, stats: MetricDef, what: string) {
+  return timeseriesPanel({
     title,
-    description: `${what} of each worker over time (one row per worker); hot rows are overloaded workers.`,
-    queries: [{ expr: sel(metric, WORKER), legend: "{{worker_id}}" }],
+    description: `${what} across the workers alive: highest, average and lowest. Pick workers in $worker for their own lines under Worker details.`,
+    queries: [{ expr: sel(stats), legend: "{{stat}}" }],
     unit: "percent",
     min: 0,
     max: 100,
     width: 8,
   });
 }
+
+const busiest = (metric: MetricDef): string => call("topk", BUSIEST_WORKERS, sel(metric));
+/** A worker figure for the busiest workers by CPU, so a table's rows line up. */
+const ofBusiest = (metric: MetricDef): string => `${sel(metric)} and on(worker_id) ${busiest(drm.drm_worker_cpu_utilization_percent)}`;
 
 export function drmDashboard(): DashboardDef {
   const scaling = drm.drm_scaling_operations_total;
@@ -73,7 +84,7 @@ export function drmDashboard(): DashboardDef {
     title: "DRM",
     description:
       "Is the Dynamic Resource Management coordinator keeping up? The six sections of the DRM integration guide: " +
-      "system overview, resource utilisation with a per-worker heatmap, performance with regression indicators, " +
+      "system overview, resource utilisation across workers with a heatmap of the busiest, performance with regression indicators, " +
       "worker details, scaling operations with their reasons, and alerts by level and source.",
     tags: ["drm"],
     related: [UID.ds01Overview, UID.stackHealth],
@@ -89,11 +100,12 @@ export function drmDashboard(): DashboardDef {
       },
     ],
     variables: [
-      labelValuesVariable("worker", drm.drm_worker_tasks, "worker_id", {
+      // Workers alive at the end of the range, not every worker that ever existed, and one by
+      // default: each worker is a series, and a week of churn holds thousands.
+      queryResultVariable("worker", sel(drm.drm_worker_tasks), "worker_id", {
         label: "Worker",
-        description: "DRM workers to show in the per-worker panels.",
+        description: "DRM workers (alive now) to draw one line each for under Worker details.",
         multi: true,
-        includeAll: true,
       }),
     ],
     sections: [
@@ -207,9 +219,28 @@ export function drmDashboard(): DashboardDef {
             ],
             thresholdLines: true,
           }),
-          workerHeatmap("CPU per worker", drm.drm_worker_cpu_utilization_percent, "CPU utilisation"),
-          workerHeatmap("Memory per worker", drm.drm_worker_memory_utilization_percent, "Memory utilisation"),
-          workerHeatmap("GPU per worker", drm.drm_worker_gpu_utilization_percent, "GPU utilisation"),
+          workerSpread("CPU across workers", recorded["drm:worker_cpu_utilization_percent:stats"], "CPU utilisation"),
+          workerSpread("Memory across workers", recorded["drm:worker_memory_utilization_percent:stats"], "Memory utilisation"),
+          workerSpread("GPU across workers", recorded["drm:worker_gpu_utilization_percent:stats"], "GPU utilisation"),
+          heatmapPanel({
+            title: "Busiest workers (CPU over the range)",
+            description: `CPU utilisation of the ${BUSIEST_WORKERS} workers with the highest average over the time range, one row each; hot rows are overloaded workers.`,
+            queries: [
+              {
+                expr: topkOverRange(
+                  BUSIEST_WORKERS,
+                  sel(drm.drm_worker_cpu_utilization_percent),
+                  call("avg_over_time", `${range(drm.drm_worker_cpu_utilization_percent, "$__range")} @ end()`),
+                  ["worker_id"],
+                ),
+                legend: "{{worker_id}}",
+              },
+            ],
+            unit: "percent",
+            min: 0,
+            max: 100,
+            width: 24,
+          }),
         ],
       },
       {
@@ -283,7 +314,7 @@ export function drmDashboard(): DashboardDef {
         panels: [
           timeseriesPanel({
             title: "Worker CPU",
-            description: "CPU utilisation per worker.",
+            description: "CPU utilisation of the workers picked in $worker.",
             queries: [{ expr: sel(drm.drm_worker_cpu_utilization_percent, WORKER), legend: "{{worker_id}}" }],
             unit: "percent",
             min: 0,
@@ -292,7 +323,7 @@ export function drmDashboard(): DashboardDef {
           }),
           timeseriesPanel({
             title: "Worker memory",
-            description: "Memory utilisation per worker.",
+            description: "Memory utilisation of the workers picked in $worker.",
             queries: [{ expr: sel(drm.drm_worker_memory_utilization_percent, WORKER), legend: "{{worker_id}}" }],
             unit: "percent",
             min: 0,
@@ -301,7 +332,7 @@ export function drmDashboard(): DashboardDef {
           }),
           timeseriesPanel({
             title: "Worker GPU",
-            description: "GPU utilisation per worker.",
+            description: "GPU utilisation of the workers picked in $worker.",
             queries: [{ expr: sel(drm.drm_worker_gpu_utilization_percent, WORKER), legend: "{{worker_id}}" }],
             unit: "percent",
             min: 0,
@@ -310,20 +341,20 @@ export function drmDashboard(): DashboardDef {
           }),
           barGaugePanel({
             title: "Tasks per worker",
-            description: "How tasks are spread over the workers right now.",
-            queries: [{ expr: sel(drm.drm_worker_tasks, WORKER), legend: "{{worker_id}}", instant: true }],
+            description: `How tasks are spread over the workers right now: the ${BUSIEST_WORKERS} with the most.`,
+            queries: [{ expr: busiest(drm.drm_worker_tasks), legend: "{{worker_id}}", instant: true }],
             unit: "short",
             min: 0,
             width: 8,
           }),
           tablePanel({
             title: "Workers",
-            description: "Each worker's current CPU, memory and GPU utilisation and task count.",
+            description: `Current CPU, memory and GPU utilisation and task count of the ${BUSIEST_WORKERS} workers with the most CPU.`,
             queries: [
-              { expr: sel(drm.drm_worker_cpu_utilization_percent, WORKER), table: true },
-              { expr: sel(drm.drm_worker_memory_utilization_percent, WORKER), table: true },
-              { expr: sel(drm.drm_worker_gpu_utilization_percent, WORKER), table: true },
-              { expr: sel(drm.drm_worker_tasks, WORKER), table: true },
+              { expr: busiest(drm.drm_worker_cpu_utilization_percent), table: true },
+              { expr: ofBusiest(drm.drm_worker_memory_utilization_percent), table: true },
+              { expr: ofBusiest(drm.drm_worker_gpu_utilization_percent), table: true },
+              { expr: ofBusiest(drm.drm_worker_tasks), table: true },
             ],
             merge: true,
             hideColumns: ["job", "instance"],
@@ -341,7 +372,7 @@ export function drmDashboard(): DashboardDef {
             title: "Busiest workers (CPU)",
             description: "The five workers with the highest CPU utilisation.",
             queries: [
-              { expr: call("topk", 5, sel(drm.drm_worker_cpu_utilization_percent, WORKER)), legend: "{{worker_id}}", instant: true },
+              { expr: call("topk", 5, sel(drm.drm_worker_cpu_utilization_percent)), legend: "{{worker_id}}", instant: true },
             ],
             unit: "percent",
             min: 0,

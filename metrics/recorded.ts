@@ -84,4 +84,29 @@ export const recorded = {
     "drm:allocation_time_milliseconds:zscore",
     "Recent DRM allocation time in baseline standard deviations from the baseline average (positive: slower).",
   ),
+  "drm:worker_cpu_utilization_percent:stats": rec(
+    "drm:worker_cpu_utilization_percent:stats",
+    "Lowest, average and highest CPU utilisation across the DRM workers alive (stat=min|avg|max).",
+    ["stat"],
+    "percent",
+  ),
+  "drm:worker_memory_utilization_percent:stats": rec(
+    "drm:worker_memory_utilization_percent:stats",
+    "Lowest, average and highest memory utilisation across the DRM workers alive (stat=min|avg|max).",
+    ["stat"],
+    "percent",
+  ),
+  "drm:worker_gpu_utilization_percent:stats": rec(
+    "drm:worker_gpu_utilization_percent:stats",
+    "Lowest, average and highest GPU utilisation across the DRM workers alive (stat=min|avg|max).",
+    ["stat"],
+    "percent",
+  ),
+  "instance_mode:node_cpu_busy_percent:rate5m": rec(
+    "instance_mode:node_cpu_busy_percent:rate5m",
+    "Share of a host's CPU time (0-100, all cores together) spent in each non-idle mode over 5 minutes.",
+    ["mode"],
+    "percent",
+  ),
+  "instance:node_cpus:count": rec("instance:node_cpus:count", "CPU cores of a host, as node-exporter counts them."),
 } as const;

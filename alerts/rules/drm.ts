@@ -1,4 +1,4 @@
-import { call, drm, recorded, sel } from "../../metrics";
+import { agg, call, drm, recorded, sel } from "../../metrics";
 import type { RuleContext } from "../context";
 import { alert, durationMs, humanized, input, num, record, type AlertingRule, type InputSeries, type RuleGroup, type RuleSet } from "../model";
 
@@ -46,8 +46,25 @@ function regressionRecording(ctx: RuleContext, s: RegressionSeries) {
   ];
 }
 
+/**
+ * Lowest, average and highest utilisation across the workers alive: what the dashboard draws by
+ * default, so a week of churning workers (one series each) is read once per evaluation, not per load.
+ */
+const WORKER_STATS = [
+  [drm.drm_worker_cpu_utilization_percent, recorded["drm:worker_cpu_utilization_percent:stats"].name],
+  [drm.drm_worker_memory_utilization_percent, recorded["drm:worker_memory_utilization_percent:stats"].name],
+  [drm.drm_worker_gpu_utilization_percent, recorded["drm:worker_gpu_utilization_percent:stats"].name],
+] as const;
+
 export function drmRecordingGroups(ctx: RuleContext): RuleGroup[] {
-  return [{ name: "drm_regression", interval: "30s", rules: [...regressionRecording(ctx, THROUGHPUT), ...regressionRecording(ctx, ALLOCATION_TIME)] }];
+  return [
+    { name: "drm_regression", interval: "30s", rules: [...regressionRecording(ctx, THROUGHPUT), ...regressionRecording(ctx, ALLOCATION_TIME)] },
+    {
+      name: "drm_worker_stats",
+      interval: "30s",
+      rules: WORKER_STATS.flatMap(([metric, name]) => (["min", "avg", "max"] as const).map((stat) => record(name, agg(stat, sel(metric)), { stat }))),
+    },
+  ];
 }
 
 function guideAlerts(ctx: RuleContext): AlertingRule[] {

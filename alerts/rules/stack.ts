@@ -1,6 +1,6 @@
-import { agg, call, nre, range, sel, stack } from "../../metrics";
+import { agg, call, eq, ne, node, nre, range, recorded, sel, stack } from "../../metrics";
 import type { RuleContext } from "../context";
-import { alert, durationMs, humanized, input, num, type AlertingRule, type RuleSet } from "../model";
+import { alert, durationMs, humanized, input, num, record, type AlertingRule, type RuleGroup, type RuleSet } from "../model";
 
 /**
  * The monitoring stack watching itself: a dead man's switch, scrape targets, Prometheus's config
@@ -239,11 +239,32 @@ function alertmanagerAlerts(ctx: RuleContext): AlertingRule[] {
   ];
 }
 
+/**
+ * Host CPU per mode, recorded once per host: the host dashboard's CPU panels would otherwise rate
+ * every core's every mode (1,024 series on a 128-core host) for each step of every load.
+ */
+export function hostCpuRecordingGroups(): RuleGroup[] {
+  const cpu = node.node_cpu_seconds_total;
+  const cores = recorded["instance:node_cpus:count"].name;
+  return [
+    {
+      name: "host_cpu",
+      rules: [
+        record(cores, agg("count", sel(cpu, { mode: eq("idle") }), ["instance"])),
+        record(
+          recorded["instance_mode:node_cpu_busy_percent:rate5m"].name,
+          `100 * ${agg("sum", call("rate", range(cpu, "5m", { mode: ne("idle") })), ["instance", "mode"])} / on(instance) group_left() ${cores}`,
+        ),
+      ],
+    },
+  ];
+}
+
 export function stackRuleSet(ctx: RuleContext): RuleSet {
   return {
     id: "stack",
     title: "Stack self-monitoring",
-    recording: [],
+    recording: hostCpuRecordingGroups(),
     alerting: [
       { name: "stack_meta", interval: "30s", rules: [watchdog()] },
       { name: "stack_targets", interval: "30s", rules: [targetDown(ctx)] },

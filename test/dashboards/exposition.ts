@@ -195,6 +195,11 @@ function drmLines(tick: number): string[] {
     line("drm_scaling_operations_total", { direction: "down", reason: "low_utilization" }, 1),
     line("drm_alerts_total", { level: "warning", source: "cpu" }, 1 + Math.floor(tick / 3)),
   ];
+  for (const resource of ["cpu", "memory", "gpu"]) {
+    for (const [stat, v] of [["min", 30], ["avg", 50], ["max", 70]] as const) {
+      out.push(line(`drm:worker_${resource}_utilization_percent:stats`, { stat }, v));
+    }
+  }
   for (const [i, w] of ["w1", "w2", "w3"].entries()) {
     out.push(
       line("drm_worker_cpu_utilization_percent", { worker_id: w }, 40 + i * 20),

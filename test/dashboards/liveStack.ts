@@ -4,6 +4,10 @@ import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { alertingSchema } from "../../alerts";
+import { renderGroups } from "../../alerts/render";
+import { hostCpuRecordingGroups } from "../../alerts/rules/stack";
 import { fixtureExposition } from "./exposition";
 
 /**
@@ -131,9 +135,12 @@ export async function startLiveStack(): Promise<LiveStack> {
     const nodeExporter = start("prometheus-node-exporter", [`--web.listen-address=127.0.0.1:${nodePort}`]);
     procs.push(nodeExporter);
 
+    // The fixture target serves the DS01 and DRM recorded series itself; the host's are recorded
+    // here from the real node-exporter by the stack's own rules.
+    const hostRules = parse(renderGroups(hostCpuRecordingGroups(), alertingSchema.parse(undefined))) as { groups: unknown[] };
     await writeFile(
       join(dir, "rules.yml"),
-      "groups:\n  - name: fixture\n    rules:\n      - record: fixture:up:sum\n        expr: sum(up)\n",
+      stringify({ groups: [{ name: "fixture", rules: [{ record: "fixture:up:sum", expr: "sum(up)" }] }, ...hostRules.groups] }),
     );
     const job = (name: string, port: number) => `  - job_name: ${name}\n    static_configs:\n      - targets: ["127.0.0.1:${port}"]\n`;
     await writeFile(
@@ -167,17 +174,19 @@ export async function startLiveStack(): Promise<LiveStack> {
       30_000,
       logs,
     );
+    const atLeast = (what: string, expr: string, min: number) =>
+      waitFor(
+        what,
+        async () => {
+          const r = toResult((await get(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)) as ApiResponse);
+          return r.ok && Number(r.series[0]?.value?.[1]) >= min;
+        },
+        30_000,
+        logs,
+      );
     // Counters need two samples in the window before rate() and increase() return anything.
-    await waitFor(
-      "two samples of every counter",
-      async () => {
-        const body = (await get(`${url}/api/v1/query?query=${encodeURIComponent("count_over_time(drm_completed_tasks_total[1m])")}`)) as ApiResponse;
-        const r = toResult(body);
-        return r.ok && Number(r.series[0]?.value?.[1]) >= 3;
-      },
-      30_000,
-      logs,
-    );
+    await atLeast("two samples of every counter", "count_over_time(drm_completed_tasks_total[1m])", 3);
+    await atLeast("the host CPU recording rule", "count(instance_mode:node_cpu_busy_percent:rate5m)", 1);
 
     const query = async (expr: string): Promise<PromResult> =>
       toResult((await get(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)) as ApiResponse);

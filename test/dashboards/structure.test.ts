@@ -171,7 +171,7 @@ describe("generated dashboards", () => {
       "Alerts and notifications",
     ]);
     const heatmaps = dataPanels(byUid(UID.drm)).filter((p) => p.type === "heatmap");
-    expect(heatmaps.length).toBe(3);
+    expect(heatmaps.length).toBe(1);
     for (const h of heatmaps) expect(targetsOf(h)[0]?.legendFormat).toBe("{{worker_id}}");
   });
 

@@ -54,7 +54,7 @@ const LOW_IS_REGRESSION: readonly Step[] = [
 const HIGH_IS_REGRESSION: readonly Step[] = rising(Z_WARN, Z_CRIT);
 
 /** Workers listed in the busiest-worker panels: enough to spot the hot ones, few enough to read. */
-export const BUSIEST_WORKERS = 20;
+export const BUSIEST_WORKERS = 10;
 
 /**
  * Utilisation across the workers alive, from the recorded min/avg/max: a week of churning workers

@@ -1,6 +1,6 @@
 import { agg, cadvisor, call, ds01, ne, range, recorded, sel } from "../metrics";
 import type { DashboardDef } from "./kit/dashboard";
-import { orZero } from "./kit/expr";
+import { orZero, topkOverRange } from "./kit/expr";
 import { falling, gaugePanel, NEUTRAL, rising, statPanel, tablePanel, timeseriesPanel } from "./kit/panels";
 import { labelValuesVariable } from "./kit/variables";
 import { GPU_WASTE_PERCENT } from "./ds01Overview";
@@ -12,10 +12,19 @@ const USER = "$user";
  * cAdvisor names a container by its Docker name, which DS01 reports as `container`; this keeps
  * the cAdvisor series of the selected user's DS01 containers.
  */
-function ofUsersContainers(expr: string): string {
-  const mine = agg("group", `label_replace(${sel(ds01.ds01_gpu_allocated, { user: USER })}, "name", "$1", "container", "(.+)")`, ["name"]);
-  return `${expr} * on(name) group_left() ${mine}`;
+function ofUsersContainers(expr: string, rankOverRange: string): string {
+  const named = (allocated: string) => agg("group", `label_replace(${allocated}, "name", "$1", "container", "(.+)")`, ["name"]);
+  const mine = named(sel(ds01.ds01_gpu_allocated, { user: USER }));
+  // Every container the user held a GPU with in the range, so the ranking sees the whole range.
+  const mineInRange = named(call("last_over_time", `${range(ds01.ds01_gpu_allocated, "$__range", { user: USER })} @ end()`));
+  return topkOverRange(TOP_CONTAINERS, `${expr} * on(name) group_left() ${mine}`, `${rankOverRange} * on(name) group_left() ${mineInRange}`, ["name"]);
 }
+
+/** Containers drawn per panel: a user's week can hold hundreds of short-lived ones. */
+const TOP_CONTAINERS = 10;
+const CONTAINER = { name: ne("") };
+const cpuOverRange = agg("sum", call("rate", `${range(cadvisor.container_cpu_usage_seconds_total, "$__range", CONTAINER)} @ end()`), ["name"]);
+const memoryOverRange = agg("sum", call("max_over_time", `${range(cadvisor.container_memory_working_set_bytes, "$__range", CONTAINER)} @ end()`), ["name"]);
 
 export function ds01User(): DashboardDef {
   return {
@@ -156,11 +165,12 @@ export function ds01User(): DashboardDef {
         panels: [
           timeseriesPanel({
             title: "CPU per container",
-            description: "CPU cores used by each of my GPU containers (cAdvisor).",
+            description: "CPU cores used by my ten GPU containers busiest over the time range (cAdvisor).",
             queries: [
               {
                 expr: ofUsersContainers(
-                  agg("sum", call("rate", range(cadvisor.container_cpu_usage_seconds_total, "$__rate_interval", { name: ne("") })), ["name"]),
+                  agg("sum", call("rate", range(cadvisor.container_cpu_usage_seconds_total, "$__rate_interval", CONTAINER)), ["name"]),
+                  cpuOverRange,
                 ),
                 legend: "{{name}}",
               },
@@ -170,10 +180,10 @@ export function ds01User(): DashboardDef {
           }),
           timeseriesPanel({
             title: "Memory per container",
-            description: "Working set of each of my GPU containers (cAdvisor).",
+            description: "Working set of my ten GPU containers largest over the time range (cAdvisor).",
             queries: [
               {
-                expr: ofUsersContainers(agg("sum", sel(cadvisor.container_memory_working_set_bytes, { name: ne("") }), ["name"])),
+                expr: ofUsersContainers(agg("sum", sel(cadvisor.container_memory_working_set_bytes, CONTAINER), ["name"]), memoryOverRange),
                 legend: "{{name}}",
               },
             ],
@@ -187,11 +197,12 @@ export function ds01User(): DashboardDef {
               {
                 expr: ofUsersContainers(
                   // A limit of 0 means "no limit": leave those containers out rather than divide by it.
-                  `100 * ${agg("sum", sel(cadvisor.container_memory_working_set_bytes, { name: ne("") }), ["name"])} / (${agg(
+                  `100 * ${agg("sum", sel(cadvisor.container_memory_working_set_bytes, CONTAINER), ["name"])} / (${agg(
                     "sum",
-                    sel(cadvisor.container_spec_memory_limit_bytes, { name: ne("") }),
+                    sel(cadvisor.container_spec_memory_limit_bytes, CONTAINER),
                     ["name"],
                   )} > 0)`,
+                  memoryOverRange,
                 ),
                 legend: "{{name}}",
               },

@@ -30,3 +30,4 @@ export type MetricName = keyof Catalog;
 export function lookupMetric(name: string): MetricDef | undefined {
   return (catalog as Record<string, MetricDef>)[name];
 }
+export { PER_HOST_BUDGET, STACK_BUDGET, perHostBudget, seriesBudget, type BudgetJob, type HostSize } from "./budget";

@@ -3,16 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { RECORDING_RULE_FILE, alertingSchema, renderRuleFiles, thresholdsSchema } from "../../alerts";
-import { dashboardVariables } from "../../dashboards";
-import { resolveVariables } from "../../test/e2e/checks/dashboards";
-import { interpolate } from "../../test/e2e/checks/variables";
 import { freePort } from "../../test/e2e/harness/ports";
 import type { ManagedProcess } from "../../test/e2e/harness/process";
 import { PrometheusApi, seriesCount } from "../../test/e2e/harness/prometheus-api";
 import { startPrometheus } from "../../test/e2e/harness/services";
 import { sleep } from "../../test/e2e/harness/wait";
-import { dataPanels, parsedDashboards, targetsOf } from "../../test/dashboards/walk";
-import { grafanaTiming } from "./grafana";
+import { HistoryApi, measureRange, type Measured } from "./measure";
 import { backfillRaw, backfillRules, recordNames, ruleLayers } from "./tsdb";
 import { parseShape, USAGE, type BenchShape } from "./shape";
 
@@ -25,16 +21,6 @@ import { parseShape, USAGE, type BenchShape } from "./shape";
 const log = (s: string): void => {
   process.stderr.write(`${s}\n`);
 };
-
-/** Prometheus answering queries at the end of the generated history rather than at the wall clock. */
-class HistoryApi extends PrometheusApi {
-  constructor(baseUrl: string, private readonly at: number) {
-    super(baseUrl);
-  }
-  override query(expr: string, time?: number) {
-    return super.query(expr, time ?? this.at);
-  }
-}
 
 interface Meta {
   shape: BenchShape;
@@ -122,48 +108,6 @@ async function awaitCompaction(dataDir: string): Promise<void> {
   }
 }
 
-interface Measured {
-  readonly dashboard: string;
-  readonly panel: string;
-  readonly expr: string;
-  readonly ms: number;
-  readonly series: number;
-  readonly error?: string;
-}
-
-async function measureRange(api: PrometheusApi, end: number, rangeSeconds: number): Promise<Measured[]> {
-  const out: Measured[] = [];
-  for (const d of parsedDashboards()) {
-    const uid = d.model.uid ?? d.fileName;
-    const vars = await resolveVariables(api, uid, dashboardVariables(uid));
-    for (const p of vars.problems) log(`  ${p}`);
-    const jobs = dataPanels(d.model).flatMap((p) =>
-      targetsOf(p).map((t) => ({
-        panel: p.title ?? "",
-        expr: t.expr ?? "",
-        instant: t.instant === true && t.range !== true,
-        timing: grafanaTiming({ width: p.gridPos?.w ?? 24, ...(p.maxDataPoints ? { maxDataPoints: p.maxDataPoints } : {}), ...(p.interval ? { interval: p.interval } : {}) }, end, rangeSeconds),
-      })),
-    );
-    for (const a of d.model.annotations?.list ?? []) {
-      const expr = (a as { expr?: string }).expr;
-      if (expr) jobs.push({ panel: `Annotation: ${a.name}`, expr, instant: false, timing: grafanaTiming({ width: 24 }, end, rangeSeconds) });
-    }
-    for (const j of jobs) {
-      const { expr, unresolved } = interpolate(j.expr, { ...vars.values, ...j.timing.builtins });
-      const t0 = performance.now();
-      try {
-        if (unresolved.length) throw new Error(`unresolved ${unresolved.join(", ")}`);
-        const result = j.instant ? await api.query(expr, j.timing.end) : await api.queryRange(expr, j.timing.start, j.timing.end, j.timing.stepSeconds);
-        out.push({ dashboard: uid, panel: j.panel, expr, ms: performance.now() - t0, series: seriesCount(result) });
-      } catch (err: unknown) {
-        out.push({ dashboard: uid, panel: j.panel, expr, ms: performance.now() - t0, series: 0, error: err instanceof Error ? err.message : String(err) });
-      }
-    }
-  }
-  return out;
-}
-
 function table(rows: (string | number)[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? "").length))) ?? [];
   return rows.map((r) => `| ${r.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join(" | ")} |`).join("\n");
@@ -215,8 +159,8 @@ async function main(): Promise<void> {
       );
       for (const days of shape.ranges.filter((r) => r <= shape.days)) {
         const rangeLabel = days === 1 ? "24h" : `${days}d`;
-        await measureRange(api, meta.end, days * 86400); // warm-up: the first pass reads the blocks from disk
-        const results = await measureRange(api, meta.end, days * 86400);
+        await measureRange(api, meta.end, days * 86400, log); // warm-up: the first pass reads the blocks from disk
+        const results = await measureRange(api, meta.end, days * 86400, log);
         const byDashboard = new Map<string, Measured[]>();
         for (const r of results) (byDashboard.get(r.dashboard) ?? byDashboard.set(r.dashboard, []).get(r.dashboard))?.push(r);
         const panelSeries = (rs: Measured[]) => {

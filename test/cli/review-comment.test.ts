@@ -93,7 +93,7 @@ describe("the pull request's review comment", () => {
     // Each stack: its diff (or that there is none), then its preview beside it.
     expect(body).toMatch(/## Stack `dev`\n\n\*\*gpu-monitoring diff\*\*: no changes to alerts, dashboards or configs in stack dev\n\n<details><summary>pulumi preview: failure<\/summary>\n\n```\n\(no output\)\n```/);
     expect(body).toMatch(/## Stack `prod`\n\n\*\*gpu-monitoring diff\*\*: \d+ changes in stack prod/);
-    expect(body).toContain("retention time: `2d` → `7d`");
+    expect(body).toContain("retention time: `8d` → `7d`");
     expect(body).toContain("<details><summary>pulumi preview: success</summary>\n\n```\nPreviewing update (prod)");
   });
 

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { durationMs } from "../../alerts/model";
 import { ConfigError, loadStackConfig, loadStackConfigFile, readStackFile, stackFilePath } from "../../components/config";
 
 let dir: string;
@@ -28,6 +29,8 @@ describe("stack files", () => {
     expect(cfg.gpu).toBeUndefined();
     expect(new Set(Object.values(cfg.bindAddresses))).toEqual(new Set(["127.0.0.1"]));
     expect(cfg.secretKeys).toContain("grafanaAdminPassword");
+    // A newcomer opens a week on every dashboard; the stack must still hold it.
+    expect(durationMs(cfg.retention.time)).toBeGreaterThanOrEqual(durationMs("7d"));
   });
 
   it("prod: Docker on a GPU host, DCGM and DS01 sources on", () => {

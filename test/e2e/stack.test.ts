@@ -3,6 +3,7 @@ import { BUNDLE_PATHS } from "../../components/render";
 import { JOB_NAMES } from "../../components/config";
 import type { SimulationOverrides } from "../../exporter/simulation/overrides";
 import { dashboardQueries, dashboardVariables } from "../../dashboards";
+import { perHostBudget, seriesBudget, type BudgetJob, type HostSize } from "../../metrics";
 import { formatCounts, seriesBy } from "./checks/cost";
 import { checkDashboardQueries, type DashboardCheck } from "./checks/dashboards";
 import { describeAlert, waitForDelivery, type ExpectedAlert } from "./checks/alerts";
@@ -295,6 +296,22 @@ describe("the generated stack on loopback", () => {
       expect(jobs[job] ?? 0, `series of job ${job}`).toBeGreaterThan(0);
     }
     expect(byHostname.map((r) => r.labels["Hostname"]), "simulated GPU hosts with DCGM series").toHaveLength(1);
+    // The series budget (metrics/budget.ts, docs/series-budget.md), for the host as Prometheus sees it.
+    const count = async (expr: string): Promise<number> => Number((await prom.vector(`count(${expr})`))[0]?.value[1] ?? 0);
+    const host: HostSize = {
+      cpus: await count(`node_cpu_seconds_total{mode="idle"}`),
+      gpuEntities: await count(`group by (gpu, GPU_I_ID) ({job="${JOB_NAMES.dcgmExporter}", __name__=~"DCGM_FI_.+"})`),
+      allocations: await count("ds01_gpu_allocated"),
+      users: await count("ds01_user_containers_count"),
+      drmWorkers: await count("drm_worker_tasks"),
+      containers: 0,
+    };
+    for (const job of [JOB_NAMES.nodeExporter, JOB_NAMES.dcgmExporter, JOB_NAMES.exporter, JOB_NAMES.prometheus, JOB_NAMES.alertmanager] as const) {
+      const budget = seriesBudget(job as BudgetJob, host);
+      console.log(`[e2e] series budget: ${job} ${jobs[job] ?? 0} of ${budget}`);
+      expect(jobs[job] ?? 0, `series of job ${job} against its budget for ${JSON.stringify(host)}`).toBeLessThanOrEqual(budget);
+    }
+    expect(perHost, "series of one GPU host against its budget").toBeLessThanOrEqual(perHostBudget(host));
     mark("6. series counted");
   }, 30_000);
 });

@@ -1,0 +1,64 @@
+import { dashboardVariables } from "../../dashboards";
+import { resolveVariables } from "../../test/e2e/checks/dashboards";
+import { interpolate } from "../../test/e2e/checks/variables";
+import { PrometheusApi, seriesCount } from "../../test/e2e/harness/prometheus-api";
+import { dataPanels, parsedDashboards, targetsOf } from "../../test/dashboards/walk";
+import { grafanaTiming } from "./grafana";
+
+/**
+ * Every panel query of every dashboard sent as Grafana sends it (variables at their defaults,
+ * Grafana's step and built-in intervals for the panel's width and the range), one after another.
+ */
+
+/** Prometheus answering queries at the end of the generated history rather than at the wall clock. */
+export class HistoryApi extends PrometheusApi {
+  constructor(baseUrl: string, private readonly at: number) {
+    super(baseUrl);
+  }
+  override query(expr: string, time?: number) {
+    return super.query(expr, time ?? this.at);
+  }
+}
+
+export interface Measured {
+  readonly dashboard: string;
+  readonly panel: string;
+  readonly expr: string;
+  readonly ms: number;
+  readonly series: number;
+  readonly error?: string;
+}
+
+export async function measureRange(api: PrometheusApi, end: number, rangeSeconds: number, log: (s: string) => void = () => {}): Promise<Measured[]> {
+  const out: Measured[] = [];
+  for (const d of parsedDashboards()) {
+    const uid = d.model.uid ?? d.fileName;
+    const vars = await resolveVariables(api, uid, dashboardVariables(uid));
+    for (const p of vars.problems) log(`  ${p}`);
+    const jobs = dataPanels(d.model).flatMap((p) =>
+      targetsOf(p).map((t) => ({
+        panel: p.title ?? "",
+        expr: t.expr ?? "",
+        instant: t.instant === true && t.range !== true,
+        timing: grafanaTiming({ width: p.gridPos?.w ?? 24, ...(p.maxDataPoints ? { maxDataPoints: p.maxDataPoints } : {}), ...(p.interval ? { interval: p.interval } : {}) }, end, rangeSeconds),
+      })),
+    );
+    for (const a of d.model.annotations?.list ?? []) {
+      const expr = (a as { expr?: string }).expr;
+      if (expr) jobs.push({ panel: `Annotation: ${a.name}`, expr, instant: false, timing: grafanaTiming({ width: 24 }, end, rangeSeconds) });
+    }
+    for (const j of jobs) {
+      const { expr, unresolved } = interpolate(j.expr, { ...vars.values, ...j.timing.builtins });
+      const t0 = performance.now();
+      try {
+        if (unresolved.length) throw new Error(`unresolved ${unresolved.join(", ")}`);
+        const result = j.instant ? await api.query(expr, j.timing.end) : await api.queryRange(expr, j.timing.start, j.timing.end, j.timing.stepSeconds);
+        out.push({ dashboard: uid, panel: j.panel, expr, ms: performance.now() - t0, series: seriesCount(result) });
+      } catch (err: unknown) {
+        out.push({ dashboard: uid, panel: j.panel, expr, ms: performance.now() - t0, series: 0, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+  return out;
+}
+

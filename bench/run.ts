@@ -16,7 +16,8 @@ import { Dockerd } from "../test/exporter-ds01/support/dockerd";
  * BENCH_RUNS runs, each against a freshly started exporter process.
  *
  * Environment: BENCH_RUNS (3), BENCH_SCRAPES per run (300), BENCH_CONCURRENCY_SECONDS (30),
- * BENCH_DOCKER_SIZES (100,1000), BENCH_EVENTS (1000000).
+ * BENCH_DOCKER_SIZES (100,1000), BENCH_EVENTS (1000000); BENCH_NODE_FLAGS compares node flag sets
+ * instead (see compareNodeFlags).
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 300);
@@ -151,8 +152,8 @@ async function bundleChild(dir: string): Promise<void> {
 }
 
 /** Starts the bundled exporter in its own node process. */
-async function startChild(config: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, [childBundle, JSON.stringify(config)], {
+async function startChild(config: Record<string, string>, nodeFlags: readonly string[] = []): Promise<Child> {
+  const proc = spawn(process.execPath, [...nodeFlags, childBundle, JSON.stringify(config)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: proc.stdout! });
@@ -190,10 +191,10 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 /** Sequential scrapes against a fresh exporter, `runs` times; medians of each run's figures. */
-async function scrapeFigures(label: string, config: Record<string, string>, expect: string): Promise<ScrapeFigures> {
+async function scrapeFigures(label: string, config: Record<string, string>, expect: string, nodeFlags: readonly string[] = []): Promise<ScrapeFigures> {
   const per: ScrapeFigures[] = [];
   for (let r = 0; r < RUNS; r++) {
-    const child = await startChild(config);
+    const child = await startChild(config, nodeFlags);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const latencies: number[] = [];
@@ -302,6 +303,37 @@ async function createContainers(d: Dockerd, image: string, have: number, n: numb
   await Promise.all(Array.from({ length: 8 }, worker));
 }
 
+/**
+ * `BENCH_NODE_FLAGS="|--max-semi-space-size=1 ..."`: the same exporter under each set of node
+ * flags (sets separated by `|`, the empty set being node's defaults), side by side in one run:
+ * memory at 10,000 allocations with the events log, and latency at 1,000 allocations.
+ */
+async function compareNodeFlags(dir: string, deviceMap: string, stateDir: string, sets: readonly string[]): Promise<void> {
+  const big = path.join(dir, "gpu-state-10000.json");
+  const small = path.join(dir, "gpu-state-1000.json");
+  await writeStateFile(big, 10_000);
+  await writeStateFile(small, 1000);
+  const eventsFile = path.join(dir, "events.jsonl");
+  await writeEventsFile(eventsFile, EVENTS);
+  const rows: string[] = [];
+  for (const set of sets) {
+    const flags = set.split(" ").filter(Boolean);
+    const name = set.trim() || "(node defaults)";
+    console.log(`node ${name}:`);
+    const mem = await scrapeFigures(`10,000 allocations + ${EVENTS.toLocaleString("en")} events`, { stateFile: big, deviceMap, stateDir, eventsFile }, "ds01_gpu_allocated{", flags);
+    const lat = await scrapeFigures("1,000 allocations", { stateFile: small, deviceMap, stateDir }, "ds01_gpu_allocated{", flags);
+    rows.push(`| ${name} | ${mem.rssMb} | ${mem.p99Ms} | ${lat.rssMb} | ${lat.p50Ms} | ${lat.p99Ms} | ${lat.cpuMsPerScrape} |`);
+  }
+  console.log(
+    [
+      "",
+      `| node flags | RSS MB, 10,000 allocations + ${EVENTS.toLocaleString("en")} events | p99 ms there | RSS MB, 1,000 allocations | p50 ms | p99 ms | CPU ms/scrape |`,
+      "|---|---|---|---|---|---|---|",
+      ...rows,
+    ].join("\n"),
+  );
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "ds01-bench-"));
   const results: Record<string, unknown> = {};
@@ -314,6 +346,10 @@ async function main(): Promise<void> {
     const [load1] = (await readFile("/proc/loadavg", "utf8")).split(" ");
     console.log(`DS01 exporter benchmark: median of ${RUNS} runs, ${SCRAPES} sequential scrapes per run, node ${process.version}`);
     console.log(`Machine: ${os.cpus().length} CPUs, load average ${load1} at start (latencies scale with competing load)`);
+    if (process.env.BENCH_NODE_FLAGS !== undefined) {
+      await compareNodeFlags(dir, deviceMap, stateDir, process.env.BENCH_NODE_FLAGS.split("|"));
+      return;
+    }
 
     console.log("State-file source:");
     const stateFigs: Record<number, ScrapeFigures> = {};

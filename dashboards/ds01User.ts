@@ -145,10 +145,15 @@ export function ds01User(): DashboardDef {
           }),
           timeseriesPanel({
             title: "Utilisation per allocation",
-            description: "Each of my containers' slot utilisation.",
+            description: "Slot utilisation of my ten allocations busiest over the time range.",
             queries: [
               {
-                expr: sel(recorded["ds01:allocation_utilization"], { user: USER }),
+                expr: topkOverRange(
+                  TOP_CONTAINERS,
+                  sel(recorded["ds01:allocation_utilization"], { user: USER }),
+                  call("avg_over_time", `${range(recorded["ds01:allocation_utilization"], "$__range", { user: USER })} @ end()`),
+                  ["container", "gpu_slot"],
+                ),
                 legend: "{{container}} (slot {{gpu_slot}})",
               },
             ],

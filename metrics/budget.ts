@@ -8,6 +8,10 @@
 /** What a GPU host holds, as far as series scale with it. */
 export interface HostSize {
   readonly cpus: number;
+  /** Network interfaces node-exporter reports (each Docker container's veth counts). */
+  readonly networkDevices: number;
+  readonly filesystems: number;
+  readonly disks: number;
   /** Full GPUs plus MIG instances: DCGM reports one entity for each. */
   readonly gpuEntities: number;
   /** DS01 allocations (containers holding a GPU slot) alive at a scrape. */
@@ -24,9 +28,9 @@ interface Linear {
   readonly per: Partial<Record<keyof HostSize, number>>;
 }
 
-/** Per-host jobs: fixed series plus series per CPU, GPU entity, allocation, user, worker, container. */
+/** Per-host jobs: fixed series plus series per CPU, network interface, filesystem, disk, GPU entity, allocation, user, worker, container. */
 export const PER_HOST_BUDGET = {
-  "node-exporter": { fixed: 500, per: { cpus: 16 } },
+  "node-exporter": { fixed: 400, per: { cpus: 16, networkDevices: 36, filesystems: 8, disks: 20 } },
   "dcgm-exporter": { fixed: 20, per: { gpuEntities: 40 } },
   "ds01-exporter": { fixed: 200, per: { allocations: 3, users: 3, drmWorkers: 4 } },
   cadvisor: { fixed: 300, per: { containers: 40 } },

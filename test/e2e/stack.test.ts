@@ -124,6 +124,10 @@ describe("the generated stack on loopback", () => {
     expect(new Set(groups.map((g) => g.file.split("/").pop())).size, `files with rule groups, of ${ruleFiles.length} rendered`).toBe(ruleFiles.length);
     expect(unhealthyRules(groups), "rules whose evaluation failed (group, file, rule, lastError)").toEqual([]);
     expect(await failedEvaluations(prom), "rule groups with failed evaluations").toEqual([]);
+    // What each group costs per evaluation; a group that takes a second is a query to rewrite.
+    const costs = groups.map((g) => ({ group: g.name, ms: (g.evaluationTime ?? 0) * 1000 })).sort((a, b) => b.ms - a.ms);
+    console.log(["[e2e] rule group evaluation times (ms)", ...costs.map((c) => `  ${c.group.padEnd(32)} ${c.ms.toFixed(2)}`)].join("\n"));
+    expect(costs.filter((c) => c.ms >= 1000), "rule groups taking a second or more").toEqual([]);
     mark("2. rules healthy, recordings present");
   }, 60_000);
 
@@ -300,6 +304,9 @@ describe("the generated stack on loopback", () => {
     const count = async (expr: string): Promise<number> => Number((await prom.vector(`count(${expr})`))[0]?.value[1] ?? 0);
     const host: HostSize = {
       cpus: await count(`node_cpu_seconds_total{mode="idle"}`),
+      networkDevices: await count("node_network_up"),
+      filesystems: await count("node_filesystem_size_bytes"),
+      disks: await count("node_disk_io_now"),
       gpuEntities: await count(`group by (gpu, GPU_I_ID) ({job="${JOB_NAMES.dcgmExporter}", __name__=~"DCGM_FI_.+"})`),
       allocations: await count("ds01_gpu_allocated"),
       users: await count("ds01_user_containers_count"),

@@ -40,7 +40,7 @@ describe("exporter image (Dockerfile)", () => {
     expect(["root", "0"]).not.toContain(user);
     expect(final.some((l) => l.startsWith("HEALTHCHECK ") && l.includes("/-/healthy"))).toBe(true);
     expect(final.some((l) => /\bnpm\b/.test(l) && l.startsWith("RUN"))).toBe(false);
-    expect(final.find((l) => l.startsWith("ENTRYPOINT "))).toBe('ENTRYPOINT ["node", "/app/exporter.js"]');
+    expect(final.find((l) => l.startsWith("ENTRYPOINT "))).toBe('ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/exporter.js"]');
     expect(dockerfile.some((l) => l.includes("npm ci --omit=dev"))).toBe(true);
   });
 
@@ -115,6 +115,8 @@ describe("systemd unit", () => {
     expect(directive("RestartPreventExitStatus")).toEqual(["2"]);
     const exec = unit.replace(/\\\n\s*/g, " ");
     expect(exec).toMatch(/ExecStart=.*--bind=127\.0\.0\.1/);
+    // The same node flags as the image's ENTRYPOINT.
+    expect(exec).toMatch(/^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 \//m);
     // The docker group is granted exactly when the Docker source is configured.
     expect(directive("SupplementaryGroups").includes("docker")).toBe(/ExecStart=.*--docker-socket=/.test(exec));
     expect(unit).not.toMatch(/api-key=/);

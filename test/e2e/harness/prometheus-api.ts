@@ -40,6 +40,8 @@ export interface RuleGroupState {
   readonly name: string;
   readonly file: string;
   readonly rules: readonly RuleState[];
+  /** Seconds the group's last evaluation took. */
+  readonly evaluationTime?: number;
 }
 
 export interface PrometheusAlert {

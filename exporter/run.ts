@@ -2,13 +2,16 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Collector } from "./core/collector";
 import { log } from "./core/log";
-import { DEFAULT_BIND, DEFAULT_METRICS_PORT, startExporter, type RunningExporter } from "./core/server";
+import { DEFAULT_BIND, DEFAULT_METRICS_PORT, startExporter, type RouteAnswer, type RunningExporter } from "./core/server";
 import type { Source } from "./core/source";
 import { createDrmCollector } from "./drm/collector";
 import { createDrmHttpSource, redactUrl } from "./drm/http-source";
 import type { DrmSnapshot } from "./drm/model";
 import { createDockerSource, createDs01Collector, createEventsLog, createStateDirSource, createStateFileSource } from "./ds01";
 import type { Ds01Snapshot } from "./ds01/model";
+import { createSlurmCollector, type SlurmCollector } from "./slurm/collector";
+import type { MonitoringTarget } from "./slurm/discovery";
+import { createSlurmSource } from "./slurm/source";
 import { DEFAULT_SIMULATION_SEED, Simulation, type DcgmEndpoint } from "./simulation";
 
 /** Everything the exporter can be started with; the CLI flags map onto it one to one. */
@@ -36,7 +39,20 @@ export interface ExporterConfig {
   readonly refreshTimeoutMs?: number;
   /** Hostname label of the simulated DCGM series. */
   readonly simulationHostname?: string;
+  /** Read a SLURM cluster with squeue/sinfo from PATH. */
+  readonly slurm?: boolean;
+  /** SLURM poll interval in seconds. Default 15. */
+  readonly slurmIntervalSeconds?: number;
+  /** Bound on each SLURM command in seconds. Default 10. */
+  readonly slurmCommandTimeoutSeconds?: number;
+  /** SLURM_CONF for the commands; the exporter's own environment otherwise. */
+  readonly slurmConf?: string;
+  /** Monitoring targets served at /slurm/targets (Prometheus HTTP service discovery). */
+  readonly slurmTargets?: readonly MonitoringTarget[];
 }
+
+/** Path of the SLURM service discovery endpoint (Prometheus http_sd_configs). */
+export const SLURM_SD_PATH = "/slurm/targets";
 
 export interface StartedExporter extends RunningExporter {
   /** URL of the simulated DCGM /metrics, when one was asked for. */
@@ -69,13 +85,16 @@ export function validateConfig(c: ExporterConfig): void {
     if (c.simulationOverrides) throw new ConfigError("--simulation-overrides needs --simulation");
     if (c.simulateDcgmPort !== undefined) throw new ConfigError("--simulate-dcgm-port needs --simulation");
     if (c.simulationSeed !== undefined) throw new ConfigError("--simulation-seed needs --simulation");
-    if (!c.drmUrl && !c.dockerSocket && !c.stateFile && !c.eventsFile && !c.stateDir) {
-      throw new ConfigError("nothing to export: give --docker-socket or --state-file (and --events-file, --state-dir), --drm-url, or --simulation");
+    if (!c.drmUrl && !c.dockerSocket && !c.stateFile && !c.eventsFile && !c.stateDir && !c.slurm) {
+      throw new ConfigError("nothing to export: give --docker-socket or --state-file (and --events-file, --state-dir), --drm-url, --slurm, or --simulation");
     }
   } else if (c.dockerSocket || c.stateFile) {
     throw new ConfigError("--simulation provides the allocations; drop --docker-socket/--state-file");
   }
   if (c.apiKey && !c.drmUrl) throw new ConfigError("an API key was given but no --drm-url");
+  if (!c.slurm && (c.slurmTargets?.length || c.slurmConf || c.slurmIntervalSeconds !== undefined || c.slurmCommandTimeoutSeconds !== undefined)) {
+    throw new ConfigError("--slurm-target, --slurm-conf, --slurm-interval and --slurm-command-timeout need --slurm");
+  }
 }
 
 /**
@@ -123,6 +142,9 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
   // The HTTP source aborts its own request at min(interval, 10 s); the tracker's bound sits above it.
   if (drmSource) collectors.push(createDrmCollector({ source: drmSource, updateIntervalMs: intervalMs, timeoutMs: Math.min(intervalMs, 10_000) + 1_000 }));
 
+  const slurm = config.slurm ? slurmCollector(config) : undefined;
+  if (slurm) collectors.push(slurm);
+
   let dcgm: DcgmEndpoint | undefined;
   if (simulation && config.simulateDcgmPort !== undefined) {
     dcgm = await simulation.startDcgm(config.simulateDcgmPort, config.bind ?? DEFAULT_BIND);
@@ -135,6 +157,7 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
       bind: config.bind ?? DEFAULT_BIND,
       ...(config.refreshTimeoutMs !== undefined ? { refreshTimeoutMs: config.refreshTimeoutMs } : {}),
       onClose: dcgm ? [() => dcgm.close()] : [],
+      ...(slurm ? { routes: { [SLURM_SD_PATH]: (query: URLSearchParams) => slurmDiscoveryAnswer(slurm, query) } } : {}),
     });
   } catch (err: unknown) {
     await dcgm?.close();
@@ -143,4 +166,25 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
   }
   if (dcgm) log("info", "simulated DCGM endpoint listening", { url: dcgm.url });
   return { ...running, dcgmUrl: dcgm?.url, dcgmPort: dcgm?.port, simulation };
+}
+
+function slurmCollector(config: ExporterConfig): SlurmCollector {
+  const intervalMs = Math.round((config.slurmIntervalSeconds ?? 15) * 1000);
+  const commandTimeoutMs = Math.round((config.slurmCommandTimeoutSeconds ?? 10) * 1000);
+  const source = createSlurmSource({ timeoutMs: commandTimeoutMs, ...(config.slurmConf ? { slurmConf: config.slurmConf } : {}) });
+  log("info", "polling SLURM", {
+    intervalSeconds: intervalMs / 1000,
+    commandTimeoutSeconds: commandTimeoutMs / 1000,
+    slurmConf: config.slurmConf ?? process.env.SLURM_CONF ?? "(default)",
+    targets: config.slurmTargets?.length ?? 0,
+  });
+  // The commands run side by side, each bounded; the tracker's bound sits just above them.
+  return createSlurmCollector({ source, intervalMs, timeoutMs: commandTimeoutMs + 1_000, targets: config.slurmTargets ?? [] });
+}
+
+/** `GET /slurm/targets[?job=<scrape job>]`: the http_sd_configs answer, or 503 with the source's reason. */
+function slurmDiscoveryAnswer(slurm: SlurmCollector, query: URLSearchParams): RouteAnswer {
+  const answer = slurm.discovery(query.get("job") ?? undefined);
+  if ("error" in answer) return { status: 503, contentType: "text/plain; charset=utf-8", body: `SLURM discovery unavailable: ${answer.error}\n` };
+  return { status: 200, contentType: "application/json", body: JSON.stringify(answer.groups) };
 }

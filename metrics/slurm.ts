@@ -1,6 +1,12 @@
 import { metric } from "./define";
 
 /**
+ * Labels of every target found through the exporter's SLURM service discovery (the stack's
+ * relabelling turns __meta_slurm_* into these), so `up` and a service's own series carry them.
+ */
+export const SLURM_TARGET_LABELS = ["slurm_job_id", "slurm_job_name", "slurm_user", "slurm_account", "slurm_partition", "slurm_node"] as const;
+
+/**
  * A SLURM cluster as the exporter reads it from sinfo and squeue (`--slurm`), and the service
  * discovery it serves from running jobs. Node and job states are sinfo's and squeue's own
  * names, lower-cased (idle, mixed, allocated, drained, draining, down; running, pending, ...).

@@ -1,8 +1,16 @@
 import { metric } from "./define";
+import { SLURM_TARGET_LABELS } from "./slurm";
 
 /** Series every scrape produces, and the self-metrics of Prometheus, Alertmanager and Grafana. */
 export const stack = {
-  up: metric({ name: "up", type: "gauge", help: "1 if the target's last scrape succeeded.", source: "prometheus" }),
+  up: metric({
+    name: "up",
+    type: "gauge",
+    help: "1 if the target's last scrape succeeded.",
+    // Targets discovered from SLURM jobs carry the job's labels.
+    labels: SLURM_TARGET_LABELS,
+    source: "prometheus",
+  }),
   scrape_duration_seconds: metric({
     name: "scrape_duration_seconds",
     type: "gauge",

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { SIMULATED_DCGM_PORT, type StackConfig } from "../config";
 import type { HostMountSpec, PortSpec, ServiceSpec } from "../spec";
+import { slurmArgs } from "../render/exporterArgs";
 import { NOBODY, baseSpec, mainPort, resources } from "./common";
 
 /** Secret key of the DRM API key and where the exporter reads it. */
@@ -53,6 +54,7 @@ export function exporterService(cfg: StackConfig): ServiceSpec {
   }
   if (ex.drmUrl) args.push(`--drm-url=${ex.drmUrl}`);
   if (ex.drmApiKey) args.push(`--api-key-file=${DRM_API_KEY_FILE}`);
+  args.push(...slurmArgs(cfg));
   return {
     ...baseSpec(cfg, "exporter"),
     args,

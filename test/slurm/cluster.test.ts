@@ -6,10 +6,13 @@ import { slurm } from "../../metrics";
 import { setQuietLog } from "../../exporter/core/log";
 import { runExporter, SLURM_SD_PATH, type StartedExporter } from "../../exporter/run";
 import { parseMonitoringTarget } from "../../exporter/slurm/discovery";
-import type { ManagedProcess } from "../e2e/harness/process";
+import { loadStackConfigFile } from "../../components/config";
+import { BUNDLE_PATHS, renderBundle } from "../../components/render";
+import { ManagedProcess } from "../e2e/harness/process";
 import type { PrometheusApi } from "../e2e/harness/prometheus-api";
 import { freePort } from "../e2e/harness/ports";
-import { startPrometheus } from "../e2e/harness/services";
+import { REPO_ROOT, startPrometheus } from "../e2e/harness/services";
+import { stackFile } from "../stack/harness";
 import { waitFor } from "../e2e/harness/wait";
 import { httpGet, parseExposition, promtoolFindings, samples, value } from "../exporter/helpers";
 import { SlurmCluster } from "./support/cluster";
@@ -239,6 +242,36 @@ describe("SLURM source against a real cluster", () => {
       await prom?.proc.stop();
       await exporter.close();
       await c.cancelAll();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the hpc stack's exporter starts with its deployed flags and reads the cluster", { timeout: 90_000 }, async (ctx) => {
+    const c = need(ctx);
+    const cfg = loadStackConfigFile(stackFile("hpc"));
+    const deployed = renderBundle(cfg).find((f) => f.path === BUNDLE_PATHS.hostExporterArgs)?.content.trim().split("\n") ?? [];
+    const port = await freePort();
+    // The head node's paths and port, swapped for this cluster's.
+    const args = deployed.map((a) => (a.startsWith("--slurm-conf=") ? `--slurm-conf=${c.conf}` : a.startsWith("--metrics-port=") ? `--metrics-port=${port}` : a));
+    expect(args.filter((a) => a.startsWith("--slurm"))).toHaveLength(deployed.filter((a) => a.startsWith("--slurm")).length);
+    const dir = await mkdtemp(path.join(tmpdir(), "gm-slurm-hpc-"));
+    const proc = await ManagedProcess.start("exporter", process.execPath, [path.join(REPO_ROOT, "bin", "gpu-monitoring.cjs"), "exporter", ...args], { logDir: dir, cwd: REPO_ROOT });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      const page = await waitFor(
+        "the exporter reading the cluster",
+        async () => {
+          const r = await httpGet(`${url}/metrics`).catch(() => undefined);
+          return r && value(r.body, "ds01_exporter_source_up", { source: "slurm" }) === 1 ? r.body : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+        () => proc.logTail(1500),
+      );
+      expect(value(page, "slurm_node_gpus", { node: c.nodeName, state: "total" })).toBe(2);
+      expect(JSON.parse((await httpGet(`${url}${SLURM_SD_PATH}?job=specific-node`)).body)).toEqual([{ targets: ["mel2073:9100"], labels: { __meta_slurm_node: "mel2073" } }]);
+      expect(JSON.parse((await httpGet(`${url}${SLURM_SD_PATH}?job=ollama`)).body)).toEqual([]);
+    } finally {
+      await proc.stop();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -132,9 +132,9 @@ function compareRows(a: ReportRow, b: ReportRow, labels: readonly string[]): num
  */
 export async function buildReport(
   client: PrometheusClient,
-  opts: { window: string; at: Date; prometheus: string; progress: (line: string) => void },
+  opts: { window: string; at: Date; prometheus: string; progress: (line: string) => void; queries?: readonly ReportQuery[] },
 ): Promise<Report> {
-  const queries = reportQueries(opts.window);
+  const queries = opts.queries ?? reportQueries(opts.window);
   const sections: ReportSection[] = [];
   const errors: CliError[] = [];
   for (const [i, q] of queries.entries()) {

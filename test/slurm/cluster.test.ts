@@ -15,6 +15,7 @@ import { REPO_ROOT, startPrometheus } from "../e2e/harness/services";
 import { stackFile } from "../stack/harness";
 import { waitFor } from "../e2e/harness/wait";
 import { httpGet, parseExposition, promtoolFindings, samples, value } from "../exporter/helpers";
+import { runCli } from "../cli/harness";
 import { SlurmCluster } from "./support/cluster";
 import { serviceCommand } from "./support/service";
 
@@ -175,6 +176,9 @@ describe("SLURM source against a real cluster", () => {
           "        refresh_interval: 1s",
           "    relabel_configs:",
           "      - { action: labelmap, regex: __meta_slurm_(.+), replacement: slurm_$1 }",
+          "  - job_name: ds01-exporter",
+          "    static_configs:",
+          `      - targets: ["${exporter.url.replace("http://", "")}"]`,
           "",
         ].join("\n"),
       );
@@ -223,6 +227,35 @@ describe("SLURM source against a real cluster", () => {
       console.log(`discovery delay, job RUNNING to target up: ${delayMs} ms (poll 1 s, SD refresh 1 s, scrape 1 s)`);
       expect(up.metric).toMatchObject({ instance: `127.0.0.1:${svcPort}`, slurm_job_id: queued, slurm_job_name: "ollama_abc123", slurm_user: "gpumon-alice", slurm_partition: "gpu" });
       expect(Number((await api.vector(`service_requests_total{job="ollama"}`))[0]?.value[1])).toBeGreaterThan(0);
+      // The seed's operations on the CLI, against this Prometheus.
+      const promUrl = ["--prometheus-url", `http://127.0.0.1:${promPort}`];
+      const list = await runCli(["services", "list", ...promUrl]);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toMatch(new RegExp(`ollama +${queued} +ollama_abc123 +gpumon-alice +gpu +${c.nodeName} +127\\.0\\.0\\.1:${svcPort} +up`));
+      for (const id of ["ollama_abc123", queued]) {
+        const endpoint = await runCli(["services", "endpoint", id, ...promUrl]);
+        expect(endpoint.code, endpoint.stderr).toBe(0);
+        expect(endpoint.stdout).toContain(`Node: ${c.nodeName}\n  Endpoint: http://127.0.0.1:${svcPort}\n  Metrics: http://127.0.0.1:${svcPort}/metrics\n  Status: up`);
+      }
+      const unknown = await runCli(["services", "endpoint", "no_such_service", ...promUrl]);
+      expect(unknown.code).not.toBe(0);
+      expect(unknown.stderr).toContain(`known services: ollama_abc123 (${queued})`);
+      const report = await waitFor(
+        "a session report with every section filled",
+        async () => {
+          const r = await runCli(["services", "report", "ollama_abc123", "--window", "1m", "-o", "json", "-q", ...promUrl]);
+          const doc = JSON.parse(r.stdout) as { sections: { id: string; rows: { labels: Record<string, string>; value: number }[] }[] };
+          return doc.sections.every((sec) => sec.rows.length === 1) ? doc : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 1_000 },
+      );
+      const section = (id: string) => report.sections.find((sec) => sec.id === id)!.rows[0]!;
+      expect(section("targets")).toMatchObject({ value: 1, labels: { slurm_job_id: queued, slurm_job_name: "ollama_abc123", slurm_user: "gpumon-alice" } });
+      expect(section("process_memory").value).toBeGreaterThan(1_000_000);
+      expect(section("process_cpu").value).toBeGreaterThanOrEqual(0);
+      expect(section("scrape_duration").value).toBeGreaterThan(0);
+      expect(section("job_gpus")).toMatchObject({ value: 1, labels: { job_id: queued, job_name: "ollama_abc123", user: "gpumon-alice", account: "physics" } });
+
       const page = await scrape(exporter);
       expect(value(page, "slurm_discovered_targets", { scrape_job: "ollama" })).toBe(1);
       expect(value(page, "slurm_discovered_targets", { scrape_job: "fixed" })).toBe(1);

@@ -76,7 +76,7 @@ describe("export", () => {
       const paths = [...files.keys()];
       expect(paths).toContain(GUIDE_FILE);
       for (const p of paths.filter((x) => x !== GUIDE_FILE)) {
-        expect(p).toMatch(/^(prometheus\/prometheus\.yml|prometheus\/rules\/[^/]+\.ya?ml|alertmanager\/alertmanager\.yml|grafana\/provisioning\/(datasources|dashboards)\/.+)$/);
+        expect(p).toMatch(/^(prometheus\/prometheus\.yml|prometheus\/rules\/[^/]+\.ya?ml|alertmanager\/alertmanager\.yml|grafana\/provisioning\/(datasources|dashboards)\/.+|exporter\/exporter\.args)$/);
       }
       if (loadStackConfigFile(join(STACKS, `Pulumi.${stack}.yaml`)).platform === "docker") {
         expect(paths.filter((x) => x !== GUIDE_FILE).sort()).toEqual(bundle.map((f) => f.path).sort());

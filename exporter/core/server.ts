@@ -188,7 +188,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const [path = "/", search = ""] = (req.url ?? "/").split("?", 2);
-    const route = options.routes?.[path];
+    const route = options.routes && Object.hasOwn(options.routes, path) ? options.routes[path] : undefined;
     const known = path === "/metrics" || path === "/-/healthy" || path === "/-/ready" || route !== undefined;
     if (!known) return text(res, 404, "Not Found\n");
     if (req.method !== "GET" && req.method !== "HEAD") {

@@ -63,14 +63,12 @@ const errorsSchema = z.optional(z.nullable(z.array(z.object({ error: z.optional(
 export const sinfoSchema = z.object({ errors: errorsSchema, nodes: z.array(sinfoNodeSchema).check(z.maxLength(MAX_NODES)) });
 export const squeueSchema = z.object({ errors: errorsSchema, jobs: z.array(squeueJobSchema).check(z.maxLength(MAX_JOBS)) });
 
-/** Node states as sinfo names them, the drain flag folded in the way sinfo's long states do. */
-export type NodeState = string;
-
 export interface SlurmNode {
   readonly name: string;
   /** NodeAddr: where services on the node are reached (the node name when unset). */
   readonly address: string;
-  readonly state: NodeState;
+  /** sinfo's long state name, lower-case (idle, mixed, allocated, drained, draining, down, ...). */
+  readonly state: string;
   readonly partitions: readonly string[];
   readonly cpus: { readonly total: number; readonly allocated: number; readonly idle: number };
   readonly gpus: { readonly total: number; readonly allocated: number };
@@ -128,7 +126,7 @@ function reportedErrors(command: string, errors: readonly { error?: string | nul
 }
 
 /** sinfo's long state name: base state, with DRAIN turning idle/down into drained and busy into draining. */
-export function nodeState(state: string, flags: readonly string[]): NodeState {
+export function nodeState(state: string, flags: readonly string[]): string {
   const base = state.toLowerCase();
   if (flags.some((f) => f.toUpperCase() === "DRAIN")) return base === "allocated" || base === "mixed" || base === "completing" ? "draining" : "drained";
   return base;

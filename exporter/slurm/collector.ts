@@ -119,11 +119,11 @@ function applyJobs(m: SlurmMetrics, jobs: readonly SlurmJob[], now: number): voi
   const pendingAge = new Tally<"partition">();
   const jobGpus: Row<typeof slurm.slurm_job_gpus>[] = [];
   for (const j of jobs) {
-    byState.add({ state: j.state, partition: j.partition, user: j.user, account: j.account });
+    byState.add({ state: j.state, partition: j.partition, user: j.user, account: j.account }, j.count);
     if (j.state === "pending") {
-      pending.add({ partition: j.partition, reason: j.reason });
+      pending.add({ partition: j.partition, reason: j.reason }, j.count);
       if (j.gpus > 0) {
-        pendingGpus.add({ partition: j.partition }, j.gpus);
+        pendingGpus.add({ partition: j.partition }, j.gpus * j.count);
         pendingAge.max({ partition: j.partition }, j.submitTime !== undefined ? Math.max(0, now - j.submitTime) : 0);
       }
     } else if (j.state === "running" && j.gpus > 0) {

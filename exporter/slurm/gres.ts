@@ -63,3 +63,24 @@ export function expandHostlist(list: string): string[] {
   }
   return hosts;
 }
+
+/**
+ * Tasks in a pending job array's task string, as squeue lists an array that has not started
+ * as one record: `0-9%3` is ten tasks (at most three at a time), `1,4,10-20:5` five. Anything
+ * unreadable counts as the one record it is.
+ */
+export function countArrayTasks(tasks: string): number {
+  const spec = tasks.replace(/%\d+$/, "").trim();
+  if (spec === "") return 1;
+  let total = 0;
+  for (const part of spec.split(",")) {
+    const m = /^(\d+)(?:-(\d+)(?::(\d+))?)?$/.exec(part.trim());
+    if (!m) return 1;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    const step = Math.max(1, Number(m[3] ?? 1));
+    if (to < from) return 1;
+    total += Math.floor((to - from) / step) + 1;
+  }
+  return Math.min(total, MAX_HOSTS);
+}

@@ -1,5 +1,5 @@
 import * as z from "../core/zod";
-import { countGpus, expandHostlist } from "./gres";
+import { countArrayTasks, countGpus, expandHostlist } from "./gres";
 
 /**
  * The cluster as the exporter sees it after one poll: `sinfo --json` for nodes, `squeue --json`
@@ -43,6 +43,7 @@ const squeueJobSchema = z.object({
   nodes: optionalText,
   node_count: count,
   submit_time: time,
+  array_task_string: optionalText,
   start_time: time,
   gres_detail: z.optional(z.nullable(z.array(z.string().check(z.maxLength(4096))))),
   tres_per_node: optionalText,
@@ -87,8 +88,10 @@ export interface SlurmJob {
   readonly reason: string;
   /** Nodes the job runs on (empty until it starts). */
   readonly nodes: readonly string[];
-  /** GPUs the job holds when running, or asks for when pending. */
+  /** GPUs the job holds when running, or asks for when pending (per task of an array). */
   readonly gpus: number;
+  /** Jobs this record stands for: the tasks of a pending array squeue lists once, else 1. */
+  readonly count: number;
   /** Unix seconds; undefined where Slurm did not say. */
   readonly submitTime: number | undefined;
   readonly startTime: number | undefined;
@@ -190,6 +193,7 @@ export function parseSqueue(stdout: string): SlurmJob[] {
       reason: j.state_reason || "None",
       nodes: running ? (allocated.length ? allocated : expandHostlist(j.nodes ?? "")) : [],
       gpus: jobGpus(j, running),
+      count: state === "pending" && j.array_task_string ? countArrayTasks(j.array_task_string) : 1,
       submitTime: positive(j.submit_time),
       startTime: running ? positive(j.start_time) : undefined,
     };

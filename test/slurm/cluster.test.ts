@@ -70,8 +70,11 @@ describe("SLURM source against a real cluster", () => {
     await c.waitForState(running2, "RUNNING");
     const pendingGpu = await c.submit({ user: "gpumon-alice", name: "big", account: "physics", gpus: 2, wrap: "sleep 600" });
     const pendingCpu = await c.submit({ user: "gpumon-bob", name: "cpu-only", account: "chem", wrap: "sleep 600" });
+    // squeue --json lists a pending array once; the exporter counts its tasks.
+    const pendingArray = await c.submit({ user: "gpumon-bob", name: "sweep", account: "chem", gpus: 1, array: "0-2", wrap: "sleep 600" });
     await c.waitForState(pendingGpu, "PENDING");
     await c.waitForState(pendingCpu, "PENDING");
+    await c.waitForState(`${pendingArray}_[0-2]`, "PENDING");
     // Reasons settle once the scheduler has looked at the new jobs.
     await waitFor("pending reasons", async () => ((await c.command("squeue", ["-h", "-t", "PENDING", "-o", "%r"])).includes("None") ? undefined : true), {
       timeoutMs: 15_000,
@@ -81,9 +84,10 @@ describe("SLURM source against a real cluster", () => {
     try {
       await exporter.ready;
       const page = await pageAfter(exporter, Date.now() / 1000);
-      const squeue = (await c.command("squeue", ["-h", "-o", "%i|%j|%u|%a|%T|%P|%r|%b"])).trim().split("\n");
+      // -r: one line per array task, as the exporter counts them.
+      const squeue = (await c.command("squeue", ["-h", "-r", "-o", "%i|%j|%u|%a|%T|%P|%r|%b"])).trim().split("\n");
       const sinfo = (await c.command("sinfo", ["-h", "-N", "-O", "NodeList:|,StateLong:|,CPUsState:|,Gres:|,GresUsed:"])).trim().split("\n");
-      expect(squeue).toHaveLength(4);
+      expect(squeue).toHaveLength(7);
 
       // Jobs: one series per state, partition, user and account, counted as squeue lists them.
       const expectedJobs = new Map<string, number>();
@@ -106,7 +110,7 @@ describe("SLURM source against a real cluster", () => {
         expect(value(page, "slurm_job_gpus", { job_id: id, job_name: name, user, account, partition })).toBe(1);
       }
       expect(samples(page, "slurm_job_gpus")).toHaveLength(2);
-      expect(value(page, "slurm_jobs_pending_gpus", { partition: "gpu" })).toBe(2);
+      expect(value(page, "slurm_jobs_pending_gpus", { partition: "gpu" })).toBe(2 + 3);
       expect(value(page, "slurm_gpu_job_pending_max_seconds", { partition: "gpu" })).toBeGreaterThanOrEqual(0);
 
       // Nodes: state, CPUs (A/I/O/T) and GPUs exactly as sinfo shows them.

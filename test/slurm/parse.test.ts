@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { discover, formatMonitoringTarget, parseMonitoringTarget } from "../../exporter/slurm/discovery";
-import { countGpus, expandHostlist } from "../../exporter/slurm/gres";
+import { countArrayTasks, countGpus, expandHostlist } from "../../exporter/slurm/gres";
 import { nodeState, parseSinfo, parseSqueue } from "../../exporter/slurm/model";
 
 const fixture = (name: string): string => readFileSync(path.join(__dirname, "fixtures", name), "utf8");
@@ -67,6 +67,16 @@ describe("GRES, host lists and node states", () => {
     expect(parseSqueue(JSON.stringify(doc))[0]?.gpus).toBe(3);
   });
 
+  it("counts a pending job array squeue lists once by its tasks", () => {
+    const doc = JSON.parse(fixture("squeue-22.05.json")) as { jobs: Record<string, unknown>[] };
+    // As Slurm 22.05 lists `sbatch --array=0-9%3 --gres=gpu:1` while it waits.
+    doc.jobs[1] = { ...doc.jobs[1], array_job_id: 3, array_task_string: "0-9%3", tres_per_node: "gres:gpu:1" };
+    const job = parseSqueue(JSON.stringify(doc))[1];
+    expect([job?.count, job?.gpus]).toEqual([10, 1]);
+    expect(countArrayTasks("1,4,10-20:5")).toBe(5);
+    expect(countArrayTasks("garbage")).toBe(1);
+  });
+
   it("reports errors squeue put into its document", () => {
     expect(() => parseSqueue(JSON.stringify({ errors: [{ error: "Unable to contact slurm controller" }], jobs: [] }))).toThrow(/reported an error: Unable to contact/);
   });
@@ -91,7 +101,7 @@ describe("monitoring targets", () => {
     const snapshot = {
       takenAt: 0,
       nodes: ["n1", "n2"].map((name, i) => ({ name, address: `10.0.0.${i + 1}`, state: "allocated", partitions: ["p"], cpus: { total: 1, allocated: 1, idle: 0 }, gpus: { total: 0, allocated: 0 }, reason: "" })),
-      jobs: [{ id: "7", name: "mpi", user: "u", account: "a", partition: "p", state: "running", reason: "None", nodes: ["n1", "n2"], gpus: 0, submitTime: 1, startTime: 2 }],
+      jobs: [{ id: "7", name: "mpi", user: "u", account: "a", partition: "p", state: "running", reason: "None", nodes: ["n1", "n2"], gpus: 0, count: 1, submitTime: 1, startTime: 2 }],
     };
     const groups = discover(snapshot, [parseMonitoringTarget("mpi:9000:job-id=7")]);
     expect(groups.map((g) => g.targets[0])).toEqual(["10.0.0.1:9000", "10.0.0.2:9000"]);

@@ -29,6 +29,8 @@ export interface SubmitOptions {
   readonly account?: string;
   readonly gpus?: number;
   readonly cpus?: number;
+  /** sbatch --array, e.g. `0-2`. */
+  readonly array?: string;
   /** Shell command the job runs (sbatch --wrap). */
   readonly wrap: string;
 }
@@ -194,6 +196,7 @@ export class SlurmCluster {
     const args = ["--parsable", `--job-name=${job.name}`, "--output=/dev/null", `--chdir=${this.workDir}`, `--cpus-per-task=${job.cpus ?? 1}`];
     if (job.account) args.push(`--account=${job.account}`);
     if (job.gpus) args.push(`--gres=gpu:${job.gpus}`);
+    if (job.array) args.push(`--array=${job.array}`);
     args.push(`--wrap=${job.wrap}`);
     const out = await exec("sbatch", args, { env: this.env, uid: ids.uid, gid: ids.gid, cwd: this.workDir });
     const id = out.stdout.trim().split(";")[0] ?? "";

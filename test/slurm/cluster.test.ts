@@ -259,6 +259,9 @@ describe("SLURM source against a real cluster", () => {
       expect(section("process_cpu").value).toBeGreaterThanOrEqual(0);
       expect(section("scrape_duration").value).toBeGreaterThan(0);
       expect(section("job_gpus")).toMatchObject({ value: 1, labels: { job_id: queued, job_name: "ollama_abc123", user: "gpumon-alice", account: "physics" } });
+      const markdown = await runCli(["services", "report", queued, "--window", "1m", "-q", ...promUrl]);
+      expect(markdown.stdout).toContain("- Targets up: 1 of 1\n\n## Services up");
+      expect(markdown.stdout).toContain(`| ${queued} | ollama_abc123 | gpumon-alice | physics | gpu | 1 GPU |`);
 
       const page = await scrape(exporter);
       expect(value(page, "slurm_discovered_targets", { scrape_job: "ollama" })).toBe(1);

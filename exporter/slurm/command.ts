@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 
 /** Bound on one command's run; squeue talks to slurmctld, whose own message timeout is 10 s. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
@@ -19,10 +19,11 @@ export interface CommandRun {
 }
 
 /**
- * Runs a SLURM client found on PATH (no shell), bounded in time and output. Every failure
- * becomes an Error whose message says which command failed and why (not on PATH, timed out,
- * output too large, exit status with the first line of stderr), which is what
- * ds01_exporter_source_up's log line and the source's status report.
+ * Runs a SLURM client found on PATH (no shell), bounded in time and output. The command runs in
+ * its own process group and the whole group is killed at the timeout or the size limit, so a
+ * wrapper script's children cannot keep the poll waiting. Every failure becomes an Error whose
+ * message says which command failed and why (not on PATH, timed out, output too large, exit
+ * status with the first line of stderr), which is what the source reports as its reason.
  */
 export function runSlurmCommand(file: string, args: readonly string[], options: CommandOptions = {}): Promise<CommandRun> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
@@ -30,17 +31,42 @@ export function runSlurmCommand(file: string, args: readonly string[], options: 
   const env = options.slurmConf ? { ...process.env, SLURM_CONF: options.slurmConf } : process.env;
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    execFile(file, [...args], { env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: maxBytes, encoding: "utf8", windowsHide: true }, (err, stdout, stderr) => {
-      const durationMs = performance.now() - started;
-      if (!err) return resolve({ stdout, durationMs });
-      const code = (err as NodeJS.ErrnoException).code;
+    const child = spawn(file, [...args], { env, detached: true, stdio: ["ignore", "pipe", "pipe"], windowsHide: true });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let stderr = "";
+    let stopped: "timeout" | "too-large" | undefined;
+    let spawnError: NodeJS.ErrnoException | undefined;
+    const killGroup = (why: "timeout" | "too-large"): void => {
+      stopped ??= why;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // the group is already gone
+      }
+    };
+    const timer = setTimeout(() => killGroup("timeout"), timeoutMs);
+    child.stdout.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) killGroup("too-large");
+      else chunks.push(chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      if (stderr.length < 4096) stderr += chunk.toString("utf8");
+    });
+    child.on("error", (err: NodeJS.ErrnoException) => {
+      spawnError = err;
+    });
+    child.on("close", (code: number | null) => {
+      clearTimeout(timer);
+      if (spawnError?.code === "ENOENT") return reject(new Error(`${file} not found on PATH`));
+      if (spawnError?.code === "EACCES") return reject(new Error(`${file} is not executable`));
+      if (spawnError) return reject(new Error(`${file} failed to start (${spawnError.code ?? spawnError.message})`));
+      if (stopped === "too-large") return reject(new Error(`${file} output exceeds ${maxBytes} bytes`));
+      if (stopped === "timeout") return reject(new Error(`${file} timed out after ${timeoutMs} ms`));
       const said = firstLine(stderr);
-      if (code === "ENOENT") return reject(new Error(`${file} not found on PATH`));
-      if (code === "EACCES") return reject(new Error(`${file} is not executable`));
-      if (code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER") return reject(new Error(`${file} output exceeds ${maxBytes} bytes`));
-      if (err.killed || (err as { signal?: string }).signal === "SIGKILL") return reject(new Error(`${file} timed out after ${timeoutMs} ms`));
-      const status = typeof code === "number" ? `exited with status ${code}` : `failed (${String(code ?? (err as { signal?: string }).signal ?? "unknown")})`;
-      reject(new Error(`${file} ${status}${said ? `: ${said}` : ""}`));
+      if (code !== 0) return reject(new Error(`${file} ${code === null ? "was killed" : `exited with status ${code}`}${said ? `: ${said}` : ""}`));
+      resolve({ stdout: Buffer.concat(chunks).toString("utf8"), durationMs: performance.now() - started });
     });
   });
 }

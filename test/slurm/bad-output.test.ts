@@ -37,6 +37,8 @@ async function installSqueue(): Promise<void> {
       `  garbage) echo 'JOBID PARTITION NAME USER ST TIME NODES NODELIST(REASON)' ;;`,
       `  fail) echo 'squeue: error: slurm_load_jobs error: Unable to contact slurm controller (connect failure)' >&2; exit 1 ;;`,
       `  hang) exec /bin/sleep 30 ;;`,
+      // A wrapper whose child holds the output pipe: only killing the whole group ends the wait.
+      `  wrapper-hang) /bin/sleep 30; echo done ;;`,
       "esac",
       "",
     ].join("\n"),
@@ -107,6 +109,7 @@ describe("SLURM source with broken commands", () => {
     ["garbage", /squeue --json did not print a JSON document/],
     ["fail", /squeue exited with status 1: squeue: error: slurm_load_jobs error: Unable to contact slurm controller/],
     ["hang", /squeue timed out after 1000 ms/],
+    ["wrapper-hang", /squeue timed out after 1000 ms/],
   ];
   for (const [name, reasonPattern] of cases) {
     it(`${name} output leaves the source down with its reason, the last good values kept, the exporter serving`, { timeout: 30_000 }, async () => {

@@ -54,8 +54,11 @@ export class Dockerd {
     private readonly child: ChildProcess,
   ) {}
 
-  /** Starts dockerd, or returns the reason it cannot run here. */
-  static async start(): Promise<Dockerd | string> {
+  /**
+   * Starts dockerd, or returns the reason it cannot run here. `pathPrefix` goes first on its PATH
+   * (dockerd registers its NVIDIA device driver only when it finds the toolkit's hook there).
+   */
+  static async start(opts: { readonly pathPrefix?: string } = {}): Promise<Dockerd | string> {
     if (!existsSync("/usr/sbin/dockerd") && !existsSync("/usr/bin/dockerd")) return "dockerd is not installed";
     if (process.getuid?.() !== 0) return "dockerd needs root";
     const dir = await mkdtemp(path.join(tmpdir(), "ds01-dockerd-"));
@@ -77,7 +80,7 @@ export class Dockerd {
         "--iptables=false",
         "--ip-forward=false",
       ],
-      { stdio: ["ignore", log, log] },
+      { stdio: ["ignore", log, log], env: opts.pathPrefix ? { ...process.env, PATH: `${opts.pathPrefix}:${process.env.PATH ?? ""}` } : process.env },
     );
     closeSync(log);
     const d = new Dockerd(dir, socketPath, child);

@@ -181,7 +181,7 @@ export async function importStandIn(socketPath: string, root: string, s: StandIn
   const colon = s.image.lastIndexOf(":");
   const query = new URLSearchParams({ fromSrc: "-", repo: s.image.slice(0, colon), tag: s.image.slice(colon + 1) });
   for (const c of s.changes) query.append("changes", c);
-  const reply = await engine(socketPath, "POST", `/images/create?${query.toString()}`, undefined, stdout);
+  const reply = await engine(socketPath, "POST", `/images/create?${query.toString()}`, undefined, stdout, 180_000);
   if (reply.status !== 200 || JSON.stringify(reply.body).includes("errorDetail")) throw new Error(`import of ${s.image} failed: ${JSON.stringify(reply.body)}`);
   return s.image;
 }
@@ -208,7 +208,7 @@ export async function buildExporterImage(socketPath: string, work: string, tag: 
   if (!/^FROM \S+ AS build\b/.test(stages.find((s) => s.startsWith("FROM ")) ?? "")) throw new Error(`${dockerfile}: the first stage is not 'AS build'`);
   await writeFile(path.join(dir, "Dockerfile"), ["FROM scratch AS build", "COPY out/ /out/", "", ...finalStages].join("\n"));
   const { stdout } = await run("tar", ["-C", dir, "-cf", "-", "."], { encoding: "buffer", maxBuffer: 512 * 1024 * 1024 });
-  const reply = await engine(socketPath, "POST", `/build?t=${encodeURIComponent(tag)}&rm=1&forcerm=1`, undefined, stdout);
+  const reply = await engine(socketPath, "POST", `/build?t=${encodeURIComponent(tag)}&rm=1&forcerm=1`, undefined, stdout, 180_000);
   const out = typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
   if (reply.status !== 200 || out.includes("errorDetail")) throw new Error(`exporter image build failed: ${out.slice(-2000)}`);
   await rm(dir, { recursive: true, force: true });

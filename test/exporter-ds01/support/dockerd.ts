@@ -13,8 +13,8 @@ export interface EngineReply {
   readonly body: unknown;
 }
 
-/** One call to the Engine API on `socketPath`. */
-export function engine(socketPath: string, method: string, urlPath: string, body?: unknown, raw?: Buffer): Promise<EngineReply> {
+/** One call to the Engine API on `socketPath`, bounded by `timeoutMs` (image imports and builds need longer). */
+export function engine(socketPath: string, method: string, urlPath: string, body?: unknown, raw?: Buffer, timeoutMs = 30_000): Promise<EngineReply> {
   return new Promise((resolve, reject) => {
     const payload = raw ?? (body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
     const req = http.request(
@@ -23,7 +23,7 @@ export function engine(socketPath: string, method: string, urlPath: string, body
         method,
         path: urlPath,
         headers: payload ? { "Content-Type": raw ? "application/x-tar" : "application/json", "Content-Length": payload.length } : {},
-        timeout: 30_000,
+        timeout: timeoutMs,
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -127,7 +127,7 @@ describe("the Docker stacks in a real Docker engine", () => {
     work = await mkdtemp(path.join(tmpdir(), "docker-stack-"));
     images = standIns(loadStackConfigFile(stackFilePath("prod")).images, NVIDIA_SMI_MIG);
     for (const [name, s] of Object.entries(images)) await importStandIn(dockerd.socketPath, path.join(work, `rootfs-${name}`), s);
-  }, 240_000);
+  }, 420_000);
 
   afterAll(async () => {
     await dockerd?.stop();
@@ -171,7 +171,7 @@ describe("the Docker stacks in a real Docker engine", () => {
         opts = { socketPath: dockerd.socketPath, work, start: (_c, image) => !noBinary.has(image) };
         created = await deployStack(run, opts);
         for (const c of created) report.push(`${stack}: ${c.name} (${c.image}): ${c.started ? "started" : "created only; not run: no binary"}`);
-      }, 240_000);
+      }, 420_000);
 
       afterAll(async () => {
         if (!dockerd) return;

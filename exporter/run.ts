@@ -61,15 +61,14 @@ export function validateConfig(c: ExporterConfig): void {
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${p.message} (allowed: ${p.allowed})`).join("; "));
 }
 
-/** The device map the allocation sources use: the given file, else `nvidia-smi -L` run here. */
-function deviceMapSource(config: ExporterConfig): { deviceMapFile: string } | { deviceMap: DeviceMapSource } {
-  if (config.deviceMap) return { deviceMapFile: config.deviceMap };
-  return {
-    deviceMap: new NvidiaSmiDeviceMap({
-      ...(config.nvidiaSmi ? { command: config.nvidiaSmi } : {}),
-      ...(config.deviceMapRefreshSeconds !== undefined ? { refreshMs: config.deviceMapRefreshSeconds * 1000 } : {}),
-    }),
-  };
+/** The device map the allocation sources use: the given file, else `nvidia-smi -L` run here (and its health). */
+function deviceMapSource(config: ExporterConfig): { source: { deviceMapFile: string } | { deviceMap: DeviceMapSource }; health?: Source<unknown> } {
+  if (config.deviceMap) return { source: { deviceMapFile: config.deviceMap } };
+  const smi = new NvidiaSmiDeviceMap({
+    ...(config.nvidiaSmi ? { command: config.nvidiaSmi } : {}),
+    ...(config.deviceMapRefreshSeconds !== undefined ? { refreshMs: config.deviceMapRefreshSeconds * 1000 } : {}),
+  });
+  return { source: { deviceMap: smi }, health: smi.healthSource() };
 }
 
 /**
@@ -90,11 +89,16 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
 
   const collectors: Collector[] = [];
   let snapshot: Source<Ds01Snapshot> | undefined;
+  let deviceMapHealth: Source<unknown> | undefined;
   if (simulation) snapshot = simulation.ds01Source();
   else if (config.dockerSocket) {
-    snapshot = createDockerSource({ socketPath: config.dockerSocket, ...deviceMapSource(config) });
+    const devices = deviceMapSource(config);
+    deviceMapHealth = devices.health;
+    snapshot = createDockerSource({ socketPath: config.dockerSocket, ...devices.source });
   } else if (config.stateFile) {
-    snapshot = createStateFileSource({ path: config.stateFile, ...deviceMapSource(config) });
+    const devices = deviceMapSource(config);
+    deviceMapHealth = devices.health;
+    snapshot = createStateFileSource({ path: config.stateFile, ...devices.source });
   }
   const events = config.eventsFile ? createEventsLog({ path: config.eventsFile }) : undefined;
   const stateDir = config.stateDir ? createStateDirSource({ path: config.stateDir }) : undefined;
@@ -105,6 +109,7 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
         ...(snapshot ? { snapshot } : {}),
         ...(events ? { events } : {}),
         ...(stateDir ? { stateDir } : {}),
+        ...(deviceMapHealth ? { deviceMap: deviceMapHealth } : {}),
       }),
     );
   }

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { log } from "../core/log";
+import type { Source } from "../core/source";
 import { EMPTY_DEVICE_MAP, parseNvidiaSmiList, type DeviceMap, type DeviceMapSource } from "./device-map";
 
 export interface NvidiaSmiOptions {
@@ -62,6 +63,22 @@ export class NvidiaSmiDeviceMap implements DeviceMapSource {
   private refreshIfOlder(ageMs: number): Promise<DeviceMap> {
     if (this.running) return this.running;
     return this.now() - this.lastRun >= ageMs ? this.refresh() : Promise.resolve(this.map);
+  }
+
+  /**
+   * The map's health as a source (`nvidia_smi`) for ds01_exporter_source_*: reading it refreshes
+   * the map when due and fails while the last run failed, although the last good map stays in use.
+   */
+  healthSource(): Source<DeviceMap> {
+    return {
+      name: "nvidia_smi",
+      read: async () => {
+        const map = await this.load();
+        if (this.lastError) throw this.lastError;
+        return map;
+      },
+      close: async () => {},
+    };
   }
 
   /** One run at a time; callers arriving meanwhile share it. */

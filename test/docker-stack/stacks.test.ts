@@ -306,6 +306,7 @@ describe("the Docker stacks in a real Docker engine", () => {
             return value(body, "ds01_gpu_allocated", { gpu_slot: "0", user: "bob" }) === 1 ? body : undefined;
           });
           expect(value(page, "ds01_exporter_source_up", { source: "docker" })).toBe(1);
+          expect(value(page, "ds01_exporter_source_up", { source: "nvidia_smi" })).toBe(1);
           expect(value(page, "ds01_gpu_allocated", { gpu_slot: "1.0", gpu_uuid: MIG_3G, profile: "3g.20gb", container: "alice-thesis", user: "alice" })).toBe(1);
           expect(value(page, "ds01_gpu_allocated", { gpu_slot: "0", gpu_uuid: GPU_0, profile: "full", container: "bob-train", user: "bob" })).toBe(1);
           expect(value(page, "ds01_mig_mapping_status")).toBe(1);

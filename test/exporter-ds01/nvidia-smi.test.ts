@@ -82,6 +82,22 @@ describe("device map from nvidia-smi -L, run by the exporter", () => {
     expect(devices.lastError).toBeUndefined();
   });
 
+  it("reports its health as the nvidia_smi source: failing while runs fail, the last good map still in use", async () => {
+    await smi.set(NVIDIA_SMI_MIG);
+    clock = 0;
+    const devices = new NvidiaSmiDeviceMap({ command: smi.command, now, refreshMs: 1_000 });
+    const health = devices.healthSource();
+    expect(health.name).toBe("nvidia_smi");
+    const good = await health.read();
+    await smi.set("", "fail");
+    clock = 2_000;
+    await expect(health.read()).rejects.toThrow(/exited with 9/);
+    expect(await devices.load()).toBe(good);
+    await smi.set(NVIDIA_SMI_MIG);
+    clock = 4_000;
+    expect(await health.read()).toBe(good);
+  });
+
   it("gives up on a hanging nvidia-smi after its timeout, its children killed with it", async () => {
     await smi.set(NVIDIA_SMI_MIG, "hang");
     const devices = new NvidiaSmiDeviceMap({ command: smi.command, timeoutMs: 300 });

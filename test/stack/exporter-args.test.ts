@@ -152,6 +152,7 @@ describe("every stack file's exporter starts with its deployed arguments", () =>
             // Slots resolved through nvidia-smi -L: the deployed args name no device map.
             expect(spec.args.some((a) => a.startsWith("--device-map"))).toBe(false);
             expect(value(page, "ds01_exporter_source_up", { source: "docker" })).toBe(1);
+            expect(value(page, "ds01_exporter_source_up", { source: "nvidia_smi" })).toBe(1);
             expect(value(page, "ds01_gpu_allocated", { gpu_slot: "1.0", gpu_uuid: MIG_UUID, profile: "3g.20gb", user: "alice" })).toBe(1);
           }
           if (spec.args.some((a) => a.startsWith("--state-file="))) {

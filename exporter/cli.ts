@@ -45,6 +45,8 @@ interface ExporterFlags {
   dockerSocket?: string;
   stateFile?: string;
   deviceMap?: string;
+  nvidiaSmi: string;
+  deviceMapRefresh: number;
   eventsFile?: string;
   stateDir?: string;
   slurm?: boolean;
@@ -115,7 +117,9 @@ export function exporterCommand(): Command {
     .option("--simulate-dcgm-port <port>", "serve a DCGM-exporter-compatible /metrics from the simulation on this port", port)
     .option("--docker-socket <path>", "Docker engine socket to read DS01 containers from (e.g. /var/run/docker.sock)", nonEmpty)
     .option("--state-file <path>", "DS01 gpu-state JSON file, instead of the Docker engine", nonEmpty)
-    .option("--device-map <path>", "`nvidia-smi -L` output or JSON device map (GPU/MIG UUID -> slot)", nonEmpty)
+    .option("--device-map <path>", "`nvidia-smi -L` output or JSON device map (GPU/MIG UUID -> slot), instead of running nvidia-smi", nonEmpty)
+    .option("--nvidia-smi <command>", "program run as `<command> -L` for the device map when no --device-map is given", nonEmpty, "nvidia-smi")
+    .option("--device-map-refresh <seconds>", "re-run nvidia-smi when its map is older than this (and when an unknown device appears)", seconds, 60)
     .option("--events-file <path>", "DS01 events log (events.jsonl)", nonEmpty)
     .option("--state-dir <path>", "DS01 state directory (disk usage)", nonEmpty)
     .option("--slurm", "read a SLURM cluster with sinfo and squeue from PATH; serve HTTP service discovery at /slurm/targets")
@@ -146,6 +150,8 @@ export function exporterCommand(): Command {
         ...(flags.dockerSocket ? { dockerSocket: flags.dockerSocket } : {}),
         ...(flags.stateFile ? { stateFile: flags.stateFile } : {}),
         ...(flags.deviceMap ? { deviceMap: flags.deviceMap } : {}),
+        nvidiaSmi: flags.nvidiaSmi,
+        deviceMapRefreshSeconds: flags.deviceMapRefresh,
         ...(flags.eventsFile ? { eventsFile: flags.eventsFile } : {}),
         ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
         ...(flags.slurm ? { slurm: true } : {}),

@@ -22,7 +22,8 @@ import {
   type Profile,
 } from "./defaults";
 import { kubernetesConfigProblems } from "../platforms/kubernetes/checks";
-import { ConfigError, REDACTED, problemsFromZod, renderValue, type ConfigProblem } from "./errors";
+import { sourceProblems, type SourceSetting, type SourceSettings } from "../../exporter/source-rules";
+import { ConfigError, REDACTED, problemsFromZod, renderValue, valueAt, type ConfigProblem } from "./errors";
 import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from "./schema";
 
 export { JOB_NAMES };
@@ -348,18 +349,7 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
     });
   }
 
-  if (on.exporter && !cfg.exporter.simulation) {
-    const s = cfg.exporter.sources;
-    const hasSource = Boolean(s.dockerSocket || s.stateFile || s.eventsFile || s.stateDir || cfg.exporter.drmUrl || cfg.slurm.enabled);
-    if (!hasSource && cfg.exporter.run === "container") {
-      problems.push({
-        key: "exporter",
-        message: "the exporter is on with simulation off but has no source",
-        got: renderValue(input.exporter ?? {}),
-        allowed: "simulation: true, or at least one of dockerSocket, stateFile, eventsFile, stateDir, drmUrl, or slurm.enabled",
-      });
-    }
-  }
+  if (on.exporter && cfg.exporter.run === "container") problems.push(...exporterSourceProblems(cfg, input));
   problems.push(...slurmProblems(cfg, input));
   if (cfg.exporter.drmApiKey && !cfg.exporter.drmUrl) {
     problems.push({ key: "exporter.drmUrl", message: "the drmApiKey secret is set but there is no DRM URL to use it with", got: "nothing", allowed: "an http(s) URL" });
@@ -439,4 +429,42 @@ function secretReferences(value: unknown, path: string[]): { key: string; name: 
   return Object.entries(value).flatMap(([k, v]) =>
     k.endsWith("Secret") && typeof v === "string" ? [{ key: [...path, k].join("."), name: v }] : secretReferences(v, [...path, k]),
   );
+}
+
+/** Stack keys of the exporter's settings, for the rule the exporter applies to its flags. */
+const STACK_SETTING_KEYS: Readonly<Record<SourceSetting, string>> = {
+  simulation: "exporter.simulation",
+  simulationSeed: "exporter.simulationSeed",
+  simulationOverrides: "exporter.simulationOverrides",
+  simulateDcgmPort: "exporter.simulatedDcgmPort",
+  dockerSocket: "exporter.dockerSocket",
+  stateFile: "exporter.stateFile",
+  deviceMap: "exporter.deviceMap",
+  eventsFile: "exporter.eventsFile",
+  stateDir: "exporter.stateDir",
+  drmUrl: "exporter.drmUrl",
+  apiKey: "drmApiKey",
+  slurm: "slurm.enabled",
+};
+
+/**
+ * The exporter's own source rule (exporter/source-rules.ts) applied to what the stack would pass
+ * it, so a stack whose exporter refuses its arguments stops here, before any resource.
+ */
+function exporterSourceProblems(cfg: StackConfig, input: StackConfigInput): ConfigProblem[] {
+  const ex = cfg.exporter;
+  const settings: SourceSettings = {
+    simulation: ex.simulation,
+    ...ex.sources,
+    ...(ex.simulatedDcgmPort !== undefined ? { simulateDcgmPort: ex.simulatedDcgmPort } : {}),
+    ...(ex.drmUrl !== undefined ? { drmUrl: ex.drmUrl } : {}),
+    apiKey: ex.drmApiKey,
+    slurm: cfg.slurm.enabled,
+  };
+  const name = (s: SourceSetting): string => STACK_SETTING_KEYS[s];
+  return sourceProblems(settings, name).map((p) => {
+    const key = name(p.settings[0]);
+    const got = Object.fromEntries(p.settings.map((s) => [name(s), s === "apiKey" ? REDACTED : (valueAt(input, name(s).split(".")) ?? settings[s])]));
+    return { key, message: p.message, got: renderValue(got), allowed: p.allowed };
+  });
 }

@@ -32,7 +32,8 @@ export function ds01Overview(): DashboardDef {
   const allocations = sel(ds01.ds01_gpu_allocated);
   const migAllocated = orZero(agg("count", sel(ds01.ds01_gpu_allocated, { profile: ne("full") })));
   const migTotal = orZero(agg("count", sel(ds01.ds01_mig_slot_info)));
-  const physicalGpus = agg("count", sel(ds01.ds01_gpu_slot_info));
+  // Full GPUs and MIG parents: ds01_gpu_slot_info lists only GPUs allocatable whole.
+  const physicalGpus = sel(recorded["ds01:system_gpu_equivalents_total"]);
   const equivalentsAllocated = orZero(agg("sum", sel(ds01.ds01_gpu_equivalents)));
 
   return {

@@ -46,6 +46,9 @@ interface ExporterFlags {
   deviceMap?: string;
   eventsFile?: string;
   stateDir?: string;
+  utmpFile?: string;
+  groupsDir?: string;
+  cgroupRoot?: string;
 }
 
 /**
@@ -98,6 +101,9 @@ export function exporterCommand(): Command {
     .option("--device-map <path>", "`nvidia-smi -L` output or JSON device map (GPU/MIG UUID -> slot)", nonEmpty)
     .option("--events-file <path>", "DS01 events log (events.jsonl)", nonEmpty)
     .option("--state-dir <path>", "DS01 state directory (disk usage)", nonEmpty)
+    .option("--utmp-file <path>", "utmp database for login sessions per user (e.g. /var/run/utmp)", nonEmpty)
+    .option("--groups-dir <path>", "directory of DS01's <group>.members files (e.g. /opt/ds01-infra/config/runtime/groups)", nonEmpty)
+    .option("--cgroup-root <path>", "cgroup v2 mount holding DS01's user slices, for CPU and memory per user (e.g. /sys/fs/cgroup)", nonEmpty)
     .action(async (flags: ExporterFlags, cmd: Command) => {
       if (flags.apiKey !== undefined) {
         // Deliberately not echoing the value: a key on a command line is visible in ps.
@@ -119,6 +125,9 @@ export function exporterCommand(): Command {
         ...(flags.deviceMap ? { deviceMap: flags.deviceMap } : {}),
         ...(flags.eventsFile ? { eventsFile: flags.eventsFile } : {}),
         ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
+        ...(flags.utmpFile ? { utmpFile: flags.utmpFile } : {}),
+        ...(flags.groupsDir ? { groupsDir: flags.groupsDir } : {}),
+        ...(flags.cgroupRoot ? { cgroupRoot: flags.cgroupRoot } : {}),
       };
       let started: Awaited<ReturnType<typeof runExporter>>;
       try {

@@ -7,7 +7,16 @@ import type { Source } from "./core/source";
 import { createDrmCollector } from "./drm/collector";
 import { createDrmHttpSource, redactUrl } from "./drm/http-source";
 import type { DrmSnapshot } from "./drm/model";
-import { createDockerSource, createDs01Collector, createEventsLog, createStateDirSource, createStateFileSource } from "./ds01";
+import {
+  createCgroupSource,
+  createDockerSource,
+  createDs01Collector,
+  createEventsLog,
+  createGroupsSource,
+  createStateDirSource,
+  createStateFileSource,
+  createUtmpSource,
+} from "./ds01";
 import type { Ds01Snapshot } from "./ds01/model";
 import { DEFAULT_SIMULATION_SEED, Simulation, type DcgmEndpoint } from "./simulation";
 
@@ -32,6 +41,12 @@ export interface ExporterConfig {
   readonly deviceMap?: string;
   readonly eventsFile?: string;
   readonly stateDir?: string;
+  /** utmp database for login sessions (e.g. /var/run/utmp); in simulation the simulated logins stand in. */
+  readonly utmpFile?: string;
+  /** Directory of DS01's `<group>.members` files; in simulation the simulated groups stand in. */
+  readonly groupsDir?: string;
+  /** cgroup v2 mount holding DS01's user slices (e.g. /sys/fs/cgroup); in simulation the simulated slices stand in. */
+  readonly cgroupRoot?: string;
   /** Bound on each collector's refresh per scrape. Default 5000 ms. */
   readonly refreshTimeoutMs?: number;
   /** Hostname label of the simulated DCGM series. */
@@ -69,8 +84,10 @@ export function validateConfig(c: ExporterConfig): void {
     if (c.simulationOverrides) throw new ConfigError("--simulation-overrides needs --simulation");
     if (c.simulateDcgmPort !== undefined) throw new ConfigError("--simulate-dcgm-port needs --simulation");
     if (c.simulationSeed !== undefined) throw new ConfigError("--simulation-seed needs --simulation");
-    if (!c.drmUrl && !c.dockerSocket && !c.stateFile && !c.eventsFile && !c.stateDir) {
-      throw new ConfigError("nothing to export: give --docker-socket or --state-file (and --events-file, --state-dir), --drm-url, or --simulation");
+    if (!c.drmUrl && !c.dockerSocket && !c.stateFile && !c.eventsFile && !c.stateDir && !c.utmpFile && !c.groupsDir && !c.cgroupRoot) {
+      throw new ConfigError(
+        "nothing to export: give --docker-socket or --state-file (and --events-file, --state-dir, --utmp-file, --groups-dir, --cgroup-root), --drm-url, or --simulation",
+      );
     }
   } else if (c.dockerSocket || c.stateFile) {
     throw new ConfigError("--simulation provides the allocations; drop --docker-socket/--state-file");
@@ -104,13 +121,20 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
   }
   const events = config.eventsFile ? createEventsLog({ path: config.eventsFile }) : undefined;
   const stateDir = config.stateDir ? createStateDirSource({ path: config.stateDir }) : undefined;
-  if (snapshot || events || stateDir) {
+  // A file given on the command line wins over the simulation's stand-in.
+  const sessions = config.utmpFile ? createUtmpSource({ path: config.utmpFile }) : simulation?.sessionsSource();
+  const groups = config.groupsDir ? createGroupsSource({ path: config.groupsDir }) : simulation?.groupsSource();
+  const cgroups = config.cgroupRoot ? createCgroupSource({ root: config.cgroupRoot }) : simulation?.cgroupSource();
+  if (snapshot || events || stateDir || sessions || groups || cgroups) {
     collectors.push(
       createDs01Collector({
         version: EXPORTER_VERSION,
         ...(snapshot ? { snapshot } : {}),
         ...(events ? { events } : {}),
         ...(stateDir ? { stateDir } : {}),
+        ...(sessions ? { sessions } : {}),
+        ...(groups ? { groups } : {}),
+        ...(cgroups ? { cgroups } : {}),
       }),
     );
   }

@@ -543,7 +543,7 @@ function capacityAlerts(ctx: RuleContext): AlertingRule[] {
   const r = recorded;
   const host = (gpus: number, allocated: readonly number[]) => [
     ...Array.from({ length: gpus }, (_, i) =>
-      input(ds01.ds01_gpu_slot_info, { gpu: String(i), gpu_slot: String(i), gpu_uuid: `GPU-${i}`, model: "A100", mig_enabled: "false", instance: "ds01-exporter:9101", job: j }, "1x60"),
+      input(ds01.ds01_gpu_slot_info, { gpu: String(i), slot: String(i), gpu_slot: String(i), gpu_uuid: `GPU-${i}`, model: "A100", mig_enabled: "false", instance: "ds01-exporter:9101", job: j }, "1x60"),
     ),
     ...allocated.map((eq, i) =>
       input(ds01.ds01_gpu_equivalents, { gpu_slot: String(i), profile: "full", container: `c${i}`, user: `user${i}`, instance: "ds01-exporter:9101", job: j }, `${num(eq)}x60`),

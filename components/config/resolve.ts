@@ -25,11 +25,14 @@ import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from
 
 export { JOB_NAMES };
 
-export interface ExporterSources {
-  readonly dockerSocket?: string;
-  readonly stateFile?: string;
-  readonly eventsFile?: string;
-  readonly stateDir?: string;
+/** The exporter's DS01 sources: host paths it reads, each mounted read-only. */
+export const DS01_SOURCE_KEYS = ["dockerSocket", "stateFile", "eventsFile", "stateDir", "utmpFile", "groupsDir", "cgroupRoot"] as const;
+export type Ds01SourceKey = (typeof DS01_SOURCE_KEYS)[number];
+export type ExporterSources = { readonly [K in Ds01SourceKey]?: string };
+
+/** True when any DS01 source is configured (the exporter then reads host files on a GPU node). */
+export function hasDs01Source(sources: ExporterSources): boolean {
+  return DS01_SOURCE_KEYS.some((k) => sources[k] !== undefined);
 }
 
 export interface ExporterConfig {
@@ -158,7 +161,7 @@ function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackC
       run,
       simulation,
       ...(servesSimulatedDcgm ? { simulatedDcgmPort: ex.simulatedDcgmPort ?? SIMULATED_DCGM_PORT } : {}),
-      sources: definedOnly({ dockerSocket: ex.dockerSocket, stateFile: ex.stateFile, eventsFile: ex.eventsFile, stateDir: ex.stateDir }),
+      sources: definedOnly(Object.fromEntries(DS01_SOURCE_KEYS.map((k) => [k, ex[k]])) as ExporterSources),
       ...(ex.dockerGroupId !== undefined ? { dockerGroupId: ex.dockerGroupId } : {}),
       ...(ex.drmUrl !== undefined ? { drmUrl: ex.drmUrl } : {}),
       drmApiKey: secretKeys.includes("drmApiKey"),
@@ -300,13 +303,13 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
 
   if (on.exporter && !cfg.exporter.simulation) {
     const s = cfg.exporter.sources;
-    const hasSource = Boolean(s.dockerSocket || s.stateFile || s.eventsFile || s.stateDir || cfg.exporter.drmUrl);
+    const hasSource = hasDs01Source(s) || Boolean(cfg.exporter.drmUrl);
     if (!hasSource && cfg.exporter.run === "container") {
       problems.push({
         key: "exporter",
         message: "the exporter is on with simulation off but has no source",
         got: renderValue(input.exporter ?? {}),
-        allowed: "simulation: true, or at least one of dockerSocket, stateFile, eventsFile, stateDir, drmUrl",
+        allowed: `simulation: true, or at least one of ${DS01_SOURCE_KEYS.join(", ")}, drmUrl`,
       });
     }
   }

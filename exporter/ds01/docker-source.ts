@@ -309,6 +309,7 @@ export function toRecord(id: string, body: unknown): ContainerRecord {
   const cgroupParent = typeof b.HostConfig?.CgroupParent === "string" ? b.HostConfig.CgroupParent : "";
   const deviceIds: string[] = [];
   let allGpus = false;
+  let gpuCount = 0;
   const requests = b.HostConfig?.DeviceRequests;
   if (Array.isArray(requests)) {
     for (const request of requests as { Driver?: unknown; Count?: unknown; DeviceIDs?: unknown; Capabilities?: unknown }[]) {
@@ -316,10 +317,11 @@ export function toRecord(id: string, body: unknown): ContainerRecord {
       const ids = Array.isArray(request.DeviceIDs) ? request.DeviceIDs.filter((x): x is string => typeof x === "string") : [];
       if (ids.length > 0) deviceIds.push(...ids);
       else if (request.Count === -1) allGpus = true;
+      else if (typeof request.Count === "number" && Number.isInteger(request.Count) && request.Count > 0) gpuCount += request.Count;
     }
   }
   if (deviceIds.length === 0) deviceIds.push(...labelDeviceIds(labels));
-  return { id, name, labels, state, cgroupParent, deviceIds, allGpus };
+  return { id, name, labels, state, cgroupParent, deviceIds, allGpus, gpuCount };
 }
 
 function isGpuRequest(request: { Driver?: unknown; Capabilities?: unknown }): boolean {

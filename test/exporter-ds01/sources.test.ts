@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 function record(over: Partial<ContainerRecord>): ContainerRecord {
-  return { id: "x", name: "c", labels: {}, state: "running", cgroupParent: "", deviceIds: [], allGpus: false, ...over };
+  return { id: "x", name: "c", labels: {}, state: "running", cgroupParent: "", deviceIds: [], allGpus: false, gpuCount: 0, ...over };
 }
 
 describe("device map", () => {
@@ -104,7 +104,7 @@ describe("state-file source", () => {
       { slot: "1", uuid: "", profile: "full", gpuEquivalents: 1, container: "research-exp._.2001", user: "researcher1", interface: "atomic" },
     ]);
     expect(s.containers).toHaveLength(2);
-    expect(s.migMappingOk).toBe(true);
+    expect(s.migMapping).toEqual({ mapped: 0, unmapped: 0 });
   });
 
   it("reads MIG slots, fills UUIDs from a device map, and re-reads only when the file changes", async () => {

@@ -166,12 +166,16 @@ describe("simulation overrides (in memory)", () => {
     // The forced conditions raise the coordinator's own alerts.
     const warnings = (x: typeof d) => x.alerts_total.find((a) => a.level === "warning" && a.source === "resource_monitor")?.count ?? 0;
     expect(warnings(d)).toBeGreaterThan(warnings(drmBefore));
-    expect(sim.ds01Snapshot().unmanaged).toEqual({ total: 2, running: 1, allAccess: 1 });
+    const unmanaged = sim.ds01Snapshot().unmanaged;
+    expect(unmanaged).toHaveLength(2);
+    expect(unmanaged.filter((c) => c.running)).toHaveLength(1);
+    expect(unmanaged.filter((c) => c.accessType === "all").map((c) => c.gpuCount)).toEqual(["ALL"]);
 
     current = {};
     at(1_200);
     expect(sim.drmSnapshot().cpu_utilization_percent).toBeLessThan(97);
-    expect(sim.ds01Snapshot().unmanaged).toEqual({ total: 0, running: 0, allAccess: 0 });
+    // Back to the simulation's own state: one running compose project holding a GPU.
+    expect(sim.ds01Snapshot().unmanaged).toEqual([{ name: "compose-gpu-job-1", user: "grace", gpuCount: "1", accessType: "count", running: true }]);
   });
 });
 

@@ -3,6 +3,7 @@ import {
   ConfigError,
   JOB_NAMES,
   SIMULATED_DCGM_PORT,
+  hasDs01Source,
   type StackConfig,
 } from "../../config";
 import {
@@ -16,7 +17,7 @@ import {
   type BundleOptions,
   type ScrapeConfig,
 } from "../../render";
-import { DRM_API_KEY_FILE, runsService, serviceSpecs } from "../../services";
+import { DRM_API_KEY_FILE, DS01_SOURCE_FLAGS, runsService, serviceSpecs } from "../../services";
 import type { ServiceName, ServiceSpec } from "../../spec";
 import type { ExporterWorkloads, KubernetesConfig } from "./config";
 import { kubernetesConfigProblems, remoteWriteSecretKeys } from "./checks";
@@ -38,7 +39,7 @@ export const EXPORTER_NODE_SUFFIX = "-node";
 /** Services reach each other through a ClusterIP Service named like the Docker container. */
 export const kubernetesAddressing = byNameAddressing;
 
-const DS01_FLAGS = ["--docker-socket", "--state-file", "--events-file", "--state-dir"];
+const DS01_FLAGS = Object.values(DS01_SOURCE_FLAGS).map((f) => f.flag);
 const DRM_FLAGS = ["--drm-url", "--api-key-file"];
 const SIMULATION_FLAGS = ["--simulation", "--simulate-dcgm-port"];
 
@@ -50,8 +51,7 @@ function dropFlags(args: readonly string[], flags: readonly string[]): string[] 
 export function exporterWorkloads(cfg: StackConfig): Exclude<ExporterWorkloads, "auto"> {
   const mode = cfg.kubernetes.exporterWorkloads;
   if (mode !== "auto") return mode;
-  const s = cfg.exporter.sources;
-  const nodeLocal = Boolean(s.dockerSocket || s.stateFile || s.eventsFile || s.stateDir);
+  const nodeLocal = hasDs01Source(cfg.exporter.sources);
   const clusterWide = Boolean(cfg.exporter.drmUrl) || cfg.exporter.simulation;
   return nodeLocal ? (clusterWide ? "both" : "daemonSet") : "deployment";
 }

@@ -1,4 +1,4 @@
-import { agg, call, dcgm, ds01, exporterSelf, ne, recorded, sel } from "../metrics";
+import { agg, call, dcgm, ds01, exporterSelf, ne, physicalGpuCount, recorded, sel } from "../metrics";
 import type { DashboardDef } from "./kit/dashboard";
 import { measured } from "./kit/dcgm";
 import {
@@ -32,8 +32,7 @@ export function ds01Overview(): DashboardDef {
   const allocations = sel(ds01.ds01_gpu_allocated);
   const migAllocated = orZero(agg("count", sel(ds01.ds01_gpu_allocated, { profile: ne("full") })));
   const migTotal = orZero(agg("count", sel(ds01.ds01_mig_slot_info)));
-  // Full GPUs and MIG parents: ds01_gpu_slot_info lists only GPUs allocatable whole.
-  const physicalGpus = sel(recorded["ds01:system_gpu_equivalents_total"]);
+  const physicalGpus = `(${physicalGpuCount()})`;
   const equivalentsAllocated = orZero(agg("sum", sel(ds01.ds01_gpu_equivalents)));
 
   return {

@@ -9,6 +9,7 @@ import { stack } from "./stack";
 
 export * from "./define";
 export * from "./promql";
+export { physicalGpuCount } from "./ds01-queries";
 export { DCGM_SENTINEL_THRESHOLD } from "./dcgm";
 export { cadvisor, dcgm, drm, ds01, exporterSelf, node, recorded, stack };
 

@@ -1,4 +1,4 @@
-import { agg, call, dcgm, ds01, eq, ne, recorded, sel } from "../../metrics";
+import { agg, call, dcgm, ds01, eq, ne, physicalGpuCount, recorded, sel } from "../../metrics";
 import type { RuleContext } from "../context";
 import { num, record, type RuleGroup } from "../model";
 import { real } from "./sentinel";
@@ -85,11 +85,8 @@ export function ds01RecordingGroups(ctx: RuleContext): RuleGroup[] {
           r["ds01:system_gpu_slots_free"].name,
           call("clamp_min", `${r["ds01:system_gpu_slots_total"].name} - ${r["ds01:system_gpu_slots_allocated"].name}`, 0),
         ),
-        // Every physical GPU is 1.0: the ones allocatable whole plus the MIG parents (whose instances ds01_mig_slot_info lists).
-        record(
-          r["ds01:system_gpu_equivalents_total"].name,
-          `${countOrZero(sel(ds01.ds01_gpu_slot_info))} + ${countOrZero(agg("count", sel(ds01.ds01_mig_slot_info), ["gpu"]))}`,
-        ),
+        // Every physical GPU is 1.0, MIG parents included.
+        record(r["ds01:system_gpu_equivalents_total"].name, physicalGpuCount()),
         record(r["ds01:system_gpu_equivalents_allocated"].name, `${agg("sum", sel(ds01.ds01_gpu_equivalents))} or vector(0)`),
         record(
           r["ds01:system_gpu_equivalents_free"].name,

@@ -102,11 +102,12 @@ const ALLOCATIONS = [
 
 function ds01Lines(): string[] {
   const out: string[] = [];
-  for (const gpu of [0, 1, 2]) {
+  // GPU 2 is in MIG mode: allocatable only through its instances, so it has no full slot.
+  for (const gpu of [0, 1]) {
     out.push(
       line(
         "ds01_gpu_slot_info",
-        { gpu: String(gpu), gpu_slot: String(gpu), gpu_uuid: `GPU-gpu01-${gpu}`, model: "NVIDIA A100-SXM4-40GB", mig_enabled: String(gpu === 2) },
+        { gpu: String(gpu), slot: String(gpu), gpu_slot: String(gpu), gpu_uuid: `GPU-gpu01-${gpu}`, model: "NVIDIA A100-SXM4-40GB", mig_enabled: "false" },
         1,
       ),
     );
@@ -122,7 +123,7 @@ function ds01Lines(): string[] {
     out.push(
       line("ds01:allocation_utilization", { gpu_slot: a.gpu_slot, container: a.container, user: a.user, interface: a.interface }, util),
     );
-    for (const name of ["ds01_user_mig_allocated", "ds01_user_containers_count"]) out.push(line(name, { user: a.user }, 1));
+    for (const name of ["ds01_user_mig_allocated", "ds01_user_gpus_allocated", "ds01_user_containers_count"]) out.push(line(name, { user: a.user }, 1));
     out.push(line("ds01_user_gpu_equivalents", { user: a.user }, eq));
     for (const name of [
       "ds01:user_gpu_utilization_avg",
@@ -134,7 +135,7 @@ function ds01Lines(): string[] {
     }
   }
   out.push(
-    line("ds01_mig_mapping_status", {}, 1),
+    line("ds01_mig_mapping_status", { mapped: "2", unmapped: "0" }, 1),
     line("ds01_containers_total", { status: "running", interface: "orchestration" }, 1),
     line("ds01_containers_total", { status: "running", interface: "atomic" }, 1),
     line("ds01_containers_total", { status: "stopped", interface: "atomic" }, 1),

@@ -1,6 +1,7 @@
 import { agg, call, dcgm, ds01, eq, ne, physicalGpuCount, recorded, sel } from "../../metrics";
 import type { RuleContext } from "../context";
 import { num, record, type RuleGroup } from "../model";
+import { GPU_LABELS } from "./gpu";
 import { real } from "./sentinel";
 
 /**
@@ -12,7 +13,6 @@ import { real } from "./sentinel";
 
 const SLOT_LABELS = ["gpu_slot", "gpu", "GPU_I_ID", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
 const DEVICE_LABELS = ["device", "gpu", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
-const GPU_LABELS = ["gpu", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
 
 const replace = (expr: string, dst: string, replacement: string, src: string, regex = "(.+)") =>
   call("label_replace", expr, `"${dst}"`, `"${replacement}"`, `"${src}"`, `"${regex}"`);

@@ -60,6 +60,7 @@ const PROJECTS = ["thesis", "llm-finetune", "vision", "rl-agent", "notebook", "p
 
 /** XID codes the simulation may raise, with the messages dcgm-exporter attaches. */
 export const XID_MESSAGES: Record<number, string> = {
+  0: "No Error",
   13: "Graphics Engine Exception",
   31: "GPU memory page fault",
   43: "GPU stopped processing",

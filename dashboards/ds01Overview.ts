@@ -42,7 +42,7 @@ export function ds01Overview(): DashboardDef {
       "Is the GPU server healthy and who holds which GPU? GPU counts, utilisation and temperature, MIG capacity, " +
       "the GPU → user → container allocation table and containers by interface.",
     tags: ["ds01", "gpu"],
-    related: [UID.ds01User, UID.nvidiaDcgm, UID.host, UID.stackHealth],
+    related: [UID.ds01User, UID.ds01History, UID.nvidiaDcgm, UID.host, UID.stackHealth],
     variables: [],
     sections: [
       {

@@ -68,6 +68,11 @@ export function ds01RecordingGroups(ctx: RuleContext): RuleGroup[] {
         record(r["ds01:user_gpu_utilization_max"].name, agg("max", allocatedJoin(r["ds01:gpu_utilization_by_slot"].name), ["user"])),
         record(r["ds01:user_gpu_memory_percent"].name, agg("avg", allocatedJoin(r["ds01:gpu_memory_percent_by_slot"].name), ["user"])),
         record(r["ds01:user_gpu_equivalents"].name, agg("sum", sel(ds01.ds01_gpu_equivalents), ["user"])),
+        // After the per-user sum, in the same group: each membership line takes its user's total.
+        record(
+          r["ds01:group_gpu_equivalents"].name,
+          agg("sum", `${sel(ds01.ds01_user_group_info)} * on(user) group_left() ${r["ds01:user_gpu_equivalents"].name}`, ["group"]),
+        ),
         record(
           r["ds01:allocation_utilization"].name,
           agg("max", allocatedJoin(r["ds01:gpu_utilization_by_slot"].name), ["gpu_slot", "container", "user", "interface"]),

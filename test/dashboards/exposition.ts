@@ -100,8 +100,28 @@ const ALLOCATIONS = [
   { gpu_slot: "2.0", gpu_uuid: "MIG-gpu01-2-1", profile: "3g.20gb", container: "nb-bob", user: "bob", interface: "atomic", eq: 3 / 7, util: 42 },
 ] as const;
 
-function ds01Lines(): string[] {
+function ds01Lines(tick: number): string[] {
   const out: string[] = [];
+  // DS01's groups, cgroup user slices (CPU time grows with tick), logins and lifecycle counts.
+  const groups: Record<string, string> = { alice: "students", bob: "researchers" };
+  for (const [user, group] of Object.entries(groups)) {
+    out.push(
+      line("ds01_user_group_info", { user, group }, 1),
+      line("ds01_user_cpu_usage_seconds_total", { user, group }, 5_000 + tick * 4),
+      line("ds01_user_memory_current_bytes", { user, group }, 8e9),
+      line("ds01_ssh_sessions_active", { user }, 1),
+    );
+  }
+  out.push(
+    line("ds01_group_members_total", { group: "students" }, 1),
+    line("ds01_group_members_total", { group: "researchers" }, 1),
+    line("ds01_ssh_sessions_total", {}, 2),
+    line("ds01:group_gpu_equivalents", { group: "students" }, 1),
+    line("ds01:group_gpu_equivalents", { group: "researchers" }, 3 / 7),
+  );
+  for (const action of ["idle_kill", "runtime_kill", "oom_kill", "gpu_warning", "memory_warning", "container_warning", "bare_metal_warning"]) {
+    out.push(line("ds01_lifecycle_events_total", { action }, action === "idle_kill" ? 2 : 0));
+  }
   // GPU 2 is in MIG mode: allocatable only through its instances, so it has no full slot.
   for (const gpu of [0, 1]) {
     out.push(
@@ -208,5 +228,5 @@ function drmLines(tick: number): string[] {
 }
 
 export function fixtureExposition(tick: number): string {
-  return `${[...dcgmLines(tick), ...ds01Lines(), ...drmLines(tick)].join("\n")}\n`;
+  return `${[...dcgmLines(tick), ...ds01Lines(tick), ...drmLines(tick)].join("\n")}\n`;
 }

@@ -413,27 +413,28 @@ function systemAlerts(ctx: RuleContext): AlertingRule[] {
       for: "5m",
       severity: "warning",
       summary: "MIG topology mismatch detected",
-      description: "A container holds a MIG instance that DS01 cannot map to a slot. The DCGM exporter may need a restart after a partition change.",
+      description:
+        "{{ $labels.unmapped }} device(s) held by containers map to no slot ({{ $labels.mapped }} MIG devices mapped). The DCGM exporter may need a restart after a partition change.",
       condition: "a held MIG UUID maps to no known slot, on a host with MIG instances",
       cases: [
         {
           name: "an unmapped MIG instance fires",
           input: [
-            input(ds01.ds01_mig_mapping_status, { instance: "ds01-exporter:9101", job: j.exporter }, "0x20"),
+            input(ds01.ds01_mig_mapping_status, { mapped: "1", unmapped: "2", instance: "ds01-exporter:9101", job: j.exporter }, "0x20"),
             input(ds01.ds01_mig_slot_info, { gpu: "1", gpu_i_id: "2", slot: "1.0", mig_uuid: "MIG-1.0", profile: "3g.20gb", instance: "ds01-exporter:9101", job: j.exporter }, "1x20"),
           ],
           at: "10m",
           expect: [
             {
-              labels: { instance: "ds01-exporter:9101", job: j.exporter },
+              labels: { mapped: "1", unmapped: "2", instance: "ds01-exporter:9101", job: j.exporter },
               summary: "MIG topology mismatch detected",
-              description: "A container holds a MIG instance that DS01 cannot map to a slot. The DCGM exporter may need a restart after a partition change.",
+              description: "2 device(s) held by containers map to no slot (1 MIG devices mapped). The DCGM exporter may need a restart after a partition change.",
             },
           ],
         },
         {
           name: "a host without MIG stays quiet",
-          input: [input(ds01.ds01_mig_mapping_status, { instance: "ds01-exporter:9101", job: j.exporter }, "0x20")],
+          input: [input(ds01.ds01_mig_mapping_status, { mapped: "0", unmapped: "1", instance: "ds01-exporter:9101", job: j.exporter }, "0x20")],
           at: "10m",
           expect: [],
         },

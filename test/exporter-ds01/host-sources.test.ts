@@ -15,6 +15,8 @@ import { LIFECYCLE_ACTIONS } from "../../exporter/ds01/lifecycle";
 import { sanitizeSliceUser } from "../../exporter/ds01/slice-name";
 import { createStateDirSource } from "../../exporter/ds01/state-dir-source";
 import { createUtmpSource } from "../../exporter/ds01/utmp-source";
+import { runExporter } from "../../exporter/run";
+import { httpGet } from "../exporter/helpers";
 import { FakeEngine, healthyEngine } from "./support/fake-engine";
 import { UT, writeGroupFiles, writeUserSlice, writeUtmp, type UtmpEntry } from "./support/host-files";
 import { find, Harness, parseExposition, value, type Sample } from "./support/metrics-text";
@@ -277,6 +279,25 @@ describe("lifecycle enforcement counts from the events log", () => {
     ({ samples } = await h.scrape());
     expect(value(samples, "ds01_lifecycle_events_total", { action: "bare_metal_warning" })).toBe(1);
     expect(find(samples, "ds01_lifecycle_events_total")).toHaveLength(7);
+  });
+});
+
+describe("the exporter started on these files alone", () => {
+  it("--utmp-file, --groups-dir and --cgroup-root are enough to serve, each its own source", async () => {
+    const root = await tempDir();
+    const utmp = path.join(root, "utmp");
+    await writeUtmp(utmp, LOGINS);
+    const groups = path.join(root, "groups");
+    await writeGroupFiles(groups, { "students.members": "alice\n" });
+    const cgroup = path.join(root, "cgroup");
+    await writeUserSlice(cgroup, "students", "alice", { usageUsec: 3_000_000, memoryCurrent: 4096 });
+    const exporter = await runExporter({ metricsPort: 0, utmpFile: utmp, groupsDir: groups, cgroupRoot: cgroup });
+    cleanups.push(() => exporter.close());
+    const samples = parseExposition((await httpGet(`${exporter.url}/metrics`)).body);
+    for (const source of ["utmp", "groups", "cgroup"]) expect(value(samples, "ds01_exporter_source_up", { source }), source).toBe(1);
+    expect(value(samples, "ds01_ssh_sessions_total")).toBe(4);
+    expect(value(samples, "ds01_user_cpu_usage_seconds_total", { user: "alice", group: "students" })).toBe(3);
+    expect(value(samples, "ds01_user_group_info", { user: "alice", group: "students" })).toBe(1);
   });
 });
 

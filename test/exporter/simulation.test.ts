@@ -353,7 +353,7 @@ describe("catalog coverage", () => {
       const missing = [...Object.values(ds01), ...Object.values(drm), ...Object.values(exporterSelf)].map((m) => m.name).filter((n) => !exported.has(n));
       expect(missing).toEqual([]);
       expect(value(page, "ds01_events_24h_total", { event_type: "gpu.allocate" })).toBe(1);
-      for (const source of ["simulation", "drm", "events", "state_dir"]) expect(value(page, "ds01_exporter_source_up", { source }), source).toBe(1);
+      for (const source of ["simulation", "drm", "events", "state_dir", "utmp", "groups", "cgroup"]) expect(value(page, "ds01_exporter_source_up", { source }), source).toBe(1);
       expect(await promtoolFindings(page)).toEqual([]);
     } finally {
       await exporter.close();

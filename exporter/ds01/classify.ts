@@ -80,13 +80,19 @@ export function containerUser(c: ContainerRecord, resolveUid: UidResolver): stri
   return "unknown";
 }
 
-const COMPOSE_HOME = /^\/home\/([^/]+)/;
+const HOME_DIR = /^\/home\/([^/]+)/;
+/** Docker's State.Running is true in these states too. */
+const RUNNING_STATES: ReadonlySet<string> = new Set(["running", "paused", "restarting"]);
 
-/** A container DS01 does not manage, as ds01_unmanaged_gpu_container reports it. */
+/**
+ * A container DS01 does not manage, as ds01_unmanaged_gpu_container reports it. Its owner is
+ * read, as DS01 does, from the home directory its dev container folder
+ * (`devcontainer.local_folder`) or compose project (`com.docker.compose.project.working_dir`) is in.
+ */
 export function unmanagedGpuContainer(c: ContainerRecord): UnmanagedGpuContainer {
-  const workingDir = c.labels["com.docker.compose.project.working_dir"] ?? "";
-  const user = COMPOSE_HOME.exec(workingDir)?.[1] ?? "unknown";
-  const running = c.state === "running";
+  const folder = c.labels["devcontainer.local_folder"] || c.labels["com.docker.compose.project.working_dir"] || "";
+  const user = HOME_DIR.exec(folder)?.[1] ?? "unknown";
+  const running = RUNNING_STATES.has(c.state);
   if (c.allGpus) return { name: c.name, user, gpuCount: "ALL", accessType: "all", running };
   if (c.deviceIds.length > 0) return { name: c.name, user, gpuCount: String(c.deviceIds.length), accessType: "specific", running };
   return { name: c.name, user, gpuCount: String(c.gpuCount), accessType: "count", running };

@@ -50,7 +50,7 @@ export type GpuAccessType = "all" | "count" | "specific";
 
 export interface UnmanagedGpuContainer {
   readonly name: string;
-  /** From Docker Compose's working directory under /home/<user>, else "unknown". */
+  /** From the dev container folder or compose working directory under /home/<user>, else "unknown". */
   readonly user: string;
   /** "ALL" for `--gpus all`, else the number of GPUs asked for. */
   readonly gpuCount: string;

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { DEFAULT_SIMULATION_SEED, Simulation } from "../../exporter/simulation";
 import type { SimulationOverrides } from "../../exporter/simulation/overrides";
 import { checkDashboardQueries } from "./checks/dashboards";
 import { unhealthyRules } from "./checks/rules";
@@ -170,6 +171,15 @@ describe("DS01's rules and dashboards on our exporter (drop-in)", () => {
     if (missing.length) failed = true;
     expect(missing).toEqual([]);
   }, 60_000);
+
+  it("DS01's slot total counts full GPUs and MIG instances, a MIG GPU not as a full slot as well", async () => {
+    // The simulated host as DS01 sees it: the same seed as the running exporter's.
+    const host = new Simulation({ seed: DEFAULT_SIMULATION_SEED }).ds01Snapshot();
+    const expected = host.gpus.filter((g) => !g.migEnabled).length + host.migDevices.length;
+    expect(expected).toBeLessThan(host.gpus.length + host.migDevices.length);
+    const [total] = await prom.vector(inlineRecordings("ds01:system_gpu_slots_total", recordingExprs));
+    expect(Number(total?.value[1]), "DS01's ds01:system_gpu_slots_total").toBe(expected);
+  });
 
   it("the groups Prometheus evaluates within a minute are healthy and record series; DS01's alerts evaluate without error", async () => {
     let groups: readonly RuleGroupState[] = [];

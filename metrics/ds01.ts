@@ -51,7 +51,7 @@ export const ds01 = {
   ds01_user_gpus_allocated: metric({
     name: "ds01_user_gpus_allocated",
     type: "gauge",
-    help: "GPU and MIG slots allocated to a user (DS01's name).",
+    help: "Distinct GPU and MIG slots a user's containers hold.",
     labels: ["user"],
     source: "ds01",
   }),

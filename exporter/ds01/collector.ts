@@ -201,11 +201,14 @@ export class Ds01Collector implements Collector {
     const allocated = new SeriesSet<(typeof ds01)["ds01_gpu_allocated"]["labels"][number]>();
     const equivalents = new SeriesSet<(typeof ds01)["ds01_gpu_equivalents"]["labels"][number]>();
     const userSlots = new Map<string, number>();
+    const userDistinctSlots = new Map<string, Set<string>>();
     const userEq = new Map<string, number>();
     for (const a of s.allocations) {
       allocated.set({ gpu_slot: a.slot, gpu_uuid: a.uuid, profile: a.profile, container: a.container, user: a.user, interface: a.interface }, 1);
       equivalents.set({ gpu_slot: a.slot, profile: a.profile, container: a.container, user: a.user }, a.gpuEquivalents);
       userSlots.set(a.user, (userSlots.get(a.user) ?? 0) + 1);
+      const slots = userDistinctSlots.get(a.user) ?? new Set<string>();
+      userDistinctSlots.set(a.user, slots.add(a.slot));
       userEq.set(a.user, (userEq.get(a.user) ?? 0) + a.gpuEquivalents);
     }
     const byStatus = new Map<string, { status: string; iface: string; n: number }>();
@@ -226,7 +229,8 @@ export class Ds01Collector implements Collector {
     g.ds01_containers_total.replace([...byStatus.values()].map(({ status, iface, n }) => ({ labels: { status, interface: iface }, value: n })));
     g.ds01_user_containers_count.replace([...userContainers].map(([user, n]) => ({ labels: { user }, value: n })));
     g.ds01_user_mig_allocated.replace(perKey("user", userSlots));
-    g.ds01_user_gpus_allocated.replace(perKey("user", userSlots));
+    // DS01's count: distinct slots, so two of a user's containers on one slot count once.
+    g.ds01_user_gpus_allocated.replace([...userDistinctSlots].map(([user, slots]) => ({ labels: { user }, value: slots.size })));
     // Rounded so 3 × 1/7 reads 0.428571..., not 0.42857142857142855 plus float noise.
     g.ds01_user_gpu_equivalents.replace([...userEq].map(([user, eq]) => ({ labels: { user }, value: Math.round(eq * 1e9) / 1e9 })));
     // Absent on a host without MIG, as DS01 has it; a device ID nothing maps still shows as 0.

@@ -14,6 +14,7 @@ import { createGroupsSource } from "../../exporter/ds01/groups-source";
 import { LIFECYCLE_ACTIONS } from "../../exporter/ds01/lifecycle";
 import { sanitizeSliceUser } from "../../exporter/ds01/slice-name";
 import { createStateDirSource } from "../../exporter/ds01/state-dir-source";
+import { createStateFileSource } from "../../exporter/ds01/state-file-source";
 import { createUtmpSource } from "../../exporter/ds01/utmp-source";
 import { runExporter } from "../../exporter/run";
 import { httpGet } from "../exporter/helpers";
@@ -279,6 +280,22 @@ describe("lifecycle enforcement counts from the events log", () => {
     ({ samples } = await h.scrape());
     expect(value(samples, "ds01_lifecycle_events_total", { action: "bare_metal_warning" })).toBe(1);
     expect(find(samples, "ds01_lifecycle_events_total")).toHaveLength(7);
+  });
+});
+
+describe("per-user GPU counts", () => {
+  it("ds01_user_gpus_allocated counts a user's distinct slots; two containers on one slot count once", async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, "gpu-state.json");
+    const holders = [
+      { container: "a._.1001", user: "alice", interface: "atomic" },
+      { container: "b._.1001", user: "alice", interface: "atomic" },
+    ];
+    await writeFile(file, JSON.stringify({ gpus: { "0": { containers: holders }, "1": { containers: [holders[0]] } } }));
+    const h = harness({ snapshot: createStateFileSource({ path: file }), version: "test" });
+    const { samples } = await h.scrape();
+    expect(value(samples, "ds01_user_gpus_allocated", { user: "alice" })).toBe(2);
+    expect(value(samples, "ds01_user_mig_allocated", { user: "alice" }), "allocations, as before").toBe(3);
   });
 });
 

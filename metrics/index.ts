@@ -5,13 +5,15 @@ import { drm } from "./drm";
 import { ds01, exporterSelf } from "./ds01";
 import { node } from "./node";
 import { recorded } from "./recorded";
+import { slurm } from "./slurm";
 import { stack } from "./stack";
 
 export * from "./define";
 export * from "./promql";
 export { physicalGpuCount } from "./ds01-queries";
 export { DCGM_SENTINEL_THRESHOLD } from "./dcgm";
-export { cadvisor, dcgm, drm, ds01, exporterSelf, node, recorded, stack };
+export { SLURM_TARGET_LABELS } from "./slurm";
+export { cadvisor, dcgm, drm, ds01, exporterSelf, node, recorded, slurm, stack };
 
 /** Every metric the stack touches, by name. */
 export const catalog = {
@@ -22,6 +24,7 @@ export const catalog = {
   ...ds01,
   ...exporterSelf,
   ...drm,
+  ...slurm,
   ...recorded,
 } as const;
 

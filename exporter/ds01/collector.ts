@@ -27,6 +27,8 @@ export interface Ds01CollectorOptions {
   readonly cgroups?: Source<readonly UserSliceUsage[]>;
   /** ds01_state_disk_bytes. */
   readonly stateDir?: Source<StateDirUsage>;
+  /** Health of the device map the snapshot source uses (nvidia-smi), read only for ds01_exporter_source_*. */
+  readonly deviceMap?: Source<unknown>;
   /** ds01_exporter_info's `version`. */
   readonly version: string;
   /** ds01_exporter_info's `type`; default the snapshot source's name (docker, state_file, simulation). */
@@ -163,9 +165,10 @@ export class Ds01Collector implements Collector {
   private async doRefresh(): Promise<void> {
     const tracker = this.tracker;
     if (!tracker) return;
-    const { snapshot, events, stateDir, sessions, groups, cgroups } = this.opts;
+    const { snapshot, events, stateDir, sessions, groups, cgroups, deviceMap } = this.opts;
     const read = <T>(source: Source<T> | undefined): Promise<T | undefined> | undefined => (source ? tracker.track(source, this.timeoutMs) : undefined);
     try {
+      // The device map is read for its health alone (the allocation source uses its contents).
       const [snap, counts, disk, logins, members, slices] = await Promise.all([
         read(snapshot),
         read(events),
@@ -173,6 +176,7 @@ export class Ds01Collector implements Collector {
         read(sessions),
         read(groups),
         read(cgroups),
+        read(deviceMap),
       ]);
       if (snap && snap !== this.shownSnapshot) this.showSnapshot(snap);
       if (counts && counts !== this.shownEvents) this.showEvents(counts);

@@ -47,3 +47,17 @@ export async function jsonShapeProblem(bytes: Uint8Array, limits: JsonShapeLimit
   }
   return undefined;
 }
+
+/**
+ * JSON.parse whose error names the file and the position, never the text: V8's messages quote
+ * the document ("Unexpected token 'r', \"root:x:0:0:...\" is not valid JSON"), and the document
+ * may be whatever a path was pointed at.
+ */
+export function parseJsonNamed(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err: unknown) {
+    const position = err instanceof Error ? /at position (\d+)/.exec(err.message)?.[1] : undefined;
+    throw new Error(`${what} is not valid JSON${position !== undefined ? ` (at byte ${position})` : ""}`);
+  }
+}

@@ -1,5 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { promises as fs } from "node:fs";
+import { openRegularFile } from "../core/regular-file";
 import type { Source } from "../core/source";
 import { EventLineScanner, FieldKind, LineVerdict } from "./event-line";
 import { TimeWindow } from "./time-window";
@@ -159,18 +160,11 @@ export class EventsLog implements Source<EventCounts> {
   }
 
   private async openCurrent(): Promise<void> {
-    const file = await fs.open(this.opts.path, "r");
-    try {
-      const stat = await file.stat();
-      if (!stat.isFile()) throw new Error(`events log ${this.opts.path} is not a regular file`);
-      this.file = file;
-      this.ino = stat.ino;
-      this.offset = 0;
-      this.resetLine();
-    } catch (err) {
-      await file.close().catch(() => undefined);
-      throw err;
-    }
+    const { file, stat } = await openRegularFile(this.opts.path, `events log ${this.opts.path}`);
+    this.file = file;
+    this.ino = stat.ino;
+    this.offset = 0;
+    this.resetLine();
   }
 
   /** Reads from the offset to the end of the open file. */

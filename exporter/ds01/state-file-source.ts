@@ -1,4 +1,6 @@
 import { promises as fs } from "node:fs";
+import { parseJsonNamed } from "../core/json-shape";
+import { readRegularFile } from "../core/regular-file";
 import type { Source } from "../core/source";
 import * as z from "../core/zod";
 import { DeviceMapFile, MIG_SLICES_PER_GPU, migProfileEquivalents, type DeviceMap } from "./device-map";
@@ -88,13 +90,8 @@ export class StateFileSource implements Source<Ds01Snapshot> {
   private async load(size: number, devices: DeviceMap | undefined): Promise<{ ok: true; snapshot: Ds01Snapshot } | { ok: false; error: Error }> {
     try {
       if (size > this.maxBytes) throw new Error(`state file is ${size} bytes, over the ${this.maxBytes} limit`);
-      const text = await fs.readFile(this.opts.path, "utf8");
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (err: unknown) {
-        throw new Error(`state file is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      const text = (await readRegularFile(this.opts.path, "state file", this.maxBytes)).toString("utf8");
+      const json = parseJsonNamed(text, "state file");
       const parsed = gpuStateSchema.safeParse(json);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];

@@ -77,6 +77,11 @@ export interface StackConfig {
   readonly ports: Readonly<Record<ServiceName, number>>;
   readonly images: Readonly<Record<ServiceName, string>>;
   readonly retention: { readonly time: string; readonly size: string };
+  /**
+   * retainOnDelete: destroying the stack (or replacing a data resource) leaves the Docker volumes,
+   * PersistentVolumeClaims and Namespace in place. protect: Pulumi refuses to delete them at all.
+   */
+  readonly data: { readonly retainOnDelete: boolean; readonly protect: boolean };
   readonly scrapeIntervals: Readonly<Record<ServiceName | "default", string>>;
   readonly evaluationInterval: string;
   readonly externalLabels: Readonly<Record<string, string>>;
@@ -173,6 +178,7 @@ function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackC
     ports: { ...DEFAULT_PORTS, ...definedOnly(input.ports) },
     images: { ...DEFAULT_IMAGES, ...definedOnly(input.images) },
     retention: { time: input.retention?.time ?? DEFAULT_RETENTION.time, size: input.retention?.size ?? DEFAULT_RETENTION.size },
+    data: { retainOnDelete: input.data?.retainOnDelete ?? true, protect: input.data?.protect ?? false },
     scrapeIntervals,
     evaluationInterval: input.evaluationInterval ?? DEFAULT_EVALUATION_INTERVAL,
     externalLabels: { ...defaults.externalLabels, ...input.externalLabels },

@@ -157,6 +157,8 @@ export const stackConfigInputSchema = z.strictObject({
   ports: portsSchema.optional(),
   images: imagesSchema.optional(),
   retention: z.strictObject({ time: duration.optional(), size: byteSize.optional() }).optional(),
+  /** What `pulumi destroy` and renames may do to the data volumes, claims and namespace. */
+  data: z.strictObject({ retainOnDelete: z.boolean().optional(), protect: z.boolean().optional() }).optional(),
   scrapeIntervals: scrapeIntervalsSchema.optional(),
   evaluationInterval: duration.optional(),
   externalLabels: labelMap.optional(),

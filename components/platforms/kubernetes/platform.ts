@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, type SecretValues, type StackConfig } from "../../config";
-import type { DeployedService, ServicePlatform } from "../../platform";
+import { dataResourceOptions, type DeployedService, type ServicePlatform } from "../../platform";
 import type { BundleOptions } from "../../render";
 import { runsService } from "../../services";
 import { SERVICE_NAMES, type ServiceSpec } from "../../spec";
@@ -69,7 +69,12 @@ export class KubernetesPlatform extends pulumi.ComponentResource implements Serv
     };
     if (kc.createNamespace) {
       const ns = namespaceManifest(kc);
-      this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: ns.metadata }, { parent: this, provider: this.provider });
+      // Deleting a namespace deletes every claim in it, StatefulSets' retained ones included.
+      this.namespace = new k8s.core.v1.Namespace(
+        `${name}-namespace`,
+        { metadata: ns.metadata },
+        { parent: this, provider: this.provider, ...dataResourceOptions(args.config.data) },
+      );
     }
     this.registerOutputs({ namespace: kc.namespace });
   }
@@ -88,7 +93,7 @@ export class KubernetesPlatform extends pulumi.ComponentResource implements Serv
         // Both exporter workloads share the service's one NetworkPolicy.
         if (seen.has(key)) continue;
         seen.add(key);
-        objects[key] = createObject(`${m.kind.toLowerCase()}-${m.metadata.name}`, m, opts);
+        objects[key] = createObject(`${m.kind.toLowerCase()}-${m.metadata.name}`, m, m.kind === "PersistentVolumeClaim" ? { ...opts, ...dataResourceOptions(this.config.data) } : opts);
       }
     }
     return { objects, url: pulumi.output(this.urlOf(spec)) };

@@ -261,6 +261,8 @@ function workloadObjects(w: Workload, input: Omit<ManifestContext, "enabled">): 
           replicas: w.replicas,
           // Replicas are independent (HA Prometheus) or find each other later (Alertmanager gossip).
           podManagementPolicy: "Parallel",
+          // Kubernetes' default, written out: the claims (the TSDB, silences) outlive the StatefulSet.
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
           selector,
           template,
           volumeClaimTemplates: spec.dataVolumes.map((d) => ({

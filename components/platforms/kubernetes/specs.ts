@@ -16,7 +16,7 @@ import {
   type BundleOptions,
   type ScrapeConfig,
 } from "../../render";
-import { DRM_API_KEY_FILE, runsService, serviceSpecs } from "../../services";
+import { CADVISOR_RUNTIME_SOCKET, DRM_API_KEY_FILE, runsService, serviceSpecs } from "../../services";
 import type { ServiceName, ServiceSpec } from "../../spec";
 import type { ExporterWorkloads, KubernetesConfig } from "./config";
 import { kubernetesConfigProblems, remoteWriteSecretKeys } from "./checks";
@@ -186,6 +186,8 @@ export function kubernetesBundle(cfg: StackConfig): BundleFile[] {
 
 /** Labels cAdvisor keeps on a cluster: the pod and namespace a container belongs to. */
 const CADVISOR_K8S_LABELS = ["io.kubernetes.container.name", "io.kubernetes.pod.name", "io.kubernetes.pod.namespace"];
+/** Cluster nodes run containerd: its socket (cAdvisor's default path) replaces Docker's, nothing else of /run. */
+const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
 
 /**
  * A service spec as it runs on a cluster; the exporter may become two (Deployment and
@@ -212,6 +214,9 @@ export function clusterSpecs(cfg: StackConfig, spec: ServiceSpec): ServiceSpec[]
           ...spec,
           args: spec.args.map((a) =>
             a.startsWith("--whitelisted_container_labels=") ? `${a},${CADVISOR_K8S_LABELS.join(",")}` : a,
+          ),
+          hostMounts: spec.hostMounts.map((m) =>
+            m.hostPath === CADVISOR_RUNTIME_SOCKET ? { hostPath: CONTAINERD_SOCKET, mountPath: CONTAINERD_SOCKET, readOnly: true } : m,
           ),
         },
       ];

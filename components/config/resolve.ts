@@ -74,6 +74,8 @@ export interface StackConfig {
   readonly bindAddress: string;
   /** Bind address per service (the global one unless overridden). */
   readonly bindAddresses: Readonly<Record<ServiceName, string>>;
+  /** The user said yes to publishing unauthenticated services beyond loopback. */
+  readonly exposeUnauthenticated: boolean;
   readonly ports: Readonly<Record<ServiceName, number>>;
   readonly images: Readonly<Record<ServiceName, string>>;
   readonly retention: { readonly time: string; readonly size: string };
@@ -175,6 +177,7 @@ function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackC
     bindAddresses: Object.fromEntries(
       SERVICE_NAMES.map((s) => [s, input.bindAddresses?.[s] ?? bindAddress]),
     ) as Record<ServiceName, string>,
+    exposeUnauthenticated: input.exposeUnauthenticated ?? false,
     ports: { ...DEFAULT_PORTS, ...definedOnly(input.ports) },
     images: { ...DEFAULT_IMAGES, ...definedOnly(input.images) },
     retention: { time: input.retention?.time ?? DEFAULT_RETENTION.time, size: input.retention?.size ?? DEFAULT_RETENTION.size },
@@ -237,6 +240,22 @@ export function publishedPorts(cfg: StackConfig): PublishedPort[] {
   return out;
 }
 
+/** Grafana asks for a login; every other service answers anyone who reaches its port. */
+const AUTHENTICATED_SERVICES: ReadonlySet<ServiceName> = new Set(["grafana"]);
+
+/** Published ports of services without authentication on an address beyond loopback (Docker only). */
+export function unauthenticatedExposures(cfg: StackConfig): PublishedPort[] {
+  if (cfg.platform !== "docker") return [];
+  return publishedPorts(cfg).filter((p) => !AUTHENTICATED_SERVICES.has(p.service) && !p.bindAddress.startsWith("127."));
+}
+
+/** What `pulumi up` and `export` warn about: each service published without authentication beyond loopback. */
+export function exposureWarnings(cfg: StackConfig): string[] {
+  return unauthenticatedExposures(cfg).map(
+    (p) => `${p.service} is published on ${p.bindAddress}:${p.port} without authentication (${p.key}, exposeUnauthenticated: true); anyone who reaches that address can read${p.service === "alertmanager" ? " and silence alerts" : " it"}`,
+  );
+}
+
 function addressesOverlap(a: string, b: string): boolean {
   return a === b || a === "0.0.0.0" || b === "0.0.0.0";
 }
@@ -259,6 +278,17 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
       message: "Grafana is on but its admin password secret is not set (there is no default password)",
       got: "nothing",
       allowed: "a secret: pulumi config set --secret grafanaAdminPassword <password>, or components.grafana: false",
+    });
+  }
+
+  const exposed = unauthenticatedExposures(cfg);
+  if (exposed.length > 0 && !cfg.exposeUnauthenticated) {
+    const key = input.bindAddresses && exposed.every((p) => input.bindAddresses?.[p.service] !== undefined) ? `bindAddresses.${exposed[0]!.service}` : "bindAddress";
+    problems.push({
+      key,
+      message: `publishes ${[...new Set(exposed.map((p) => p.service))].join(", ")} beyond loopback, and they have no authentication`,
+      got: renderValue(exposed[0]!.bindAddress),
+      allowed: "127.0.0.1 (reach it over SSH or a reverse proxy with authentication), or exposeUnauthenticated: true to publish it anyway",
     });
   }
 

@@ -154,6 +154,8 @@ export const stackConfigInputSchema = z.strictObject({
   exporter: exporterSchema.optional(),
   bindAddress: ipv4.optional(),
   bindAddresses: bindAddressesSchema.optional(),
+  /** Publishing services that have no authentication on an address beyond loopback must be meant. */
+  exposeUnauthenticated: z.boolean().optional(),
   ports: portsSchema.optional(),
   images: imagesSchema.optional(),
   retention: z.strictObject({ time: duration.optional(), size: byteSize.optional() }).optional(),

@@ -1,29 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, exposureWarnings, validateStackConfig, type StackConfig } from "../../components/config";
+import { exposureWarnings } from "../../components/config";
 import { runStack } from "../stack/harness";
-
-/** A valid dev config; each case below makes it hostile or careless in one way. */
-const BASE: Record<string, unknown> = {
-  platform: "docker",
-  profile: "dev",
-  components: { dcgmExporter: false },
-  exporter: { simulation: true },
-};
-
-function validate(plain: Record<string, unknown>, secretKeys: string[] = ["grafanaAdminPassword"]): StackConfig {
-  return validateStackConfig({ plain, secretKeys });
-}
-
-function errorOf(plain: Record<string, unknown>, secretKeys?: string[]): ConfigError {
-  try {
-    validate(plain, secretKeys);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error(`config was accepted: ${JSON.stringify(plain).slice(0, 200)}`);
-}
+import { BASE, errorOf, validate } from "./support";
 
 describe("publishing unauthenticated services beyond loopback needs exposeUnauthenticated", () => {
   const exposing: Array<[string, Record<string, unknown>, string]> = [

@@ -6,13 +6,17 @@ import { queryCommand } from "./commands/query";
 import { reportCommand } from "./commands/report";
 import { stacksCommand } from "./commands/stacks";
 import { statusCommand } from "./commands/status";
-import { formatError } from "./errors";
+import { formatError, withoutOptionValues } from "./errors";
 import { processIo, type CliIo } from "./io";
 
 /** Applies what commander does not pass from a parent to commands added with addCommand(). */
 function configureTree(cmd: Command, io: CliIo): void {
   cmd.exitOverride();
-  cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  cmd.configureOutput({
+    writeOut: (s) => io.stdout.write(s),
+    writeErr: (s) => io.stderr.write(s),
+    outputError: (s, write) => write(withoutOptionValues(s)),
+  });
   cmd.showHelpAfterError("(add --help for usage)");
   for (const sub of cmd.commands) configureTree(sub, io);
 }

@@ -137,7 +137,8 @@ export async function uploadDashboards(opts: UploadOptions): Promise<UploadResul
     if (res.status >= 200 && res.status < 300) {
       const ok = successBody.safeParse(parsed);
       const version = ok.success ? ok.data.version : undefined;
-      const url = ok.success && ok.data.url ? displayUrl(joinUrl(opts.grafanaUrl, ok.data.url)) : undefined;
+      // What Grafana answers is shown only with the token taken out: a proxy may reflect it.
+      const url = ok.success && ok.data.url ? clean(displayUrl(joinUrl(opts.grafanaUrl, ok.data.url))) : undefined;
       results.push({ uid: d.uid, title: d.title, ok: true, version, url });
       opts.progress(`${step} uploaded "${d.title}"${version !== undefined ? ` version ${version}` : ""}`);
       continue;

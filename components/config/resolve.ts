@@ -20,7 +20,7 @@ import {
   type Profile,
 } from "./defaults";
 import { kubernetesConfigProblems } from "../platforms/kubernetes/checks";
-import { ConfigError, REDACTED, problemsFromZod, renderValue, type ConfigProblem } from "./errors";
+import { ConfigError, REDACTED, problemsFromZod, renderConfigValue, renderValue, unsetSecretProblem, type ConfigProblem } from "./errors";
 import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from "./schema";
 
 export { JOB_NAMES };
@@ -341,7 +341,7 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
       problems.push({
         key: "exporter",
         message: "the exporter is on with simulation off but has no source",
-        got: renderValue(input.exporter ?? {}),
+        got: renderConfigValue(["exporter"], input.exporter ?? {}),
         allowed: "simulation: true, or at least one of dockerSocket, stateFile, eventsFile, stateDir, drmUrl",
       });
     }
@@ -352,12 +352,7 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
 
   for (const ref of secretReferences(cfg.alerting, ["alerting"])) {
     if (!cfg.secretKeys.includes(ref.name.replace(/^gpu-monitoring:/, ""))) {
-      problems.push({
-        key: ref.key,
-        message: `names the secret ${ref.name}, which is not set`,
-        got: renderValue(ref.name),
-        allowed: `a secret set with pulumi config set --secret ${ref.name} <value>`,
-      });
+      problems.push(unsetSecretProblem(ref.key));
     }
   }
 

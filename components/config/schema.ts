@@ -2,6 +2,7 @@ import { z } from "zod";
 import { alertingSchema, thresholdsSchema } from "../../alerts/config";
 import { kubernetesSchema } from "../platforms/kubernetes/config";
 import { SERVICE_NAMES, type ServiceName } from "../spec";
+import { credentialFreeUrl } from "./url";
 
 /**
  * The stack config as users write it (`gpu-monitoring:<key>` in stacks/Pulumi.<stack>.yaml).
@@ -109,7 +110,7 @@ export const exporterSchema = z.strictObject({
   stateDir: absPath.optional(),
   /** Group id owning the Docker socket on the host, so the non-root exporter can read it. */
   dockerGroupId: z.number().int().min(0).optional(),
-  drmUrl: z.url({ protocol: /^https?$/ }).optional(),
+  drmUrl: credentialFreeUrl("put the API key in the drmApiKey secret (pulumi config set --secret drmApiKey ...)").optional(),
   updateIntervalSeconds: z.number().int().min(1).max(3600).optional(),
   /**
    * Build the exporter image from exporter/Dockerfile on the Docker host (default), or pull
@@ -167,7 +168,7 @@ export const stackConfigInputSchema = z.strictObject({
   extraScrapeTargets: z.array(extraScrapeTargetSchema).optional(),
   fileSd: fileSdSchema.optional(),
   grafanaAdminUser: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, { message: "not a user name|letters, digits and . _ @ -, up to 64 characters" }).optional(),
-  grafanaRootUrl: z.url({ protocol: /^https?$/ }).optional(),
+  grafanaRootUrl: credentialFreeUrl("Grafana's root URL is shown to every visitor").optional(),
   thresholds: thresholdsSchema,
   alerting: alertingSchema,
   kubernetes: kubernetesSchema,

@@ -51,3 +51,37 @@ describe("pulumi up warns about exposure", () => {
     expect(messages.some((m) => m.includes("alertmanager is published on 0.0.0.0"))).toBe(true);
   });
 });
+
+describe("messages never show secret values or credentials", () => {
+  const SECRET = "s3cr3t-VALUE-never-shown";
+  const k8s = (remoteWrite: unknown[]): Record<string, unknown> => ({ ...BASE, platform: "kubernetes", exporter: { simulation: true }, kubernetes: { prometheus: { remoteWrite } } });
+  const receiver = (extra: Record<string, unknown>) => ({ ...BASE, alerting: { receivers: [{ name: "mail", type: "email", to: ["ops@example.org"], from: "am@example.org", smarthost: "smtp.example.org:587", ...extra }] } });
+  const cases: Array<[string, Record<string, unknown>, string, RegExp?]> = [
+    ["a plain-text slackWebhook (unknown key)", { ...BASE, slackWebhook: `https://hooks.slack.com/services/T0/B0/${SECRET}` }, "slackWebhook"],
+    ["a plain-text apiToken (unknown key)", { ...BASE, apiToken: SECRET }, "apiToken"],
+    ["a password under an unknown nested key", { ...BASE, exporter: { simulation: true, password: SECRET } }, "exporter.password"],
+    ["a webhook URL under an innocent unknown key", { ...BASE, notify: `https://hooks.slack.com/services/T0/B0/${SECRET}` }, "notify"],
+    ["a URL with credentials under an unknown key", { ...BASE, backend: `https://admin:${SECRET}@db.example.org/` }, "backend"],
+    ["a token query under an unknown key", { ...BASE, backend: `https://db.example.org/?token=${SECRET}` }, "backend"],
+    ["drmUrl with user:password@", { ...BASE, exporter: { drmUrl: `http://drm:${SECRET}@drm.example.org:8080` } }, "exporter.drmUrl", /drmApiKey/],
+    ["drmUrl with a token query", { ...BASE, exporter: { drmUrl: `http://drm.example.org:8080/?token=${SECRET}` } }, "exporter.drmUrl", /drmApiKey/],
+    ["drmUrl with an api_key query", { ...BASE, exporter: { drmUrl: `http://drm.example.org:8080/x?a=1&api_key=${SECRET}` } }, "exporter.drmUrl", /drmApiKey/],
+    ["grafanaRootUrl with user:password@", { ...BASE, grafanaRootUrl: `https://admin:${SECRET}@grafana.example.org/` }, "grafanaRootUrl"],
+    ["remoteWrite.url with user:password@", k8s([{ url: `https://tenant:${SECRET}@mimir.example.org/api/v1/push` }]), "kubernetes.prometheus.remoteWrite.0.url", /bearerTokenSecretKey/],
+    ["remoteWrite.url with an access_token query", k8s([{ url: `https://mimir.example.org/api/v1/push?access_token=${SECRET}` }]), "kubernetes.prometheus.remoteWrite.0.url", /passwordSecretKey/],
+    ["a password typed into passwordSecretKey", k8s([{ url: "https://mimir.example.org/push", basicAuth: { username: "u", passwordSecretKey: `${SECRET}!` } }]), "kubernetes.prometheus.remoteWrite.0.basicAuth.passwordSecretKey"],
+    ["a password typed into passwordSecretKey that is a valid name", k8s([{ url: "https://mimir.example.org/push", basicAuth: { username: "u", passwordSecretKey: SECRET } }]), "kubernetes.prometheus.remoteWrite.0.basicAuth.passwordSecretKey"],
+    ["a password with spaces typed into authPasswordSecret", receiver({ authUsername: "am", authPasswordSecret: `my ${SECRET}` }), "alerting.receivers.0.authPasswordSecret"],
+    ["a password typed into authPasswordSecret that is a valid name", receiver({ authUsername: "am", authPasswordSecret: SECRET }), "alerting.receivers.0.authPasswordSecret"],
+    ["a secret-looking key of the wrong type", { ...BASE, grafanaAdminUser: { token: SECRET } }, "grafanaAdminUser"],
+  ];
+  for (const [name, plain, key, pointer] of cases) {
+    it(name, () => {
+      const err = errorOf(plain);
+      expect(err.problems.map((p) => p.key)).toContain(key);
+      expect(err.message).not.toContain(SECRET);
+      expect(err.message).not.toContain(SECRET.slice(0, 12));
+      if (pointer) expect(err.message).toMatch(pointer);
+    });
+  }
+});

@@ -69,7 +69,7 @@ const CASES: readonly Case[] = [
     name: "Kubernetes remote_write naming a secret that is not set",
     plain: { ...BASE, platform: "kubernetes", kubernetes: { prometheus: { remoteWrite: [{ url: "https://mimir.example/api/v1/push", bearerTokenSecretKey: "mimirToken" }] } } },
     key: "kubernetes.prometheus.remoteWrite.0.bearerTokenSecretKey",
-    mentions: ["mimirToken", "pulumi config set --secret"],
+    mentions: ["names a secret that is not set", "pulumi config set --secret"],
   },
 ];
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { credentialFreeUrl } from "../../config/url";
 
 /**
  * Kubernetes-only settings (`gpu-monitoring:kubernetes`), used when platform is "kubernetes".
@@ -64,7 +65,7 @@ const basicAuthSchema = z.strictObject({
 const remoteWriteSchema = z
   .strictObject({
     /** Remote-write endpoint: Thanos receive, Mimir, Cortex, VictoriaMetrics, any Prometheus remote-write receiver. */
-    url: z.url({ protocol: /^https?$/ }),
+    url: credentialFreeUrl("use basicAuth.passwordSecretKey or bearerTokenSecretKey, which name Pulumi secrets"),
     name: dnsLabel.optional(),
     basicAuth: basicAuthSchema.optional(),
     bearerTokenSecretKey: secretKey.optional(),

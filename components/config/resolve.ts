@@ -133,6 +133,7 @@ export function validateStackConfig(raw: RawStackConfig, source?: string): Stack
     }
   }
 
+  problems.push(...unrenderable(plain));
   const parsed = stackConfigInputSchema.safeParse(plain);
   if (!parsed.success) {
     problems.push(...problemsFromZod(parsed.error.issues, plain, stackConfigInputSchema, isSecretPath));
@@ -142,6 +143,28 @@ export function validateStackConfig(raw: RawStackConfig, source?: string): Stack
   problems.push(...crossFieldProblems(cfg, parsed.data));
   if (problems.length > 0) throw new ConfigError(problems, source);
   return cfg;
+}
+
+/** No string in a stack config needs more; a longer one would be copied into every rendered file. */
+export const MAX_CONFIG_STRING = 16 * 1024;
+
+/**
+ * What no schema can see: an own `__proto__` key (YAML and JSON keep it, assigning it to an
+ * object drops it silently) and strings of any length, wherever they sit.
+ */
+function unrenderable(value: unknown, at: readonly string[] = []): ConfigProblem[] {
+  if (typeof value === "string" && value.length > MAX_CONFIG_STRING) {
+    return [{ key: at.join("."), message: `longer than ${MAX_CONFIG_STRING} characters`, got: `${value.length} characters`, allowed: `at most ${MAX_CONFIG_STRING} characters` }];
+  }
+  if (value === null || typeof value !== "object") return [];
+  const out: ConfigProblem[] = [];
+  for (const key of Object.getOwnPropertyNames(value)) {
+    const path = [...at, key];
+    if (key === "__proto__") {
+      out.push({ key: path.join("."), message: "a key named __proto__ cannot be carried into the rendered config (it would be dropped silently)", got: "a __proto__ key", allowed: "any other key name" });
+    } else if (key !== "length" || !Array.isArray(value)) out.push(...unrenderable((value as Record<string, unknown>)[key], path));
+  }
+  return out;
 }
 
 function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackConfig {

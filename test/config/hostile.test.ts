@@ -85,3 +85,67 @@ describe("messages never show secret values or credentials", () => {
     });
   }
 });
+
+describe("hostile paths and values are refused, naming the key", () => {
+  const k8s = (kubernetes: Record<string, unknown>): Record<string, unknown> => ({ ...BASE, platform: "kubernetes", kubernetes });
+  const big = "x".repeat(20 * 1024 * 1024);
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ["a state file that climbs to /etc/shadow", { ...BASE, exporter: { stateFile: "/var/lib/ds01/../../../etc/shadow" } }, "exporter.stateFile"],
+    ["a state file in /etc", { ...BASE, exporter: { stateFile: "/etc/shadow" } }, "exporter.stateFile"],
+    ["a state file directly under / (its folder / would be mounted)", { ...BASE, exporter: { stateFile: "/gpu-state.json" } }, "exporter.stateFile"],
+    ["an events log in /root", { ...BASE, exporter: { eventsFile: "/root/events.jsonl" } }, "exporter.eventsFile"],
+    ["an events log with a newline in its name", { ...BASE, exporter: { eventsFile: "/var/log/ds01/events\n.jsonl" } }, "exporter.eventsFile"],
+    ["an events log with a NUL", { ...BASE, exporter: { eventsFile: "/var/log/ds01/e\u0000" } }, "exporter.eventsFile"],
+    ["a state dir of /", { ...BASE, exporter: { stateDir: "/" } }, "exporter.stateDir"],
+    ["a state dir of /proc", { ...BASE, exporter: { stateDir: "/proc" } }, "exporter.stateDir"],
+    ["a state dir under /sys", { ...BASE, exporter: { stateDir: "/sys/fs/cgroup" } }, "exporter.stateDir"],
+    ["a state dir with a trailing slash", { ...BASE, exporter: { stateDir: "/var/lib/ds01/" } }, "exporter.stateDir"],
+    ["a state dir with //", { ...BASE, exporter: { stateDir: "/var//lib/ds01" } }, "exporter.stateDir"],
+    ["a state dir with a . segment", { ...BASE, exporter: { stateDir: "/var/lib/./ds01" } }, "exporter.stateDir"],
+    ["a relative state dir", { ...BASE, exporter: { stateDir: "var/lib/ds01" } }, "exporter.stateDir"],
+    ["a Docker socket in /dev", { ...BASE, exporter: { dockerSocket: "/dev/mem" } }, "exporter.dockerSocket"],
+    ["a state dir 2000 characters long", { ...BASE, exporter: { stateDir: `/${"a/".repeat(1000)}b` } }, "exporter.stateDir"],
+    ["a file_sd host dir of /", { ...BASE, fileSd: { hostDir: "/", jobs: [{ job: "gpus", files: ["a.json"] }] } }, "fileSd.hostDir"],
+    ["a file_sd host dir in /boot", { ...BASE, fileSd: { hostDir: "/boot/sd" } }, "fileSd.hostDir"],
+    ["a pod-resources path of /", k8s({ gpuNodes: { podResourcesPath: "/" } }), "kubernetes.gpuNodes.podResourcesPath"],
+    ["a pod-resources path in /etc", k8s({ gpuNodes: { podResourcesPath: "/etc/kubernetes" } }), "kubernetes.gpuNodes.podResourcesPath"],
+    ["renderYamlToDirectory climbing with ..", k8s({ renderYamlToDirectory: "../../etc/cron.d" }), "kubernetes.renderYamlToDirectory"],
+    ["renderYamlToDirectory with .. inside", k8s({ renderYamlToDirectory: "rendered/../../../tmp" }), "kubernetes.renderYamlToDirectory"],
+    ["renderYamlToDirectory in /etc", k8s({ renderYamlToDirectory: "/etc/kubernetes/manifests" }), "kubernetes.renderYamlToDirectory"],
+    ["renderYamlToDirectory of /", k8s({ renderYamlToDirectory: "/" }), "kubernetes.renderYamlToDirectory"],
+    ["DCGM collectors pointing at /etc/passwd", { ...BASE, components: { dcgmExporter: true }, gpu: { devices: "all", collectors: "/etc/passwd" } }, "gpu.collectors"],
+    ["DCGM collectors climbing out of /etc/dcgm-exporter", { ...BASE, components: { dcgmExporter: true }, gpu: { devices: "all", collectors: "/etc/dcgm-exporter/../shadow.csv" } }, "gpu.collectors"],
+    ["DCGM collectors relative", { ...BASE, components: { dcgmExporter: true }, gpu: { devices: "all", collectors: "dcp-metrics-included.csv" } }, "gpu.collectors"],
+    ["GPU ids joined by a comma", { ...BASE, components: { dcgmExporter: true }, gpu: { devices: ["0,1"] } }, "gpu.devices.0"],
+    ["a GPU id with a newline", { ...BASE, components: { dcgmExporter: true }, gpu: { devices: ["0\n--privileged"] } }, "gpu.devices.0"],
+    ["a GPU id with a space and a flag", { ...BASE, components: { dcgmExporter: true }, gpu: { devices: ["0 --all"] } }, "gpu.devices.0"],
+    ["a malformed GPU UUID", { ...BASE, components: { dcgmExporter: true }, gpu: { devices: ["GPU-xyz"] } }, "gpu.devices.0"],
+    ["a 20 MB external label value", { ...BASE, externalLabels: { site: big } }, "externalLabels.site"],
+    ["a __proto__ external label", { ...BASE, externalLabels: JSON.parse('{"__proto__": "x", "site": "a"}') as Record<string, unknown> }, "externalLabels.__proto__"],
+    ["a __proto__ key anywhere", { ...BASE, ...(JSON.parse('{"exporter": {"__proto__": {"simulation": false}}}') as Record<string, unknown>) }, "exporter.__proto__"],
+    ["a 200-character label name", { ...BASE, externalLabels: { ["a".repeat(200)]: "x" } }, `externalLabels.${"a".repeat(200)}`],
+    ["a hundred external labels", { ...BASE, externalLabels: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`l${i}`, "x"])) }, "externalLabels"],
+    ["a 20 MB string in a free-text key", { ...BASE, alerting: { runbookBaseUrl: big } }, "alerting.runbookBaseUrl"],
+  ];
+  for (const [name, plain, key] of cases) {
+    it(name, () => {
+      const started = Date.now();
+      const err = errorOf(plain);
+      expect(err.problems.map((p) => p.key)).toContain(key);
+      // A refused value is never rendered back whole.
+      expect(err.message.length).toBeLessThan(4_000);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+  }
+
+  it("the production stack's paths and the usual GPU ids stay valid", () => {
+    expect(() =>
+      validate({
+        ...BASE,
+        components: { dcgmExporter: true },
+        gpu: { devices: ["0", "7", "GPU-8f6e2a4c-1b3d-4e5f-a6b7-c8d9e0f1a2b3", "MIG-8f6e2a4c-1b3d-4e5f-a6b7-c8d9e0f1a2b3"], collectors: "/etc/dcgm-exporter/dcp-metrics-included.csv" },
+        exporter: { dockerSocket: "/var/run/docker.sock", stateFile: "/var/lib/ds01/gpu-state.json", eventsFile: "/var/log/ds01/events.jsonl", stateDir: "/var/lib/ds01" },
+      }),
+    ).not.toThrow();
+  });
+});

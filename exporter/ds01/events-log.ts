@@ -97,6 +97,8 @@ export class EventsLog implements Source<EventCounts> {
   private readonly timestamps = new TimestampParser();
   private readonly eventTypes = new EventTypeNames();
   private cutoff = 0;
+  /** Eviction runs at most once per read, so a flood of new types costs one pass, not one per line. */
+  private evictedThisRead = false;
 
   constructor(private readonly opts: EventsLogOptions) {
     this.name = opts.name ?? "events";
@@ -122,9 +124,25 @@ export class EventsLog implements Source<EventCounts> {
     this.file = undefined;
   }
 
+  /** Events of types past the type cap, since the source was created. */
+  readonly dropped = (): number => this.stats.droppedTypes;
+
+  /**
+   * At the type cap, types whose events have all left the window make room: without this, old
+   * types would hold the cap for good and a new, legitimate type would never be counted.
+   */
+  private evictIdleTypes(): void {
+    this.evictedThisRead = true;
+    for (const [type, window] of this.windows) {
+      window.expire(this.cutoff);
+      if (window.count === 0) this.windows.delete(type);
+    }
+  }
+
   private async readOnce(): Promise<EventCounts> {
     const now = this.now();
     this.cutoff = now - this.windowMs;
+    this.evictedThisRead = false;
     await this.catchUp(now);
     const counts = new Map<string, number>();
     for (const [type, window] of this.windows) {
@@ -307,6 +325,7 @@ export class EventsLog implements Source<EventCounts> {
     }
     let window = this.windows.get(eventType);
     if (!window) {
+      if (this.windows.size >= this.maxTypes && !this.evictedThisRead) this.evictIdleTypes();
       if (this.windows.size >= this.maxTypes) {
         this.stats.droppedTypes++;
         return;

@@ -7,6 +7,7 @@ import { runsService } from "../../services";
 import { SERVICE_NAMES, type ServiceSpec } from "../../spec";
 import type { Manifest } from "./manifest";
 import { kubernetesConfigProblems } from "./checks";
+import { egressPorts } from "./network";
 import { clusterSpecs, kubernetesBundleOptions } from "./specs";
 import { namespaceManifest, serviceManifests, type ManifestContext } from "./workloads";
 
@@ -38,6 +39,8 @@ export class KubernetesPlatform extends pulumi.ComponentResource implements Serv
   private readonly config: StackConfig;
   private readonly secrets: SecretValues;
   private readonly context: ManifestContext;
+  /** Objects created so far, by kind/name: objects every service carries (the namespace's NetworkPolicies) are created once. */
+  private readonly created = new Set<string>();
 
   constructor(name: string, args: KubernetesPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpu-monitoring:kubernetes:Platform", name, {}, opts);
@@ -66,6 +69,7 @@ export class KubernetesPlatform extends pulumi.ComponentResource implements Serv
       kubernetes: kc,
       secretValue: (key) => this.secret(key),
       enabled: new Set(SERVICE_NAMES.filter((s) => runsService(args.config, s))),
+      egress: egressPorts(args.config),
     };
     if (kc.createNamespace) {
       const ns = namespaceManifest(kc);
@@ -86,11 +90,11 @@ export class KubernetesPlatform extends pulumi.ComponentResource implements Serv
       provider: this.provider,
       ...(this.namespace ? { dependsOn: [this.namespace] } : {}),
     };
-    const seen = new Set<string>();
+    const seen = this.created;
     for (const cs of clusterSpecs(this.config, spec)) {
       for (const m of serviceManifests(cs, this.context)) {
         const key = `${m.kind}/${m.metadata.name}`;
-        // Both exporter workloads share the service's one NetworkPolicy.
+        // Both exporter workloads share the service's NetworkPolicies; every service carries the namespace's.
         if (seen.has(key)) continue;
         seen.add(key);
         objects[key] = createObject(`${m.kind.toLowerCase()}-${m.metadata.name}`, m, m.kind === "PersistentVolumeClaim" ? { ...opts, ...dataResourceOptions(this.config.data) } : opts);

@@ -16,12 +16,13 @@ import {
   type BundleOptions,
   type ScrapeConfig,
 } from "../../render";
-import { CADVISOR_RUNTIME_SOCKET, DRM_API_KEY_FILE, runsService, serviceSpecs } from "../../services";
+import { CADVISOR_RUNTIME_SOCKET, DRM_API_KEY_FILE, grafanaCookieEnv, runsService, serviceSpecs } from "../../services";
 import type { ServiceName, ServiceSpec } from "../../spec";
 import type { ExporterWorkloads, KubernetesConfig } from "./config";
 import { kubernetesConfigProblems, remoteWriteSecretKeys } from "./checks";
 import { alertmanagerDiscovery, kubernetesScrapeJob, type DiscoveredJob } from "./discovery";
 import type { Manifest } from "./manifest";
+import { egressPorts } from "./network";
 import { buildManifests } from "./workloads";
 
 /**
@@ -224,7 +225,8 @@ export function clusterSpecs(cfg: StackConfig, spec: ServiceSpec): ServiceSpec[]
       const ing = cfg.kubernetes.grafana.ingress;
       if (!ing.enabled || cfg.grafanaRootUrl) return [spec];
       const scheme = ing.tlsSecretName ? "https" : "http";
-      return [{ ...spec, env: { ...spec.env, GF_SERVER_ROOT_URL: `${scheme}://${ing.host}/` } }];
+      const rootUrl = `${scheme}://${ing.host}/`;
+      return [{ ...spec, env: { ...spec.env, GF_SERVER_ROOT_URL: rootUrl, ...grafanaCookieEnv(rootUrl) } }];
     }
     case "exporter":
       return exporterSpecs(cfg, spec);
@@ -245,5 +247,5 @@ export function kubernetesServiceSpecs(cfg: StackConfig, bundle: readonly Bundle
  * (and what render-to-directory writes), without Pulumi.
  */
 export function kubernetesManifests(cfg: StackConfig, secretValue: (key: string) => pulumi.Input<string>): Manifest[] {
-  return buildManifests({ specs: kubernetesServiceSpecs(cfg), kubernetes: cfg.kubernetes, secretValue });
+  return buildManifests({ specs: kubernetesServiceSpecs(cfg), kubernetes: cfg.kubernetes, secretValue, egress: egressPorts(cfg) });
 }

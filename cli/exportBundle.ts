@@ -5,14 +5,15 @@ import { kubernetesBundle } from "../components/platforms/kubernetes/specs";
 import { renderBundle, type BundleFile } from "../components/render/bundle";
 import { GUIDE_FILE } from "./commands/export";
 import { listStacks } from "./commands/stacks";
+import { deploymentRecord } from "./deploymentRecord";
 import { CliError } from "./errors";
 import { integrationGuide } from "./integrationGuide";
 import { progressWriter, type CliIo } from "./io";
 
-/** Every file `export` writes for a stack: the deployable bundle plus the integration guide. */
+/** Every file `export` writes for a stack: the deployable bundle, what the platform runs, and the integration guide. */
 export function exportFiles(stack: string, cfg: StackConfig): BundleFile[] {
   const bundle = cfg.platform === "kubernetes" ? kubernetesBundle(cfg) : renderBundle(cfg);
-  return [...bundle, { path: GUIDE_FILE, content: integrationGuide(stack, cfg, bundle) }];
+  return [...bundle, ...deploymentRecord(cfg, bundle), { path: GUIDE_FILE, content: integrationGuide(stack, cfg, bundle) }];
 }
 
 async function filesBelow(dir: string): Promise<string[]> {

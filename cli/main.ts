@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { exporterCommand } from "../exporter/cli";
+import { DIFF_ERROR_EXIT, diffCommand } from "./commands/diff";
 import { exportCommand } from "./commands/export";
 import { grafanaCommand } from "./commands/grafana";
 import { queryCommand } from "./commands/query";
@@ -9,9 +10,15 @@ import { statusCommand } from "./commands/status";
 import { formatError, withoutOptionValues } from "./errors";
 import { processIo, type CliIo } from "./io";
 
+/** Commands whose usage errors end with another code than 1, which means something else to them. */
+const USAGE_ERROR_EXIT: ReadonlyMap<string, number> = new Map([["diff", DIFF_ERROR_EXIT]]);
+
 /** Applies what commander does not pass from a parent to commands added with addCommand(). */
 function configureTree(cmd: Command, io: CliIo): void {
-  cmd.exitOverride();
+  const usageExit = USAGE_ERROR_EXIT.get(cmd.name());
+  cmd.exitOverride((err) => {
+    throw usageExit !== undefined && err.exitCode === 1 ? new CommanderError(usageExit, err.code, err.message) : err;
+  });
   cmd.configureOutput({
     writeOut: (s) => io.stdout.write(s),
     writeErr: (s) => io.stderr.write(s),
@@ -24,10 +31,11 @@ function configureTree(cmd: Command, io: CliIo): void {
 /** The `gpu-monitoring` command: one entry point for every operation on the stack. */
 export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command("gpu-monitoring").description(
-    "Monitoring for GPU hosts and GPU clusters: exporter, config export, Grafana upload, queries, reports, status",
+    "Monitoring for GPU hosts and GPU clusters: exporter, config export and review diff, Grafana upload, queries, reports, status",
   );
   program.addCommand(exporterCommand());
   program.addCommand(exportCommand(io));
+  program.addCommand(diffCommand(io));
   program.addCommand(grafanaCommand(io));
   program.addCommand(queryCommand(io));
   program.addCommand(reportCommand(io));

@@ -29,9 +29,6 @@ export function parseBaseUrl(value: string, flag: string): URL {
     // The value is not repeated: a URL pasted with credentials in it would be echoed.
     throw new CliError(`${flag} is not a URL`, `give a full URL such as http://127.0.0.1:9090`);
   }
-  if (url.username || url.password) {
-    throw new CliError(`${flag} carries user:password@`, "take the credentials out of the URL; a token goes in its environment variable or --token-file");
-  }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new CliError(`${flag} must be http:// or https://, got ${url.protocol}`, `give a URL such as http://127.0.0.1:9090`);
   }

@@ -212,6 +212,10 @@ export function grafanaCommand(io: CliIo): Command {
       const rawUrl = flagOrEnv(flags.url, io.env, "GRAFANA_URL");
       if (!rawUrl) throw new CliError("no Grafana URL given", "pass --url http://HOST:3000 or set GRAFANA_URL");
       const grafanaUrl = parseBaseUrl(rawUrl, "--url");
+      // Upload authenticates with the token only; a password in the URL would end up in shell history and logs.
+      if (grafanaUrl.username || grafanaUrl.password) {
+        throw new CliError("--url carries user:password@", "take the credentials out of the URL; the token goes in GRAFANA_TOKEN or --token-file");
+      }
       const timeoutMs = parseDuration(flags.timeout, "--timeout");
       const token = await readToken(io, flags.token, flags.tokenFile);
       let dashboards = flags.fromDir ? await dashboardsFromDirectory(flags.fromDir) : await (await loadLazily<BuiltDashboardsModule>("../builtDashboards")).builtDashboards();

@@ -10,6 +10,17 @@ const queryData = z.discriminatedUnion("resultType", [
   z.object({ resultType: z.literal("scalar"), result: sampleValue }),
   z.object({ resultType: z.literal("string"), result: sampleValue }),
 ]);
+const activeTarget = z.object({
+  labels,
+  scrapePool: z.string(),
+  scrapeUrl: z.string(),
+  health: z.string(),
+  lastError: z.string(),
+  lastScrapeDuration: z.number(),
+});
+const targetsData = z.object({ activeTargets: z.array(activeTarget) });
+export type ActiveTarget = z.infer<typeof activeTarget>;
+
 const apiResponse = z.object({
   status: z.enum(["success", "error"]),
   data: z.unknown().optional(),
@@ -58,16 +69,36 @@ export class PrometheusClient {
       form.set("end", seconds(q.end));
       form.set("step", q.stepSeconds.toString());
     }
+    // POST with a form body: long expressions do not hit URL length limits.
+    const body = await this.call("POST", path, form);
+    const data = queryData.safeParse(body.data);
+    if (!data.success) {
+      throw new CliError(`Prometheus's answer has an unexpected shape: ${data.error.message}`, "check that --prometheus-url points at a Prometheus 2.x or 3.x");
+    }
+    return { data: data.data, warnings: body.warnings ?? [] };
+  }
+
+  /** The active scrape targets (/api/v1/targets): labels after relabelling, scrape URL and health. */
+  async activeTargets(): Promise<ActiveTarget[]> {
+    const body = await this.call("GET", "/api/v1/targets", new URLSearchParams({ state: "active" }));
+    const data = targetsData.safeParse(body.data);
+    if (!data.success) {
+      throw new CliError(`Prometheus's target list has an unexpected shape: ${data.error.message}`, "check that --prometheus-url points at a Prometheus 2.x or 3.x");
+    }
+    return data.data.activeTargets;
+  }
+
+  private async call(method: "GET" | "POST", path: string, form: URLSearchParams): Promise<z.infer<typeof apiResponse>> {
     const url = joinUrl(this.baseUrl, path);
+    if (method === "GET") url.search = form.toString();
     const where = displayUrl(this.baseUrl);
     let res;
     try {
-      // POST with a form body: long expressions do not hit URL length limits.
       res = await httpRequest({
-        method: "POST",
+        method,
         url,
-        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-        body: form.toString(),
+        headers: method === "POST" ? { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" } : { Accept: "application/json" },
+        ...(method === "POST" ? { body: form.toString() } : {}),
         timeoutMs: this.timeoutMs,
       });
     } catch (err: unknown) {
@@ -97,11 +128,7 @@ export class PrometheusClient {
             : "check Prometheus's own log";
       throw new CliError(`Prometheus refused the query: ${body.errorType ?? "error"}: ${body.error ?? "no detail"}`, next);
     }
-    const data = queryData.safeParse(body.data);
-    if (!data.success) {
-      throw new CliError(`Prometheus's answer has an unexpected shape: ${data.error.message}`, "check that --prometheus-url points at a Prometheus 2.x or 3.x");
-    }
-    return { data: data.data, warnings: body.warnings ?? [] };
+    return body;
   }
 }
 

@@ -81,7 +81,7 @@ describe("export", () => {
       expect(paths).toContain(record);
       const rendered = paths.filter((x) => x !== GUIDE_FILE && x !== record);
       for (const p of rendered) {
-        expect(p).toMatch(/^(prometheus\/prometheus\.yml|prometheus\/rules\/[^/]+\.ya?ml|alertmanager\/alertmanager\.yml|grafana\/provisioning\/(datasources|dashboards)\/.+)$/);
+        expect(p).toMatch(/^(prometheus\/prometheus\.yml|prometheus\/rules\/[^/]+\.ya?ml|alertmanager\/alertmanager\.yml|grafana\/provisioning\/(datasources|dashboards)\/.+|exporter\/exporter\.args)$/);
       }
       if (cfg.platform === "docker") expect(rendered.sort()).toEqual(bundle.map((f) => f.path).sort());
       for (const [p, bytes] of files) if (p.endsWith(".json")) expect(() => JSON.parse(bytes.toString("utf8")), p).not.toThrow();

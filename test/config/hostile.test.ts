@@ -125,6 +125,7 @@ describe("hostile paths and values are refused, naming the key", () => {
     ["a __proto__ key anywhere", { ...BASE, ...(JSON.parse('{"exporter": {"__proto__": {"simulation": false}}}') as Record<string, unknown>) }, "exporter.__proto__"],
     ["a 200-character label name", { ...BASE, externalLabels: { ["a".repeat(200)]: "x" } }, `externalLabels.${"a".repeat(200)}`],
     ["a hundred external labels", { ...BASE, externalLabels: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`l${i}`, "x"])) }, "externalLabels"],
+    ["a SLURM config outside /etc/slurm", { ...BASE, slurm: { slurmConf: "/etc/shadow" } }, "slurm.slurmConf"],
     ["a 20 MB string in a free-text key", { ...BASE, alerting: { runbookBaseUrl: big } }, "alerting.runbookBaseUrl"],
   ];
   for (const [name, plain, key] of cases) {
@@ -144,8 +145,9 @@ describe("hostile paths and values are refused, naming the key", () => {
         ...BASE,
         components: { dcgmExporter: true },
         gpu: { devices: ["0", "7", "GPU-8f6e2a4c-1b3d-4e5f-a6b7-c8d9e0f1a2b3", "MIG-8f6e2a4c-1b3d-4e5f-a6b7-c8d9e0f1a2b3"], collectors: "/etc/dcgm-exporter/dcp-metrics-included.csv" },
-        exporter: { dockerSocket: "/var/run/docker.sock", stateFile: "/var/lib/ds01/gpu-state.json", eventsFile: "/var/log/ds01/events.jsonl", stateDir: "/var/lib/ds01" },
+        exporter: { simulation: false, stateFile: "/var/lib/ds01/gpu-state.json", eventsFile: "/var/log/ds01/events.jsonl", stateDir: "/var/lib/ds01" },
       }),
     ).not.toThrow();
+    expect(() => validate({ ...BASE, exporter: { simulation: false, dockerSocket: "/var/run/docker.sock" } })).not.toThrow();
   });
 });

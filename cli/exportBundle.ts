@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { ConfigError, loadStackConfigFile, type StackConfig } from "../components/config";
+import { ConfigError, exposureWarnings, loadStackConfigFile, type StackConfig } from "../components/config";
 import { kubernetesBundle } from "../components/platforms/kubernetes/specs";
 import { renderBundle, type BundleFile } from "../components/render/bundle";
 import { GUIDE_FILE } from "./commands/export";
@@ -63,6 +63,7 @@ export async function runExport(io: CliIo, flags: ExportFlags): Promise<void> {
       const progress = progressWriter(io, flags.quiet);
       const { stack, cfg } = await loadConfig(io, flags);
       progress(`rendering stack ${stack} (${cfg.platform})`);
+      for (const warning of exposureWarnings(cfg)) io.stderr.write(`warning: ${warning}\n`);
       const files = exportFiles(stack, cfg);
       const out = resolve(io.cwd, flags.out);
       const before = await filesBelow(out);

@@ -8,7 +8,7 @@ import { reportCommand } from "./commands/report";
 import { servicesCommand } from "./commands/services";
 import { stacksCommand } from "./commands/stacks";
 import { statusCommand } from "./commands/status";
-import { formatError } from "./errors";
+import { formatError, withoutOptionValues } from "./errors";
 import { processIo, type CliIo } from "./io";
 
 /** Commands whose usage errors end with another code than 1, which means something else to them. */
@@ -20,7 +20,11 @@ function configureTree(cmd: Command, io: CliIo): void {
   cmd.exitOverride((err) => {
     throw usageExit !== undefined && err.exitCode === 1 ? new CommanderError(usageExit, err.code, err.message) : err;
   });
-  cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  cmd.configureOutput({
+    writeOut: (s) => io.stdout.write(s),
+    writeErr: (s) => io.stderr.write(s),
+    outputError: (s, write) => write(withoutOptionValues(s)),
+  });
   cmd.showHelpAfterError("(add --help for usage)");
   for (const sub of cmd.commands) configureTree(sub, io);
 }

@@ -1,5 +1,5 @@
-import { promises as fs } from "node:fs";
 import type { Source } from "../core/source";
+import { readRegularFile } from "../core/regular-file";
 import { labelDeviceIds, parsePasswd, type ContainerRecord, type UidResolver } from "./classify";
 import { DeviceMapFile, EMPTY_DEVICE_MAP, type DeviceMap, type DeviceMapSource } from "./device-map";
 import { DockerApi, DockerApiError, type EventStream } from "./docker-api";
@@ -125,7 +125,7 @@ export class DockerSource implements Source<Ds01Snapshot> {
     let devices = this.deviceMap ? await this.deviceMap.load() : EMPTY_DEVICE_MAP;
     let snapshot = await this.snapshotWith(devices);
     // A device the map lacks: MIG may have been reconfigured since the map was read.
-    if (!snapshot.migMappingOk && this.deviceMap?.unknownDevice) {
+    if (snapshot.migMapping.unmapped > 0 && this.deviceMap?.unknownDevice) {
       devices = await this.deviceMap.unknownDevice();
       snapshot = await this.snapshotWith(devices);
     }
@@ -282,7 +282,7 @@ export class DockerSource implements Source<Ds01Snapshot> {
 
   private async loadUsers(): Promise<Map<string, string>> {
     try {
-      return parsePasswd(await fs.readFile(this.passwdFile, "utf8"));
+      return parsePasswd((await readRegularFile(this.passwdFile, "passwd file", 16 * 1024 * 1024)).toString("utf8"));
     } catch {
       return new Map();
     }
@@ -321,6 +321,7 @@ export function toRecord(id: string, body: unknown): ContainerRecord {
   const cgroupParent = typeof b.HostConfig?.CgroupParent === "string" ? b.HostConfig.CgroupParent : "";
   const deviceIds: string[] = [];
   let allGpus = false;
+  let gpuCount = 0;
   const requests = b.HostConfig?.DeviceRequests;
   if (Array.isArray(requests)) {
     for (const request of requests as { Driver?: unknown; Count?: unknown; DeviceIDs?: unknown; Capabilities?: unknown }[]) {
@@ -328,10 +329,11 @@ export function toRecord(id: string, body: unknown): ContainerRecord {
       const ids = Array.isArray(request.DeviceIDs) ? request.DeviceIDs.filter((x): x is string => typeof x === "string") : [];
       if (ids.length > 0) deviceIds.push(...ids);
       else if (request.Count === -1) allGpus = true;
+      else if (typeof request.Count === "number" && Number.isInteger(request.Count) && request.Count > 0) gpuCount += request.Count;
     }
   }
   if (deviceIds.length === 0) deviceIds.push(...labelDeviceIds(labels));
-  return { id, name, labels, state, cgroupParent, deviceIds, allGpus };
+  return { id, name, labels, state, cgroupParent, deviceIds, allGpus, gpuCount };
 }
 
 function isGpuRequest(request: { Driver?: unknown; Capabilities?: unknown }): boolean {

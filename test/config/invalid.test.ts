@@ -1,27 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, validateStackConfig, type StackConfig } from "../../components/config";
-
-/** A valid dev config; each case below breaks one thing in it. */
-const BASE: Record<string, unknown> = {
-  platform: "docker",
-  profile: "dev",
-  components: { dcgmExporter: false },
-  exporter: { simulation: true },
-};
-
-function validate(plain: Record<string, unknown>, secretKeys: string[] = ["grafanaAdminPassword"]): StackConfig {
-  return validateStackConfig({ plain, secretKeys });
-}
-
-function errorOf(plain: Record<string, unknown>, secretKeys?: string[]): ConfigError {
-  try {
-    validate(plain, secretKeys);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("config was accepted");
-}
+import { BASE, errorOf, validate } from "./support";
 
 interface Case {
   readonly name: string;
@@ -92,6 +70,9 @@ const CASES: readonly Case[] = [
   { name: "DRM API key without a DRM URL", plain: { ...BASE, exporter: { simulation: true } }, secretKeys: ["grafanaAdminPassword", "drmApiKey"], key: "drmApiKey", mentions: ["exporter.drmUrl"] },
   { name: "DRM URL not http", plain: { ...BASE, exporter: { simulation: true, drmUrl: "ftp://drm:8080" } }, key: "exporter.drmUrl" },
   { name: "relative state file path", plain: { ...BASE, exporter: { simulation: false, stateFile: "state.json" } }, key: "exporter.stateFile", mentions: ["absolute path"] },
+  { name: "relative utmp path", plain: { ...BASE, exporter: { simulation: false, utmpFile: "var/run/utmp" } }, key: "exporter.utmpFile", mentions: ["absolute path"] },
+  { name: "relative groups dir", plain: { ...BASE, exporter: { simulation: false, groupsDir: "groups" } }, key: "exporter.groupsDir", mentions: ["absolute path"] },
+  { name: "relative cgroup root", plain: { ...BASE, exporter: { simulation: false, cgroupRoot: "sys/fs/cgroup" } }, key: "exporter.cgroupRoot", mentions: ["absolute path"] },
   { name: "name prefix with capitals", plain: { ...BASE, namePrefix: "GPU_Mon" }, key: "namePrefix" },
   { name: "component switch not a boolean", plain: { ...BASE, components: { cadvisor: "yes" } }, key: "components.cadvisor", mentions: ["a boolean"] },
   { name: "a plain key set as a secret", plain: BASE, secretKeys: ["grafanaAdminPassword", "ports"], key: "ports", mentions: ["must not be a secret"] },
@@ -99,7 +80,7 @@ const CASES: readonly Case[] = [
     name: "Kubernetes remote_write naming a secret that is not set",
     plain: { ...BASE, platform: "kubernetes", kubernetes: { prometheus: { remoteWrite: [{ url: "https://mimir.example/api/v1/push", bearerTokenSecretKey: "mimirToken" }] } } },
     key: "kubernetes.prometheus.remoteWrite.0.bearerTokenSecretKey",
-    mentions: ["mimirToken", "pulumi config set --secret"],
+    mentions: ["names a secret that is not set", "pulumi config set --secret"],
   },
 ];
 

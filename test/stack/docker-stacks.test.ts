@@ -188,9 +188,9 @@ describe("prod stack (mocks)", async () => {
     expect(containers(run).get(NAMES.dcgmExporter)!.readOnly).toBe(false);
   });
 
-  it("gives cAdvisor its documented host mounts read-only", () => {
+  it("gives cAdvisor its documented host mounts read-only: the Docker socket, not the rest of /var/run", () => {
     const mounts = containers(run).get(NAMES.cadvisor)!.volumes.filter((v) => v.hostPath);
-    expect(mounts.map((m) => m.hostPath).sort()).toEqual(["/", "/dev/disk", "/sys", "/var/lib/docker", "/var/run"]);
+    expect(mounts.map((m) => m.hostPath).sort()).toEqual(["/", "/dev/disk", "/sys", "/var/lib/docker", "/var/run/docker.sock"]);
     expect(mounts.every((m) => m.readOnly)).toBe(true);
   });
 
@@ -204,7 +204,13 @@ describe("prod stack (mocks)", async () => {
         "--docker-socket=/host/var/run/docker.sock",
         "--events-file=/host/var/log/ds01/events.jsonl",
         "--state-dir=/host/var/lib/ds01",
+        "--utmp-file=/host/var/run/utmp",
+        "--groups-dir=/host/opt/ds01-infra/config/runtime/groups",
+        "--cgroup-root=/host/sys/fs/cgroup",
       ]),
+    );
+    expect(hostMounts.map((m) => m.hostPath)).toEqual(
+      expect.arrayContaining(["/var/run/utmp", "/opt/ds01-infra/config/runtime/groups", "/sys/fs/cgroup"]),
     );
     expect(ex.command).not.toContain("--simulation");
   });

@@ -51,6 +51,21 @@ describe("service specs", () => {
     expect(spec.supplementalGroups).toBeUndefined();
   });
 
+  it("login records, group files and the cgroup mount are mounted themselves, read-only, at the paths the flags name", () => {
+    const spec = exporterService(
+      cfgOf({ exporter: { simulation: false, utmpFile: "/var/run/utmp", groupsDir: "/opt/ds01-infra/config/runtime/groups", cgroupRoot: "/sys/fs/cgroup" } }),
+    );
+    expect(spec.hostMounts).toEqual([
+      { hostPath: "/opt/ds01-infra/config/runtime/groups", mountPath: "/host/opt/ds01-infra/config/runtime/groups", readOnly: true },
+      { hostPath: "/sys/fs/cgroup", mountPath: "/host/sys/fs/cgroup", readOnly: true },
+      { hostPath: "/var/run/utmp", mountPath: "/host/var/run/utmp", readOnly: true },
+    ]);
+    expect(spec.args).toEqual(
+      expect.arrayContaining(["--utmp-file=/host/var/run/utmp", "--groups-dir=/host/opt/ds01-infra/config/runtime/groups", "--cgroup-root=/host/sys/fs/cgroup"]),
+    );
+    expect(spec.placement).toBe("gpuNodes");
+  });
+
   it("the DRM API key reaches the exporter as a secret file, never as an argument", () => {
     const spec = exporterService(cfgOf({ exporter: { simulation: false, drmUrl: "http://drm:8080" } }, ["grafanaAdminPassword", "drmApiKey"]));
     expect(spec.secretFiles).toEqual([{ path: "/run/gpu-monitoring/secrets/drm_api_key", secretKey: "drmApiKey" }]);
@@ -68,7 +83,7 @@ describe("service specs", () => {
   it("Alertmanager gets one secret file per receiver credential the alerting config names", () => {
     const alerting = { receivers: [{ name: "ops", type: "slack", webhookUrlSecret: "slackWebhook" }] };
     expect(() => cfgOf({ alerting })).toThrow(ConfigError);
-    expect(() => cfgOf({ alerting })).toThrow(/gpu-monitoring:alerting\.receivers\.0\.webhookUrlSecret: names the secret slackWebhook, which is not set/);
+    expect(() => cfgOf({ alerting })).toThrow(/gpu-monitoring:alerting\.receivers\.0\.webhookUrlSecret: names a secret that is not set in this stack/);
     const spec = alertmanagerService(cfgOf({ alerting }, ["grafanaAdminPassword", "slackWebhook"]));
     expect(spec.secretFiles).toHaveLength(1);
     expect(spec.secretFiles[0]!.secretKey).toBe("slackWebhook");

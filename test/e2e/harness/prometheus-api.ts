@@ -42,6 +42,10 @@ export interface RuleGroupState {
   readonly rules: readonly RuleState[];
   /** Seconds the group's last evaluation took. */
   readonly evaluationTime?: number;
+  /** Seconds between evaluations. */
+  readonly interval?: number;
+  /** RFC 3339; Go's zero time (year 1) until the group's first evaluation. */
+  readonly lastEvaluation?: string;
 }
 
 export interface PrometheusAlert {

@@ -32,7 +32,7 @@ interface Linear {
 export const PER_HOST_BUDGET = {
   "node-exporter": { fixed: 400, per: { cpus: 16, networkDevices: 36, filesystems: 8, disks: 20 } },
   "dcgm-exporter": { fixed: 20, per: { gpuEntities: 40 } },
-  "ds01-exporter": { fixed: 200, per: { allocations: 3, users: 3, drmWorkers: 4 } },
+  "ds01-exporter": { fixed: 260, per: { allocations: 3, users: 3, drmWorkers: 4 } },
   cadvisor: { fixed: 300, per: { containers: 40 } },
 } as const satisfies Record<string, Linear>;
 

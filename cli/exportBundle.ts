@@ -28,13 +28,13 @@ export interface ExportFlags {
   quiet?: boolean;
 }
 
-async function loadConfig(io: CliIo, flags: ExportFlags): Promise<{ stack: string; cfg: StackConfig }> {
-  let file: string;
-  let stack: string;
+/** Which stack file the flags name: --stack-file, or --stack looked up in --stacks-dir. */
+export async function findStackFile(io: CliIo, flags: { stack?: string; stackFile?: string; stacksDir: string }): Promise<{ stack: string; file: string }> {
   if (flags.stackFile) {
-    file = resolve(io.cwd, flags.stackFile);
-    stack = flags.stack ?? /Pulumi\.(.+)\.ya?ml$/.exec(file)?.[1] ?? "stack";
-  } else if (flags.stack) {
+    const file = resolve(io.cwd, flags.stackFile);
+    return { file, stack: flags.stack ?? /Pulumi\.(.+)\.ya?ml$/.exec(file)?.[1] ?? "stack" };
+  }
+  if (flags.stack) {
     const dir = resolve(io.cwd, flags.stacksDir);
     const known = await listStacks(dir);
     const found = known.find((s) => s.name === flags.stack);
@@ -44,17 +44,24 @@ async function loadConfig(io: CliIo, flags: ExportFlags): Promise<{ stack: strin
         known.length ? `choose one of: ${known.map((s) => s.name).join(", ")}` : "create stacks/Pulumi.<stack>.yaml, or give --stack-file",
       );
     }
-    file = found.file;
-    stack = flags.stack;
-  } else {
-    throw new CliError("no stack given", "pass --stack <name> (a stacks/Pulumi.<name>.yaml file) or --stack-file FILE");
+    return { file: found.file, stack: flags.stack };
   }
+  throw new CliError("no stack given", "pass --stack <name> (a stacks/Pulumi.<name>.yaml file) or --stack-file FILE");
+}
+
+/** Runs a stack-config step, turning its ConfigError into one the CLI prints with the file to fix. */
+export function withConfigHint<T>(io: CliIo, file: string, load: () => T): T {
   try {
-    return { stack, cfg: loadStackConfigFile(file) };
+    return load();
   } catch (err: unknown) {
     if (err instanceof ConfigError) throw new CliError(err.message, `fix the keys above in ${relative(io.cwd, file)} and rerun`);
     throw err;
   }
+}
+
+async function loadConfig(io: CliIo, flags: ExportFlags): Promise<{ stack: string; cfg: StackConfig }> {
+  const { stack, file } = await findStackFile(io, flags);
+  return { stack, cfg: withConfigHint(io, file, () => loadStackConfigFile(file)) };
 }
 
 /** The `export` command's work: load the stack file, render, write only what changed. */

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { exporterCommand } from "../exporter/cli";
+import { demoCommand } from "./commands/demo";
 import { exportCommand } from "./commands/export";
 import { grafanaCommand } from "./commands/grafana";
 import { queryCommand } from "./commands/query";
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     "Monitoring for GPU hosts and GPU clusters: exporter, config export, Grafana upload, queries, reports, status",
   );
   program.addCommand(exporterCommand());
+  program.addCommand(demoCommand(io));
   program.addCommand(exportCommand(io));
   program.addCommand(grafanaCommand(io));
   program.addCommand(queryCommand(io));

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "../cli/errors";
 import { log } from "./core/log";
+import { watchParent } from "./core/parent";
 import { ConfigError, runExporter, type ExporterConfig } from "./run";
 
 /** Exit codes: 0 clean stop, 1 could not start (port taken, file unreadable), 2 bad flags. */
@@ -148,6 +149,10 @@ export function exporterCommand(): Command {
         };
         process.on("SIGTERM", stop);
         process.on("SIGINT", stop);
+        watchParent(() => {
+          log("info", "parent process gone; stopping");
+          stop("SIGTERM");
+        });
       });
     });
   return command;

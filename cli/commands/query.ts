@@ -6,7 +6,7 @@ import { parseBaseUrl } from "../http";
 import { progressWriter, type CliIo } from "../io";
 import { flagOrEnv, oneOf, parseDuration, parseTime } from "../options";
 import { PrometheusClient, type Query } from "../prometheus";
-import { resultJson, resultTable, seriesCount } from "../queryOutput";
+import { catalogFormat, resultJson, resultTable, seriesCount } from "../queryOutput";
 
 const OUTPUTS = ["table", "json"] as const;
 /** Prometheus refuses a range query of more than 11,000 points per series. */
@@ -24,6 +24,7 @@ interface QueryFlags {
   out?: string;
   timeout: string;
   quiet?: boolean;
+  raw?: boolean;
 }
 
 /** Prometheus URL from the flag or PROMETHEUS_URL, with a message saying how to give it. */
@@ -65,10 +66,11 @@ export function queryCommand(io: CliIo): Command {
     .addOption(new Option("-o, --output <format>", "table or json (default table; json with --out)").choices([...OUTPUTS]))
     .option("--out <file>", "write the result to FILE instead of stdout (collect a query)")
     .addOption(new Option("--timeout <duration>", "limit for the request").default("30s"))
+    .option("--raw", "range queries: every point with Prometheus's own numbers, instead of min/avg/max/last per series in the metric's unit")
     .option("-q, --quiet", "no progress lines")
     .addHelpText(
       "after",
-      "\nExamples:\n  gpu-monitoring query --prometheus-url http://127.0.0.1:9090 up\n  gpu-monitoring query 'avg by (gpu) (DCGM_FI_DEV_GPU_UTIL)' --range 6h --step 5m -o json\n  gpu-monitoring query 'sum(ds01_gpu_allocated)' --out allocations.json\n",
+      "\nExamples:\n  gpu-monitoring query --prometheus-url http://127.0.0.1:9090 up\n  gpu-monitoring query 'avg by (gpu) (DCGM_FI_DEV_GPU_UTIL)' --range 6h --step 5m -o json\n  gpu-monitoring query DCGM_FI_DEV_GPU_TEMP --range 2m        # min/avg/max/last per GPU in °C; --raw for every point\n  gpu-monitoring query 'sum(ds01_gpu_allocated)' --out allocations.json\n",
     )
     .action(async (expr: string, flags: QueryFlags) => {
       const client = new PrometheusClient(prometheusUrlFrom(flags.prometheusUrl, io), parseDuration(flags.timeout, "--timeout"));
@@ -78,7 +80,7 @@ export function queryCommand(io: CliIo): Command {
       progress(query.kind === "range" ? `querying ${query.start.toISOString()} .. ${query.end.toISOString()} every ${query.stepSeconds}s` : "querying");
       const { data, warnings } = await client.query(query);
       for (const w of warnings) io.stderr.write(`warning from Prometheus: ${w}\n`);
-      const text = output === "json" ? resultJson(query, data) : resultTable(data);
+      const text = output === "json" ? resultJson(query, data) : resultTable(data, catalogFormat(expr), { raw: flags.raw === true });
       if (flags.out) {
         const path = resolve(io.cwd, flags.out);
         try {

@@ -26,11 +26,11 @@ interface VectorJson {
 }
 
 describe("query against a real Prometheus", () => {
-  it("prints an instant query as a table, one column per label", async () => {
+  it("prints an instant query as a table, one column per label, names as they are", async () => {
     const r = await runCli(["query", "up", "--prometheus-url", prom.url]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^__NAME__\s+INSTANCE\s+JOB\s+VALUE$/);
+    expect(lines[0]).toMatch(/^__name__\s+instance\s+job\s+VALUE$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)).map((c) => [c[2], c[3]]).sort()).toEqual([
       ["fixture", "1"],
       ["prometheus", "1"],
@@ -64,9 +64,24 @@ describe("query against a real Prometheus", () => {
     expect(values.length).toBeGreaterThanOrEqual(2);
     expect(new Set(values.map((v) => v[1]))).toEqual(new Set(["87"]));
 
-    const table = await runCli(["query", 'DCGM_FI_DEV_GPU_UTIL{gpu="1"}', "--prometheus-url", prom.url, "--range", "5s", "--step", "1s"]);
-    expect(table.stdout.split("\n")[0]).toMatch(/TIME\s+VALUE$/);
-    expect(table.stdout).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s+12\n/);
+    const raw = await runCli(["query", 'DCGM_FI_DEV_GPU_UTIL{gpu="1"}', "--prometheus-url", prom.url, "--range", "5s", "--step", "1s", "--raw"]);
+    expect(raw.stdout.split("\n")[0]).toMatch(/TIME\s+VALUE$/);
+    expect(raw.stdout).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s+12\n/);
+  });
+
+  it("summarises a range query per series in the metric's unit, GPUs in order", async () => {
+    const r = await runCli(["query", "DCGM_FI_DEV_GPU_UTIL", "--prometheus-url", prom.url, "--range", "5s", "--step", "1s", "-q"]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^__name__\s+gpu\s+.*\s+MIN\s+AVG\s+MAX\s+LAST\s+POINTS$/);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^DCGM_FI_DEV_GPU_UTIL\s+0\s.*87 %\s+87 %\s+87 %\s+87 %\s+\d+$/);
+    expect(lines[2]).toMatch(/^DCGM_FI_DEV_GPU_UTIL\s+1\s.*12 %\s+12 %\s+12 %\s+12 %\s+\d+$/);
+    // An aggregation keeps the unit; arithmetic on it does not.
+    const avg = await runCli(["query", "avg(DCGM_FI_DEV_GPU_UTIL)", "--prometheus-url", prom.url, "-q"]);
+    expect(avg.stdout.trim().split("\n")[1]).toBe("49.5 %");
+    const scaled = await runCli(["query", "avg(DCGM_FI_DEV_GPU_UTIL) / 100", "--prometheus-url", prom.url, "-q"]);
+    expect(scaled.stdout.trim().split("\n")[1]).toBe("0.495");
   });
 
   it("says what to do with bad PromQL, a wrong URL, no URL, or a range too fine", async () => {

@@ -18,7 +18,21 @@ const apiResponse = z.object({
   warnings: z.array(z.string()).optional(),
 });
 
+const targetsData = z.object({
+  activeTargets: z.array(
+    z.object({ scrapePool: z.string(), scrapeUrl: z.string(), labels, health: z.enum(["up", "down", "unknown"]), lastError: z.string() }),
+  ),
+});
+
 export type QueryData = z.infer<typeof queryData>;
+
+/** One active scrape target as Prometheus sees it. */
+export interface ScrapeTarget {
+  readonly job: string;
+  readonly scrapeUrl: string;
+  readonly health: "up" | "down" | "unknown";
+  readonly lastError: string;
+}
 export type Labels = Readonly<Record<string, string>>;
 
 export interface InstantQuery {
@@ -58,16 +72,35 @@ export class PrometheusClient {
       form.set("end", seconds(q.end));
       form.set("step", q.stepSeconds.toString());
     }
+    const body = await this.call(path, form);
+    const data = queryData.safeParse(body.data);
+    if (!data.success) {
+      throw new CliError(`Prometheus's answer has an unexpected shape: ${data.error.message}`, "check that --prometheus-url points at a Prometheus 2.x or 3.x");
+    }
+    return { data: data.data, warnings: body.warnings ?? [] };
+  }
+
+  /** The active scrape targets with their health and last error (GET /api/v1/targets). */
+  async targets(): Promise<readonly ScrapeTarget[]> {
+    const body = await this.call("/api/v1/targets");
+    const data = targetsData.safeParse(body.data);
+    if (!data.success) {
+      throw new CliError(`Prometheus's answer has an unexpected shape: ${data.error.message}`, "check that --prometheus-url points at a Prometheus 2.x or 3.x");
+    }
+    return data.data.activeTargets.map((t) => ({ job: t.labels["job"] ?? t.scrapePool, scrapeUrl: t.scrapeUrl, health: t.health, lastError: t.lastError }));
+  }
+
+  /** One API call: POST with a form body (long expressions do not hit URL length limits), or GET. */
+  private async call(path: string, form?: URLSearchParams): Promise<z.infer<typeof apiResponse>> {
     const url = joinUrl(this.baseUrl, path);
     const where = displayUrl(this.baseUrl);
     let res;
     try {
-      // POST with a form body: long expressions do not hit URL length limits.
       res = await httpRequest({
-        method: "POST",
+        method: form ? "POST" : "GET",
         url,
-        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-        body: form.toString(),
+        headers: { ...(form ? { "Content-Type": "application/x-www-form-urlencoded" } : {}), Accept: "application/json" },
+        ...(form ? { body: form.toString() } : {}),
         timeoutMs: this.timeoutMs,
       });
     } catch (err: unknown) {
@@ -97,11 +130,7 @@ export class PrometheusClient {
             : "check Prometheus's own log";
       throw new CliError(`Prometheus refused the query: ${body.errorType ?? "error"}: ${body.error ?? "no detail"}`, next);
     }
-    const data = queryData.safeParse(body.data);
-    if (!data.success) {
-      throw new CliError(`Prometheus's answer has an unexpected shape: ${data.error.message}`, "check that --prometheus-url points at a Prometheus 2.x or 3.x");
-    }
-    return { data: data.data, warnings: body.warnings ?? [] };
+    return body;
   }
 }
 

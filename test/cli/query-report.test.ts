@@ -1,8 +1,11 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reportQueries } from "../../cli/report";
+import { freePort } from "../../cli/local/ports";
+import { startPrometheus as startLocalPrometheus } from "../../cli/local/services";
+import { waitFor } from "../../cli/local/wait";
+import { explainScrapeError, reportQueries } from "../../cli/report";
 import { checkAgainstCatalog } from "../../metrics/analyze";
 import { closedPort, runCli } from "./harness";
 import { startPrometheus, type PrometheusFixture } from "./prometheus-fixture";
@@ -167,11 +170,72 @@ describe("report against a real Prometheus", () => {
     expect(md).toContain("- Targets up: 2 of 2");
   });
 
-  it("fails with a next step when Prometheus is not there", async () => {
+  it("fails at once with a next step when Prometheus is not there, before any progress line", async () => {
     const port = await closedPort();
-    const r = await runCli(["report", "--prometheus-url", `http://127.0.0.1:${port}`, "-q"]);
+    const r = await runCli(["report", "--prometheus-url", `http://127.0.0.1:${port}`]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("ECONNREFUSED");
+    expect(r.stderr).toMatch(/^error: .*ECONNREFUSED/);
+    expect(r.stderr).not.toContain("[1/");
     expect(r.stderr).toContain("next: check --prometheus-url");
   });
+
+  it("writes a self-contained HTML page with charts of GPU utilisation and allocations per user", async () => {
+    const r = await runCli(["report", "--prometheus-url", prom.url, "--window", "10s", "--range", "30s", "--format", "html", "-q"]);
+    expect(r.code, r.stderr).toBe(0);
+    const page = r.stdout;
+    expect(page.startsWith("<!doctype html>")).toBe(true);
+    // uPlot itself is in the page, and nothing is loaded from elsewhere.
+    expect(page).toContain("uPlot");
+    expect(page).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
+    const json = /<script type="application\/json" id="chart-data">([\s\S]*?)<\/script>/.exec(page)?.[1] ?? "[]";
+    const charts = JSON.parse(json) as { id: string; times: number[]; series: { name: string; values: (number | null)[] }[] }[];
+    const gpu = charts.find((c) => c.id === "gpu_utilisation");
+    expect(gpu?.series.map((x) => x.name)).toEqual(["gpu01 GPU 0", "gpu01 GPU 1"]);
+    expect(new Set(gpu?.series[0]?.values.filter((v) => v !== null))).toEqual(new Set([87]));
+    expect(gpu?.times.length).toBeGreaterThan(1);
+    const users = charts.find((c) => c.id === "user_allocations");
+    expect(users?.series.map((x) => x.name)).toEqual(["alice", "bob"]);
+    expect(page).toContain('<div class="chart" id="chart-gpu_utilisation"></div>');
+    expect(page).toContain("<td>alice</td><td>1 GPU</td>");
+  });
+});
+
+describe("report tells a target that is down from one that is not scraped", () => {
+  it("names the job and the reason, DNS included", async () => {
+    expect(
+      explainScrapeError('Get "http://gpu-monitoring-node-exporter:9100/metrics": dial tcp: lookup gpu-monitoring-node-exporter on 127.0.0.53:53: no such host'),
+    ).toBe("DNS: gpu-monitoring-node-exporter does not resolve from Prometheus (no such host)");
+    const ws = await mkdtemp(join(tmpdir(), "gm-report-down-"));
+    const [promPort, closed] = [await freePort(), await closedPort()];
+    const config = join(ws, "prometheus.yml");
+    await writeFile(
+      config,
+      [
+        "global:",
+        "  scrape_interval: 1s",
+        "scrape_configs:",
+        "  - job_name: node-exporter",
+        "    static_configs:",
+        `      - targets: ["127.0.0.1:${closed}"]`,
+        "",
+      ].join("\n"),
+    );
+    const { proc } = await startLocalPrometheus({ configFile: config, dataDir: join(ws, "data"), port: promPort, logDir: ws });
+    try {
+      const url = `http://127.0.0.1:${promPort}`;
+      await waitFor("the node-exporter target to be scraped and down", async () => {
+        const r = await runCli(["query", "up", "--prometheus-url", url, "-q"]);
+        return /node-exporter\s+0$/m.test(r.stdout) ? true : undefined;
+      }, { timeoutMs: 20_000, intervalMs: 500 });
+      const r = await runCli(["report", "--prometheus-url", url, "-q"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("## Host CPU busy");
+      expect(r.stdout).toContain("No data: node-exporter target down (connection refused: nothing listens at the target's address).");
+      // No dcgm-exporter job at all: that one is not scraped.
+      expect(r.stdout).toContain("No data: DCGM exporter is not scraped");
+    } finally {
+      await proc.stop();
+      await rm(ws, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

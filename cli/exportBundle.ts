@@ -24,7 +24,7 @@ export function exportFiles(stack: string, cfg: StackConfig, how: ExportAddressi
         ? // Grafana on the same host reads the dashboards where this export puts them.
           renderBundle(cfg, { addressing: loopbackAddressing(cfg), grafanaDashboardsDir: join(how.out, BUNDLE_PATHS.grafanaDashboards) })
         : renderBundle(cfg);
-  return [...bundle, { path: GUIDE_FILE, content: integrationGuide(stack, cfg, bundle) }];
+  return [...bundle, { path: GUIDE_FILE, content: integrationGuide(stack, cfg, bundle, cfg.platform === "kubernetes" ? "container" : how.addressing) }];
 }
 
 async function filesBelow(dir: string): Promise<string[]> {

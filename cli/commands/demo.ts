@@ -28,8 +28,8 @@ the simulation overrides file the demo names. Ctrl-C or SIGTERM stops every proc
 Exit codes: 0 stopped on request, 1 a service failed or the stack did not come up, 2 bad usage.
 
 Examples:
-  gpu-monitoring demo
-  gpu-monitoring demo --stack prod --data-dir /tmp/gpu-demo --no-grafana
+  gpu-monitoring demo   # needs to run until stopped: Ctrl-C or SIGTERM ends it
+  gpu-monitoring demo --stack prod --data-dir /tmp/gpu-demo --no-grafana   # needs to run until stopped: Ctrl-C or SIGTERM ends it
 `,
     )
     .action(async (flags: Parameters<DemoModule["runDemo"]>[1]) => {

@@ -44,7 +44,7 @@ export function statusCommand(io: CliIo): Command {
     .option("-q, --quiet", "print nothing; the exit code says it all (0 healthy, 1 not)")
     .addHelpText(
       "after",
-      "\nExamples:\n  pulumi stack output --json | gpu-monitoring status --outputs -\n  gpu-monitoring status --prometheus-url http://127.0.0.1:9090 --grafana-url http://127.0.0.1:3000\n  gpu-monitoring status --outputs outputs.json --quiet || echo 'monitoring is degraded'\n  PROMETHEUS_URL=http://127.0.0.1:9090 gpu-monitoring status\n\nExit codes: 0 every component healthy, 1 one or more unhealthy, 2 bad usage (no URL given).\n",
+      "\nExamples:\n  pulumi stack output --json | gpu-monitoring status --outputs -   # needs Pulumi: a deployed stack's outputs\n  gpu-monitoring status --prometheus-url http://127.0.0.1:9090 --grafana-url http://127.0.0.1:3000\n  gpu-monitoring status --outputs outputs.json --quiet || echo 'monitoring is degraded'\n  PROMETHEUS_URL=http://127.0.0.1:9090 gpu-monitoring status\n\nExit codes: 0 every component healthy, 1 one or more unhealthy, 2 bad usage (no URL given).\n",
     )
     .action(async (flags: StatusFlags) => {
       const raw = flags.outputs ? urlsFromStackOutputs(await readOutputs(io, flags.outputs), flags.outputs === "-" ? "stdin" : flags.outputs) : new Map<ServiceName, string>();

@@ -277,7 +277,10 @@ export async function runDemo(io: CliIo, flags: DemoFlags): Promise<void> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  if (failure !== undefined && !stopRequested) throw failure;
+  if (failure !== undefined && !stopRequested) {
+    if (failure instanceof CliError) throw failure;
+    throw new CliError(failure instanceof Error ? failure.message : String(failure), `see each service's log in ${join(dataDir, "logs")}; docs/troubleshooting.md lists the usual causes`);
+  }
 }
 
 function summary(

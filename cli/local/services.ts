@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AlertmanagerApi } from "./alertmanager-api";
 import { findProgram, type LocalProgram } from "./programs";
@@ -11,18 +12,24 @@ export const REPO_ROOT = resolve(__dirname, "..", "..");
 const READY_TIMEOUT_MS = 30_000;
 
 async function waitReady(proc: ManagedProcess, what: string, probe: () => Promise<boolean>, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
-  await waitFor(
-    `${proc.name} (${what}) to become ready`,
-    async () => {
-      if (!proc.running) throw new Error(`${proc.name} exited early (${JSON.stringify(proc.exit)}):\n${proc.logTail(2_000)}`);
-      return (await probe()) ? true : undefined;
-    },
-    { timeoutMs, intervalMs: 200 },
-  ).catch(async (err: unknown) => {
-    // Not ready means not handed to the caller: stop it here so nothing outlives the failure.
-    await proc.stop();
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${proc.name} log ---\n${proc.logTail(3_000)}`);
+  // A process that exits while we wait fails the wait at once, not after the whole timeout.
+  let settled = false;
+  const exitedEarly = proc.exited.then((exit) => {
+    if (!settled) throw new Error(`${proc.name} exited before it was ready (${JSON.stringify(exit)})`);
   });
+  exitedEarly.catch(() => undefined);
+  await Promise.race([
+    waitFor(`${proc.name} (${what}) to become ready`, async () => ((await probe()) ? true : undefined), { timeoutMs, intervalMs: 200 }),
+    exitedEarly.then(() => new Promise<never>(() => undefined)),
+  ])
+    .catch(async (err: unknown) => {
+      // Not ready means not handed to the caller: stop it here so nothing outlives the failure.
+      await proc.stop();
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${proc.name} log ---\n${proc.logTail(3_000)}`);
+    })
+    .finally(() => {
+      settled = true;
+    });
 }
 
 async function httpOk(url: string): Promise<boolean> {
@@ -137,6 +144,7 @@ export interface GrafanaOptions {
  * releases) or `grafana-server` (older ones), with the home path its packages install.
  */
 export async function startGrafana(o: GrafanaOptions): Promise<ManagedProcess> {
+  await mkdir(join(o.dataDir, "plugins"), { recursive: true });
   const args = o.program.name === "grafana" ? ["server"] : [];
   if (o.program.home) args.push(`--homepath=${o.program.home}`);
   const proc = await ManagedProcess.start("grafana", o.program.path, args, {

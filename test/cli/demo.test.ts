@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DemoState } from "../../cli/demo";
 import { freePort } from "../../cli/local/ports";
@@ -116,6 +117,60 @@ describe("gpu-monitoring demo", () => {
     for (const port of ports) expect(await portFree(port), `port ${port} still taken`).toBe(true);
     expect(existsSync(join(dataDir, "demo.json"))).toBe(false);
     expect(existsSync(join(dataDir, "data", "prometheus"))).toBe(true);
+  }, 300_000);
+
+  it("starts a Grafana found on PATH, provisioned with the rendered datasources and dashboards", async () => {
+    // No Grafana server can run here: a stand-in `grafana-server` on PATH records how it was
+    // started and answers /api/health and /metrics the way Grafana does.
+    const bin = join(tmp, "grafana-bin");
+    await mkdir(bin, { recursive: true });
+    const standIn = join(bin, "grafana-server");
+    await writeFile(
+      standIn,
+      `#!${process.execPath}
+const http = require("node:http");
+const fs = require("node:fs");
+const path = require("node:path");
+fs.writeFileSync(path.join(process.env.GF_PATHS_DATA, "stand-in.json"), JSON.stringify({ argv: process.argv.slice(2), env: process.env }));
+http.createServer((req, res) => {
+  if (req.url === "/api/health") { res.writeHead(200, { "content-type": "application/json" }); res.end('{"database":"ok"}'); return; }
+  if (req.url === "/metrics") { res.writeHead(200, { "content-type": "text/plain" }); res.end("grafana_build_info 1\\n"); return; }
+  res.writeHead(404); res.end();
+}).listen(Number(process.env.GF_SERVER_HTTP_PORT), process.env.GF_SERVER_HTTP_ADDR);
+process.on("SIGTERM", () => process.exit(0));
+`,
+    );
+    await chmod(standIn, 0o755);
+    const dataDir = join(tmp, "with-grafana");
+    const demo = start(process.execPath, [BIN, "demo", "--data-dir", dataDir], { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` });
+    await demo.until("the demo to say the stack is up", (w) => w.stdout.includes("The stack is up:"), 120_000);
+    const state = JSON.parse(await readFile(join(dataDir, "demo.json"), "utf8")) as DemoState;
+    expect(state.processes.map((p) => p.name)).toContain("grafana");
+    const grafanaUrl = state.urls["grafana"] ?? "";
+    expect(demo.stdout).toMatch(new RegExp(`Grafana\\s+${grafanaUrl.replace(/[.]/g, "\\.")} \\(user admin, password in .*grafana-admin-password\\)`));
+    expect(demo.stdout).not.toContain("Grafana: not started");
+
+    const recorded = JSON.parse(await readFile(join(dataDir, "data", "grafana", "stand-in.json"), "utf8")) as { env: Record<string, string> };
+    const password = (await readFile(join(dataDir, "grafana-admin-password"), "utf8")).trim();
+    expect(password.length).toBeGreaterThanOrEqual(20);
+    expect((await stat(join(dataDir, "grafana-admin-password"))).mode & 0o777).toBe(0o600);
+    expect(recorded.env["GF_SECURITY_ADMIN_PASSWORD"]).toBe(password);
+    expect(demo.stdout + demo.stderr).not.toContain(password);
+    expect(recorded.env["GF_SERVER_HTTP_ADDR"]).toBe("127.0.0.1");
+    const provisioning = recorded.env["GF_PATHS_PROVISIONING"] ?? "";
+    const datasources = await readFile(join(provisioning, "datasources", "datasources.yml"), "utf8");
+    expect(datasources).toContain(`url: ${state.urls["prometheus"]}`);
+    expect(datasources).toContain(`url: ${state.urls["alertmanager"]}`);
+    const provider = parseYaml(await readFile(join(provisioning, "dashboards", "default.yml"), "utf8")) as { providers: { options: { path: string } }[] };
+    const dashboards = await readdir(provider.providers[0]?.options.path ?? "");
+    expect(dashboards.filter((f) => f.endsWith(".json")).length).toBeGreaterThanOrEqual(6);
+    // Prometheus scrapes it like the rest.
+    const targets = await new PrometheusApi(state.urls["prometheus"] ?? "").activeTargets();
+    expect(targets.find((t) => t.labels["job"] === "grafana")?.health).toBe("up");
+
+    process.kill(demo.pid, "SIGTERM");
+    expect(await demo.exited).toEqual({ code: 0, signal: null });
+    for (const p of state.processes) expect(alive(p.pid), p.name).toBe(false);
   }, 300_000);
 
   it("names the packages to install when a server program is not on PATH, and starts nothing", async () => {

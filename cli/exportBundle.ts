@@ -7,6 +7,7 @@ import { loopbackAddressing } from "../components/render/addressing";
 import { BUNDLE_PATHS, renderBundle, type BundleFile } from "../components/render/bundle";
 import { GUIDE_FILE } from "./commands/export";
 import { listStacks } from "./commands/stacks";
+import { deploymentRecord } from "./deploymentRecord";
 import { CliError, UsageError } from "./errors";
 import { changedSinceExport, manifestFor, MANIFEST_FILE, readManifest } from "./exportManifest";
 import { integrationGuide } from "./integrationGuide";
@@ -15,7 +16,7 @@ import { progressWriter, type CliIo } from "./io";
 /** How exported services reach each other: by container name on the stack's network, or as processes on 127.0.0.1. */
 export type ExportAddressing = { readonly addressing: "container" } | { readonly addressing: "loopback"; readonly out: string };
 
-/** Every file `export` writes for a stack: the deployable bundle plus the integration guide. */
+/** Every file `export` writes for a stack: the deployable bundle, what the platform runs, and the integration guide. */
 export function exportFiles(stack: string, cfg: StackConfig, how: ExportAddressing = { addressing: "container" }): BundleFile[] {
   const bundle =
     cfg.platform === "kubernetes"
@@ -24,7 +25,11 @@ export function exportFiles(stack: string, cfg: StackConfig, how: ExportAddressi
         ? // Grafana on the same host reads the dashboards where this export puts them.
           renderBundle(cfg, { addressing: loopbackAddressing(cfg), grafanaDashboardsDir: join(how.out, BUNDLE_PATHS.grafanaDashboards) })
         : renderBundle(cfg);
-  return [...bundle, { path: GUIDE_FILE, content: integrationGuide(stack, cfg, bundle, cfg.platform === "kubernetes" ? "container" : how.addressing) }];
+  return [
+    ...bundle,
+    ...deploymentRecord(cfg, bundle),
+    { path: GUIDE_FILE, content: integrationGuide(stack, cfg, bundle, cfg.platform === "kubernetes" ? "container" : how.addressing) },
+  ];
 }
 
 async function filesBelow(dir: string): Promise<string[]> {

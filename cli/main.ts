@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { exporterCommand } from "../exporter/cli";
 import { demoCommand } from "./commands/demo";
+import { DIFF_ERROR_EXIT, diffCommand } from "./commands/diff";
 import { exportCommand } from "./commands/export";
 import { grafanaCommand } from "./commands/grafana";
 import { queryCommand } from "./commands/query";
@@ -18,7 +19,7 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 const EXIT_CODES_HELP = `
-Exit codes (every command): ${EXIT_OK} done; ${EXIT_FAILURE} failed, or found a problem (status: a component down); ${EXIT_USAGE} wrong usage (unknown command or flag, bad flag value).
+Exit codes (every command): ${EXIT_OK} done; ${EXIT_FAILURE} failed, or found a problem (status: a component down; diff: changes found); ${EXIT_USAGE} wrong usage (unknown command or flag, bad flag value; diff: any error).
 Run \`gpu-monitoring <command> --help\` for a command's flags and examples.
 `;
 
@@ -33,9 +34,15 @@ function packageVersion(): string {
   return "unknown";
 }
 
+/** Commands whose usage errors end with another code than 1, which means something else to them. */
+const USAGE_ERROR_EXIT: ReadonlyMap<string, number> = new Map([["diff", DIFF_ERROR_EXIT]]);
+
 /** Applies what commander does not pass from a parent to commands added with addCommand(). */
 function configureTree(cmd: Command, io: CliIo): void {
-  cmd.exitOverride();
+  const usageExit = USAGE_ERROR_EXIT.get(cmd.name());
+  cmd.exitOverride((err) => {
+    throw usageExit !== undefined && err.exitCode === 1 ? new CommanderError(usageExit, err.code, err.message) : err;
+  });
   cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   cmd.showHelpAfterError("(add --help for usage)");
   for (const sub of cmd.commands) configureTree(sub, io);
@@ -44,12 +51,13 @@ function configureTree(cmd: Command, io: CliIo): void {
 /** The `gpu-monitoring` command: one entry point for every operation on the stack. */
 export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command("gpu-monitoring")
-    .description("Monitoring for GPU hosts and GPU clusters: local demo, exporter, config export, Grafana upload, queries, reports, status")
+    .description("Monitoring for GPU hosts and GPU clusters: local demo, exporter, config export and review diff, Grafana upload, queries, reports, status")
     .version(packageVersion(), "-V, --version", "print the version")
     .addHelpText("after", EXIT_CODES_HELP);
   program.addCommand(exporterCommand());
   program.addCommand(demoCommand(io));
   program.addCommand(exportCommand(io));
+  program.addCommand(diffCommand(io));
   program.addCommand(grafanaCommand(io));
   program.addCommand(queryCommand(io));
   program.addCommand(reportCommand(io));

@@ -4,14 +4,19 @@ import { alertingSchema, thresholdsSchema } from "../alerts/config";
 import { renderAlertDocs } from "../alerts/docs";
 import type { AlertingRule } from "../alerts/model";
 import { buildRuleSets } from "../alerts/render";
+import { DEFAULT_MAX_BYTES } from "../cli/commands/diff";
+import { renderMarkdown } from "../cli/diff/render/markdown";
+import { diffStack } from "../cli/diff/stackDiff";
+import { exportFiles } from "../cli/exportBundle";
+import { readStackFile, stackFilePath, validateStackConfig, type RawStackConfig } from "../components/config";
 import { DEFAULT_RETENTION } from "../components/config/defaults";
 import { renderDashboardsDoc } from "../dashboards/docs";
 import { dashboardUrl } from "../dashboards/kit/dashboard";
 import { dashboardDefinitions, DEFAULT_RETENTION_SIZE_BYTES } from "../dashboards/registry";
 
 /**
- * The generated documentation: docs/alerts.md, docs/dashboards.md and the two tables in
- * README.md, all from the code. `npm run docs` writes them; `--check` only compares.
+ * The generated documentation: docs/alerts.md, docs/dashboards.md, the two tables in README.md
+ * and the `diff` sample in docs/cli.md, all from the code. `npm run docs` writes them; `--check` only compares.
  */
 
 const ROOT = join(__dirname, "..");
@@ -43,15 +48,39 @@ export function alertsTable(): string {
   return ["| Alert | Rule set | Severity | Condition | Default threshold |", "|---|---|---|---|---|", ...rows].join("\n");
 }
 
+/**
+ * `gpu-monitoring diff` output for a real change to the dev stack file (a temperature threshold,
+ * the critical route's repeat interval, the exporter's scrape interval, retention), rendered by
+ * the same code as the command, so the sample in docs/cli.md cannot drift from it.
+ */
+export function diffSample(): string {
+  const raw = readStackFile(stackFilePath("dev"));
+  const plain = raw.plain as Record<string, Record<string, unknown> | undefined>;
+  const changed: RawStackConfig = {
+    ...raw,
+    plain: {
+      ...raw.plain,
+      thresholds: { ds01: { gpuTemperatureWarningCelsius: 88 } },
+      alerting: { routing: { critical: { repeatInterval: "4h" } } },
+      scrapeIntervals: { ...plain.scrapeIntervals, exporter: "15s" },
+      retention: { ...plain.retention, time: "7d" },
+    },
+  };
+  const files = (r: RawStackConfig) => new Map(exportFiles("dev", validateStackConfig(r, "Pulumi.dev.yaml")).map((f) => [f.path, f.content]));
+  const markdown = renderMarkdown({ stacks: [{ stack: "dev", changes: diffStack(files(raw), files(changed)) }], notes: [] }, DEFAULT_MAX_BYTES);
+  return ["````markdown", markdown.trimEnd(), "````"].join("\n");
+}
+
 /** Replaces what lies between `<!-- name:start ... -->` and `<!-- name:end -->`. */
 export function fillBlock(text: string, name: string, body: string): string {
   const start = new RegExp(`(<!-- ${name}:start[^>]*-->\\n)[\\s\\S]*?(<!-- ${name}:end -->)`);
-  if (!start.test(text)) throw new Error(`README.md has no ${name}:start/${name}:end block`);
+  if (!start.test(text)) throw new Error(`the document has no ${name}:start/${name}:end block`);
   return text.replace(start, (_m, open: string, close: string) => `${open}${body}\n${close}`);
 }
 
-export function generatedFiles(readme: string): Record<string, string> {
+export function generatedFiles(readme: string, cliDoc: string = readFileSync(join(ROOT, "docs", "cli.md"), "utf8")): Record<string, string> {
   return {
+    "docs/cli.md": fillBlock(cliDoc, "diff-sample", diffSample()),
     "docs/alerts.md": renderAlertDocs(),
     "docs/dashboards.md": renderDashboardsDoc(),
     "README.md": fillBlock(fillBlock(readme, "dashboards", dashboardsTable()), "alerts", alertsTable()),

@@ -24,7 +24,7 @@ export function exportCommand(io: CliIo): Command {
     .option("-q, --quiet", "no progress lines")
     .addHelpText(
       "after",
-      `\nWrites prometheus/prometheus.yml, prometheus/rules/*.yml, alertmanager/alertmanager.yml,\ngrafana/provisioning/{datasources,dashboards}/... and ${GUIDE_FILE}. The same stack file always gives the same bytes.
+      `\nWrites prometheus/prometheus.yml, prometheus/rules/*.yml, alertmanager/alertmanager.yml,\ngrafana/provisioning/{datasources,dashboards}/..., what the platform runs (docker/services.yml, or\nkubernetes/manifests.yaml with secrets as placeholders) and ${GUIDE_FILE}. The same stack file always gives the same bytes;\n\`gpu-monitoring diff\` compares two exports.
 ${MANIFEST_NOTE}\n\nExamples:\n  gpu-monitoring export --stack dev --out monitoring\n  gpu-monitoring export --stack dev --addressing loopback --out local && promtool check config local/prometheus/prometheus.yml\n  gpu-monitoring export --stack-file ../site/Pulumi.gpu01.yaml --out /tmp/gpu01 && promtool check config /tmp/gpu01/prometheus/prometheus.yml\n`,
     )
     .action(async (flags: Parameters<ExportModule["runExport"]>[1]) => {

@@ -4,10 +4,11 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GUIDE_FILE } from "../../cli/commands/export";
+import { DOCKER_SERVICES_FILE, KUBERNETES_MANIFESTS_FILE, secretPlaceholder } from "../../cli/deploymentRecord";
 import { MANIFEST_FILE } from "../../cli/exportManifest";
 import { promqlExamples, rulesInBundle } from "../../cli/integrationGuide";
 import { loadStackConfigFile } from "../../components/config";
@@ -71,18 +72,20 @@ describe("export", () => {
       expect(again.stderr).toContain(`wrote ${a.size - 1} files to ${second} (0 changed)`);
     });
 
-    it("lays files out like DS01's monitoring folder, exactly the bundle plus the guide", async () => {
+    it("lays files out like DS01's monitoring folder, exactly the bundle plus the platform's record and the guide", async () => {
       const files = await tree(out);
-      const bundle = renderBundle(loadStackConfigFile(join(STACKS, `Pulumi.${stack}.yaml`)));
+      const cfg = loadStackConfigFile(join(STACKS, `Pulumi.${stack}.yaml`));
+      const bundle = renderBundle(cfg);
+      const record = cfg.platform === "kubernetes" ? KUBERNETES_MANIFESTS_FILE : DOCKER_SERVICES_FILE;
       const paths = [...files.keys()].filter((p) => p !== MANIFEST_FILE);
       expect(paths).toContain(GUIDE_FILE);
-      expect(Object.keys((JSON.parse(files.get(MANIFEST_FILE)?.toString("utf8") ?? "{}") as { files: object }).files).sort()).toEqual(paths.sort());
-      for (const p of paths.filter((x) => x !== GUIDE_FILE)) {
+      expect(paths).toContain(record);
+      expect(Object.keys((JSON.parse(files.get(MANIFEST_FILE)?.toString("utf8") ?? "{}") as { files: object }).files).sort()).toEqual([...paths].sort());
+      const rendered = paths.filter((x) => x !== GUIDE_FILE && x !== record);
+      for (const p of rendered) {
         expect(p).toMatch(/^(prometheus\/prometheus\.yml|prometheus\/rules\/[^/]+\.ya?ml|alertmanager\/alertmanager\.yml|grafana\/provisioning\/(datasources|dashboards)\/.+)$/);
       }
-      if (loadStackConfigFile(join(STACKS, `Pulumi.${stack}.yaml`)).platform === "docker") {
-        expect(paths.filter((x) => x !== GUIDE_FILE).sort()).toEqual(bundle.map((f) => f.path).sort());
-      }
+      if (cfg.platform === "docker") expect(rendered.sort()).toEqual(bundle.map((f) => f.path).sort());
       for (const [p, bytes] of files) if (p.endsWith(".json")) expect(() => JSON.parse(bytes.toString("utf8")), p).not.toThrow();
     });
 
@@ -126,6 +129,15 @@ describe("export", () => {
       for (const name of Object.keys(catalog)) expect(guide).toContain(`| \`${name}\` |`);
       expect(guide).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
     });
+  });
+
+  it("records a cluster stack's objects with each secret as the name of its Pulumi secret, never a value", async () => {
+    const text = await readFile(join(tmp, "k8s", "a", KUBERNETES_MANIFESTS_FILE), "utf8");
+    const docs = parseAllDocuments(text).map((d) => d.toJS() as { kind: string; stringData?: Record<string, string> });
+    const secrets = docs.filter((d) => d.kind === "Secret");
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const s of secrets) for (const [key, value] of Object.entries(s.stringData ?? {})) expect(value).toBe(secretPlaceholder(key));
+    expect(docs.map((d) => d.kind)).toEqual(expect.arrayContaining(["StatefulSet", "Deployment", "DaemonSet", "ConfigMap", "NetworkPolicy"]));
   });
 
   it("puts every rule file's alerts in the guide's alert list (dev)", async () => {

@@ -34,7 +34,7 @@ const paths = commandPaths(buildProgram());
 describe("gpu-monitoring --help", () => {
   it("has every command of the design", () => {
     expect(paths.map((p) => p.join(" "))).toEqual(
-      expect.arrayContaining(["demo", "export", "grafana", "grafana upload", "query", "report", "status", "stacks", "exporter"]),
+      expect.arrayContaining(["demo", "export", "diff", "grafana", "grafana upload", "query", "report", "status", "stacks", "exporter"]),
     );
   });
 
@@ -63,6 +63,10 @@ describe("gpu-monitoring --help", () => {
     const unknown = await runBin(["querry", "up"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'querry'");
+    // diff keeps 1 for "there are changes", so its errors end with 2.
+    const diff = await runBin(["diff", "/nonexistent/before", "/nonexistent/after"]);
+    expect(diff.code).toBe(2);
+    expect(diff.stderr).toContain("before directory /nonexistent/before does not exist");
   });
 
   it("prints its version and lists the exit codes on the top-level help", async () => {
@@ -82,6 +86,6 @@ describe("gpu-monitoring --help", () => {
   it("lists the commands on the top-level help", async () => {
     const r = await runCli(["--help"]);
     expect(r.code).toBe(0);
-    for (const name of ["demo", "export", "grafana", "query", "report", "status", "stacks"]) expect(r.stdout).toMatch(new RegExp(`^  ${name}\\b`, "m"));
+    for (const name of ["demo", "export", "diff", "grafana", "query", "report", "status", "stacks"]) expect(r.stdout).toMatch(new RegExp(`^  ${name}\\b`, "m"));
   });
 });

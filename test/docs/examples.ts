@@ -14,7 +14,7 @@ export interface Example {
  * What an example may need that a test machine does not have. An example marked with
  * `# needs <what>: <reason>` is not run; every other one is.
  */
-export const NEEDS = ["Pulumi", "Docker", "a cluster", "a GPU host", "to run until stopped"] as const;
+export const NEEDS = ["Pulumi", "Docker", "a cluster", "a GPU host", "a git clone", "two exports", "a hand edit", "to run until stopped"] as const;
 
 const MARKER = /\s#\s*needs (.+?): (.+)$/;
 const INVOKES = /(^|[|&;(]\s*|^(?:[A-Z_]+=\S+\s+)+)(npx (--no-install )?)?gpu-monitoring\s/;

@@ -1,4 +1,4 @@
-import { CliError } from "./errors";
+import { UsageError } from "./errors";
 
 export interface HttpRequest {
   readonly method: "GET" | "POST";
@@ -26,10 +26,10 @@ export function parseBaseUrl(value: string, flag: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new CliError(`${flag} is not a URL: "${value}"`, `give a full URL such as http://127.0.0.1:9090`);
+    throw new UsageError(`${flag} is not a URL: "${value}"`, `give a full URL such as http://127.0.0.1:9090`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new CliError(`${flag} must be http:// or https://, got ${url.protocol}`, `give a URL such as http://127.0.0.1:9090`);
+    throw new UsageError(`${flag} must be http:// or https://, got ${url.protocol}`, `give a URL such as http://127.0.0.1:9090`);
   }
   return url;
 }

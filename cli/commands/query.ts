@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { CliError } from "../errors";
+import { CliError, UsageError } from "../errors";
 import { parseBaseUrl } from "../http";
 import { progressWriter, type CliIo } from "../io";
 import { flagOrEnv, oneOf, parseDuration, parseTime } from "../options";
@@ -30,7 +30,7 @@ interface QueryFlags {
 /** Prometheus URL from the flag or PROMETHEUS_URL, with a message saying how to give it. */
 export function prometheusUrlFrom(flag: string | undefined, io: CliIo): URL {
   const raw = flagOrEnv(flag, io.env, "PROMETHEUS_URL");
-  if (!raw) throw new CliError("no Prometheus URL given", "pass --prometheus-url http://HOST:9090 or set PROMETHEUS_URL");
+  if (!raw) throw new UsageError("no Prometheus URL given", "pass --prometheus-url http://HOST:9090 or set PROMETHEUS_URL");
   return parseBaseUrl(raw, "--prometheus-url");
 }
 
@@ -38,17 +38,17 @@ export function prometheusUrlFrom(flag: string | undefined, io: CliIo): URL {
 export function buildQuery(expr: string, flags: QueryFlags, now: Date): Query {
   const ranged = flags.range !== undefined || flags.start !== undefined || flags.end !== undefined || flags.step !== undefined;
   if (!ranged) return { kind: "instant", expr, ...(flags.time ? { time: parseTime(flags.time, "--time", now) } : {}) };
-  if (flags.time) throw new CliError("--time is for instant queries and cannot be combined with --range/--start/--end/--step", "drop --time, or drop the range flags");
-  if (flags.range !== undefined && flags.start !== undefined) throw new CliError("--range and --start both set the start", "give one of them");
+  if (flags.time) throw new UsageError("--time is for instant queries and cannot be combined with --range/--start/--end/--step", "drop --time, or drop the range flags");
+  if (flags.range !== undefined && flags.start !== undefined) throw new UsageError("--range and --start both set the start", "give one of them");
   const end = flags.end ? parseTime(flags.end, "--end", now) : now;
   const start = flags.start
     ? parseTime(flags.start, "--start", now)
     : new Date(end.getTime() - parseDuration(flags.range ?? "1h", "--range"));
   const spanSeconds = (end.getTime() - start.getTime()) / 1000;
-  if (spanSeconds <= 0) throw new CliError("the range ends before it starts", "make --start earlier than --end");
+  if (spanSeconds <= 0) throw new UsageError("the range ends before it starts", "make --start earlier than --end");
   const stepSeconds = flags.step ? parseDuration(flags.step, "--step") / 1000 : Math.max(1, Math.ceil(spanSeconds / DEFAULT_POINTS));
   if (spanSeconds / stepSeconds > MAX_POINTS) {
-    throw new CliError(`${Math.ceil(spanSeconds / stepSeconds)} points per series is more than Prometheus allows (${MAX_POINTS})`, "use a larger --step or a shorter range");
+    throw new UsageError(`${Math.ceil(spanSeconds / stepSeconds)} points per series is more than Prometheus allows (${MAX_POINTS})`, "use a larger --step or a shorter range");
   }
   return { kind: "range", expr, start, end, stepSeconds };
 }

@@ -102,11 +102,16 @@ describe("query against a real Prometheus", () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toContain(`cannot reach http://127.0.0.1:${port}/api/v1/query: ECONNREFUSED`);
 
+    // Wrong usage, not a failure: exit 2, as for every command.
     const none = await runCli(["query", "up"]);
+    expect(none.code).toBe(2);
     expect(none.stderr).toContain("next: pass --prometheus-url http://HOST:9090 or set PROMETHEUS_URL");
 
     const tooFine = await runCli(["query", "up", "--prometheus-url", prom.url, "--range", "30d", "--step", "1s"]);
-    expect(tooFine.code).toBe(1);
+    expect(tooFine.code).toBe(2);
+    const badDuration = await runCli(["query", "up", "--prometheus-url", prom.url, "--range", "soon"]);
+    expect(badDuration.code).toBe(2);
+    expect(badDuration.stderr).toContain('--range "soon" is not a duration');
     expect(tooFine.stderr).toContain("more than Prometheus allows");
   });
 });

@@ -107,12 +107,18 @@ const stackThresholds = z.strictObject({
   rateWindow: durationSchema.default("5m"),
 });
 
+const slurmThresholds = z.strictObject({
+  /** A job asking for GPUs may wait this long before the queue alert (seconds). */
+  gpuJobPendingSeconds: positive(3600),
+});
+
 export const thresholdsSchema = withDefaults(
   z.strictObject({
     ds01: withDefaults(ds01Thresholds),
     dcgm: withDefaults(dcgmThresholds),
     drm: withDefaults(drmThresholds),
     stack: withDefaults(stackThresholds),
+    slurm: withDefaults(slurmThresholds),
   }),
 );
 export type Thresholds = z.infer<typeof thresholdsSchema>;
@@ -212,6 +218,8 @@ const ruleSetsSchema = z.strictObject({
   dcgm: z.boolean().default(true),
   drm: z.boolean().default(true),
   stack: z.boolean().default(true),
+  /** Rendered only on stacks with the SLURM source on (slurm.enabled). */
+  slurm: z.boolean().default(true),
 });
 
 export const alertingSchema = withDefaults(

@@ -83,7 +83,7 @@ export interface RuleGroup {
   readonly rules: readonly Rule[];
 }
 
-export type RuleSetId = "ds01" | "dcgm" | "drm" | "stack";
+export type RuleSetId = "ds01" | "dcgm" | "drm" | "stack" | "slurm";
 
 /** One module's rules: recording groups (always rendered, dashboards read them) and alert groups (switchable). */
 export interface RuleSet {

@@ -92,6 +92,7 @@ const SOURCE_TITLES: Readonly<Record<MetricSource, string>> = {
   ds01: "DS01 exporter (allocations)",
   exporter: "Exporter self-report",
   drm: "DRM coordinator",
+  slurm: "SLURM cluster (exporter --slurm)",
   dcgm: "NVIDIA DCGM exporter",
   node: "node-exporter",
   cadvisor: "cAdvisor",

@@ -8,6 +8,7 @@ import { exportCommand } from "./commands/export";
 import { grafanaCommand } from "./commands/grafana";
 import { queryCommand } from "./commands/query";
 import { reportCommand } from "./commands/report";
+import { servicesCommand } from "./commands/services";
 import { stacksCommand } from "./commands/stacks";
 import { statusCommand } from "./commands/status";
 import { formatError, UsageError } from "./errors";
@@ -51,7 +52,7 @@ function configureTree(cmd: Command, io: CliIo): void {
 /** The `gpu-monitoring` command: one entry point for every operation on the stack. */
 export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command("gpu-monitoring")
-    .description("Monitoring for GPU hosts and GPU clusters: local demo, exporter, config export and review diff, Grafana upload, queries, reports, status")
+    .description("Monitoring for GPU hosts and GPU clusters: local demo, exporter, config export and review diff, Grafana upload, queries, reports, status, services found through SLURM")
     .version(packageVersion(), "-V, --version", "print the version")
     .addHelpText("after", EXIT_CODES_HELP);
   program.addCommand(exporterCommand());
@@ -62,6 +63,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   program.addCommand(queryCommand(io));
   program.addCommand(reportCommand(io));
   program.addCommand(statusCommand(io));
+  program.addCommand(servicesCommand(io));
   program.addCommand(stacksCommand(io));
   configureTree(program, io);
   return program;

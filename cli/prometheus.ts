@@ -10,6 +10,17 @@ const queryData = z.discriminatedUnion("resultType", [
   z.object({ resultType: z.literal("scalar"), result: sampleValue }),
   z.object({ resultType: z.literal("string"), result: sampleValue }),
 ]);
+const activeTarget = z.object({
+  labels,
+  scrapePool: z.string(),
+  scrapeUrl: z.string(),
+  health: z.string(),
+  lastError: z.string(),
+  lastScrapeDuration: z.number(),
+});
+const targetsData = z.object({ activeTargets: z.array(activeTarget) });
+export type ActiveTarget = z.infer<typeof activeTarget>;
+
 const apiResponse = z.object({
   status: z.enum(["success", "error"]),
   data: z.unknown().optional(),
@@ -18,19 +29,14 @@ const apiResponse = z.object({
   warnings: z.array(z.string()).optional(),
 });
 
-const targetsData = z.object({
-  activeTargets: z.array(
-    z.object({ scrapePool: z.string(), scrapeUrl: z.string(), labels, health: z.enum(["up", "down", "unknown"]), lastError: z.string() }),
-  ),
-});
-
 export type QueryData = z.infer<typeof queryData>;
 
 /** One active scrape target as Prometheus sees it. */
 export interface ScrapeTarget {
   readonly job: string;
   readonly scrapeUrl: string;
-  readonly health: "up" | "down" | "unknown";
+  /** "up", "down" or "unknown". */
+  readonly health: string;
   readonly lastError: string;
 }
 export type Labels = Readonly<Record<string, string>>;
@@ -72,7 +78,8 @@ export class PrometheusClient {
       form.set("end", seconds(q.end));
       form.set("step", q.stepSeconds.toString());
     }
-    const body = await this.call(path, form);
+    // POST with a form body: long expressions do not hit URL length limits.
+    const body = await this.call("POST", path, form);
     const data = queryData.safeParse(body.data);
     if (!data.success) {
       throw new CliError(`Prometheus's answer has an unexpected shape: ${data.error.message}`, "check that --prometheus-url points at a Prometheus 2.x or 3.x");
@@ -80,27 +87,32 @@ export class PrometheusClient {
     return { data: data.data, warnings: body.warnings ?? [] };
   }
 
-  /** The active scrape targets with their health and last error (GET /api/v1/targets). */
+  /** The active scrape targets with their job, health and last error. */
   async targets(): Promise<readonly ScrapeTarget[]> {
-    const body = await this.call("/api/v1/targets");
-    const data = targetsData.safeParse(body.data);
-    if (!data.success) {
-      throw new CliError(`Prometheus's answer has an unexpected shape: ${data.error.message}`, "check that --prometheus-url points at a Prometheus 2.x or 3.x");
-    }
-    return data.data.activeTargets.map((t) => ({ job: t.labels["job"] ?? t.scrapePool, scrapeUrl: t.scrapeUrl, health: t.health, lastError: t.lastError }));
+    return (await this.activeTargets()).map((t) => ({ job: t.labels["job"] ?? t.scrapePool, scrapeUrl: t.scrapeUrl, health: t.health, lastError: t.lastError }));
   }
 
-  /** One API call: POST with a form body (long expressions do not hit URL length limits), or GET. */
-  private async call(path: string, form?: URLSearchParams): Promise<z.infer<typeof apiResponse>> {
+  /** The active scrape targets (/api/v1/targets): labels after relabelling, scrape URL and health. */
+  async activeTargets(): Promise<ActiveTarget[]> {
+    const body = await this.call("GET", "/api/v1/targets", new URLSearchParams({ state: "active" }));
+    const data = targetsData.safeParse(body.data);
+    if (!data.success) {
+      throw new CliError(`Prometheus's target list has an unexpected shape: ${data.error.message}`, "check that --prometheus-url points at a Prometheus 2.x or 3.x");
+    }
+    return data.data.activeTargets;
+  }
+
+  private async call(method: "GET" | "POST", path: string, form: URLSearchParams): Promise<z.infer<typeof apiResponse>> {
     const url = joinUrl(this.baseUrl, path);
+    if (method === "GET") url.search = form.toString();
     const where = displayUrl(this.baseUrl);
     let res;
     try {
       res = await httpRequest({
-        method: form ? "POST" : "GET",
+        method,
         url,
-        headers: { ...(form ? { "Content-Type": "application/x-www-form-urlencoded" } : {}), Accept: "application/json" },
-        ...(form ? { body: form.toString() } : {}),
+        headers: method === "POST" ? { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" } : { Accept: "application/json" },
+        ...(method === "POST" ? { body: form.toString() } : {}),
         timeoutMs: this.timeoutMs,
       });
     } catch (err: unknown) {

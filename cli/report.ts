@@ -160,9 +160,9 @@ function compareRows(a: ReportRow, b: ReportRow, labels: readonly string[]): num
  */
 export async function buildReport(
   client: PrometheusClient,
-  opts: { window: string; at: Date; prometheus: string; progress: (line: string) => void },
+  opts: { window: string; at: Date; prometheus: string; progress: (line: string) => void; queries?: readonly ReportQuery[] },
 ): Promise<Report> {
-  const queries = reportQueries(opts.window);
+  const queries = opts.queries ?? reportQueries(opts.window);
   const sections: ReportSection[] = [];
   const errors: CliError[] = [];
   // Prometheus first, before any progress line: an unreachable one fails the report at once.
@@ -228,14 +228,16 @@ const mdCell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/
 
 export function reportMarkdown(report: Report): string {
   const s = report.summary;
+  // Summary lines only for questions this report asked (a services report asks no DCGM or DS01 ones).
+  const asked = (id: string): boolean => report.sections.some((section) => section.id === id);
   const lines = [
     "# Monitoring report",
     "",
     `Generated ${report.generatedAt} from ${report.prometheus}; rates over ${report.window}.`,
     "",
     `- Targets up: ${s.targetsUp} of ${s.targetsTotal}`,
-    `- GPUs reporting utilisation: ${s.gpusReporting}`,
-    `- GPU-equivalents allocated (DS01): ${s.allocatedGpuEquivalents}`,
+    ...(asked("gpu_utilisation") ? [`- GPUs reporting utilisation: ${s.gpusReporting}`] : []),
+    ...(asked("allocations") ? [`- GPU-equivalents allocated (DS01): ${s.allocatedGpuEquivalents}`] : []),
     "",
   ];
   for (const section of report.sections) {

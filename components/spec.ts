@@ -97,6 +97,11 @@ export interface ServiceSpec {
   readonly capabilities: { readonly add: readonly string[]; readonly drop: readonly string[] };
   /** GPUs the container gets: "all" or a list of device ids/UUIDs; undefined for none. */
   readonly gpus?: "all" | readonly string[];
+  /**
+   * What the GPUs are for: `compute` (default) or only `utility` (nvidia-smi and NVML, to list
+   * the devices), the NVIDIA container toolkit's driver capability. Optional.
+   */
+  readonly gpuCapability?: "compute" | "utility";
   readonly hostPid: boolean;
   readonly hostNetwork: boolean;
   readonly healthCheck?: HealthCheckSpec;

@@ -44,7 +44,7 @@ export function stackHealth(retentionSizeBytes: number): DashboardDef {
       "Can the monitoring itself be trusted? Targets up per job, scrape durations, rule evaluation failures, " +
       "Alertmanager notifications sent and failed, and Prometheus' storage against its size limit.",
     tags: ["stack", "prometheus", "alertmanager"],
-    related: [UID.host, UID.ds01Overview, UID.drm],
+    related: [UID.host, UID.ds01Overview, UID.drm, UID.hpcSlurm],
     annotations: [
       {
         name: "Firing alerts",

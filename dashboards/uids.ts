@@ -6,6 +6,7 @@ export const UID = {
   drm: "drm",
   host: "host",
   stackHealth: "stack-health",
+  hpcSlurm: "hpc-slurm",
 } as const;
 
 export type DashboardUid = (typeof UID)[keyof typeof UID];

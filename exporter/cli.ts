@@ -4,6 +4,7 @@ import { CliError } from "../cli/errors";
 import { log } from "./core/log";
 import { watchParent } from "./core/parent";
 import { ConfigError, runExporter, type ExporterConfig } from "./run";
+import { parseMonitoringTarget, type MonitoringTarget } from "./slurm/discovery";
 
 /** Exit codes: 0 clean stop, 1 could not start (port taken, file unreadable), 2 bad flags. */
 export const EXIT_START_FAILURE = 1;
@@ -45,9 +46,30 @@ interface ExporterFlags {
   dockerSocket?: string;
   stateFile?: string;
   deviceMap?: string;
+  nvidiaSmi: string;
+  deviceMapRefresh: number;
   eventsFile?: string;
   stateDir?: string;
+  slurm?: boolean;
+  slurmInterval?: number;
+  slurmCommandTimeout?: number;
+  slurmConf?: string;
+  slurmTarget?: MonitoringTarget[];
 }
+
+const monitoringTarget = (value: string, previous: MonitoringTarget[] | undefined): MonitoringTarget[] => {
+  try {
+    return [...(previous ?? []), parseMonitoringTarget(value)];
+  } catch (err: unknown) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
+};
+
+const pollSeconds = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1 || n > 3600) throw new InvalidArgumentError("must be a number of seconds between 1 and 3600");
+  return n;
+};
 
 /**
  * The exporter's command. Every error commander reports for it (unknown flag, bad value) is a
@@ -82,7 +104,7 @@ export function exporterCommand(): Command {
   const command = new ExporterCommand("exporter")
     .description(
       "Serve DS01 and DRM metrics for Prometheus: /metrics, /-/healthy, /-/ready.\n" +
-        "Sources: the Docker engine or DS01's gpu-state file, the events log, the state directory, a DRM coordinator, or --simulation.",
+        "Sources: the Docker engine or DS01's gpu-state file, the events log, the state directory, a DRM coordinator, a SLURM cluster, or --simulation.",
     )
     .option("--metrics-port <port>", "port for /metrics (0 picks a free one)", port, 9101)
     .option("--bind <address>", "address to listen on", nonEmpty, "127.0.0.1")
@@ -96,9 +118,20 @@ export function exporterCommand(): Command {
     .option("--simulate-dcgm-port <port>", "serve a DCGM-exporter-compatible /metrics from the simulation on this port", port)
     .option("--docker-socket <path>", "Docker engine socket to read DS01 containers from (e.g. /var/run/docker.sock)", nonEmpty)
     .option("--state-file <path>", "DS01 gpu-state JSON file, instead of the Docker engine", nonEmpty)
-    .option("--device-map <path>", "`nvidia-smi -L` output or JSON device map (GPU/MIG UUID -> slot)", nonEmpty)
+    .option("--device-map <path>", "`nvidia-smi -L` output or JSON device map (GPU/MIG UUID -> slot), instead of running nvidia-smi", nonEmpty)
+    .option("--nvidia-smi <command>", "program run as `<command> -L` for the device map when no --device-map is given", nonEmpty, "nvidia-smi")
+    .option("--device-map-refresh <seconds>", "re-run nvidia-smi when its map is older than this (and when an unknown device appears)", seconds, 60)
     .option("--events-file <path>", "DS01 events log (events.jsonl)", nonEmpty)
     .option("--state-dir <path>", "DS01 state directory (disk usage)", nonEmpty)
+    .option("--slurm", "read a SLURM cluster with sinfo and squeue from PATH; serve HTTP service discovery at /slurm/targets")
+    .option("--slurm-interval <seconds>", "SLURM poll interval in seconds (1-3600, default 15)", pollSeconds)
+    .option("--slurm-command-timeout <seconds>", "bound on each sinfo/squeue run in seconds (default 10)", seconds)
+    .option("--slurm-conf <path>", "SLURM_CONF for the commands (default: the environment's)", nonEmpty)
+    .option(
+      "--slurm-target <JOB:PORT:KIND=VALUE>",
+      "monitoring target for discovery, repeatable; KIND is job-name, job-id or host (e.g. ollama:11434:job-name=ollama_abc123)",
+      monitoringTarget,
+    )
     .action(async (flags: ExporterFlags, cmd: Command) => {
       if (flags.apiKey !== undefined) {
         // Deliberately not echoing the value: a key on a command line is visible in ps.
@@ -118,8 +151,15 @@ export function exporterCommand(): Command {
         ...(flags.dockerSocket ? { dockerSocket: flags.dockerSocket } : {}),
         ...(flags.stateFile ? { stateFile: flags.stateFile } : {}),
         ...(flags.deviceMap ? { deviceMap: flags.deviceMap } : {}),
+        nvidiaSmi: flags.nvidiaSmi,
+        deviceMapRefreshSeconds: flags.deviceMapRefresh,
         ...(flags.eventsFile ? { eventsFile: flags.eventsFile } : {}),
         ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
+        ...(flags.slurm ? { slurm: true } : {}),
+        ...(flags.slurmInterval !== undefined ? { slurmIntervalSeconds: flags.slurmInterval } : {}),
+        ...(flags.slurmCommandTimeout !== undefined ? { slurmCommandTimeoutSeconds: flags.slurmCommandTimeout } : {}),
+        ...(flags.slurmConf ? { slurmConf: flags.slurmConf } : {}),
+        ...(flags.slurmTarget ? { slurmTargets: flags.slurmTarget } : {}),
       };
       let started: Awaited<ReturnType<typeof runExporter>>;
       try {

@@ -2,41 +2,48 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Collector } from "./core/collector";
 import { log } from "./core/log";
-import { DEFAULT_BIND, DEFAULT_METRICS_PORT, startExporter, type RunningExporter } from "./core/server";
+import { DEFAULT_BIND, DEFAULT_METRICS_PORT, startExporter, type RouteAnswer, type RunningExporter } from "./core/server";
 import type { Source } from "./core/source";
 import { createDrmCollector } from "./drm/collector";
 import { createDrmHttpSource, redactUrl } from "./drm/http-source";
 import type { DrmSnapshot } from "./drm/model";
 import { createDockerSource, createDs01Collector, createEventsLog, createStateDirSource, createStateFileSource } from "./ds01";
+import type { DeviceMapSource } from "./ds01/device-map";
 import type { Ds01Snapshot } from "./ds01/model";
+import { createSlurmCollector, type SlurmCollector } from "./slurm/collector";
+import type { MonitoringTarget } from "./slurm/discovery";
+import { createSlurmSource } from "./slurm/source";
+import { NvidiaSmiDeviceMap } from "./ds01/nvidia-smi";
 import { DEFAULT_SIMULATION_SEED, Simulation, type DcgmEndpoint } from "./simulation";
+import { flagName, sourceProblems, type SourceSettings } from "./source-rules";
 
 /** Everything the exporter can be started with; the CLI flags map onto it one to one. */
-export interface ExporterConfig {
+export interface ExporterConfig extends Omit<SourceSettings, "apiKey"> {
   readonly metricsPort?: number;
   readonly bind?: string;
-  /** DRM coordinator base URL; in simulation mode it replaces the simulated DRM. */
-  readonly drmUrl?: string;
   readonly apiKey?: string;
   /** DRM poll interval in seconds. Default 5. */
   readonly updateIntervalSeconds?: number;
-  readonly simulation?: boolean;
-  readonly simulationSeed?: number;
-  /** JSON overrides file, re-read when it changes. */
-  readonly simulationOverrides?: string;
-  /** Port for the simulated DCGM endpoint; 0 picks a free one; absent: no endpoint. */
-  readonly simulateDcgmPort?: number;
-  readonly dockerSocket?: string;
-  readonly stateFile?: string;
-  /** `nvidia-smi -L` output or JSON device map for the Docker and state-file sources. */
-  readonly deviceMap?: string;
-  readonly eventsFile?: string;
-  readonly stateDir?: string;
+  /** Without deviceMap: the program run as `<nvidiaSmi> -L` for the device map. Default `nvidia-smi`. */
+  readonly nvidiaSmi?: string;
+  /** How old the nvidia-smi device map may get before it is re-read, in seconds. Default 60. */
+  readonly deviceMapRefreshSeconds?: number;
   /** Bound on each collector's refresh per scrape. Default 5000 ms. */
   readonly refreshTimeoutMs?: number;
   /** Hostname label of the simulated DCGM series. */
   readonly simulationHostname?: string;
+  /** SLURM poll interval in seconds. Default 15. */
+  readonly slurmIntervalSeconds?: number;
+  /** Bound on each SLURM command in seconds. Default 10. */
+  readonly slurmCommandTimeoutSeconds?: number;
+  /** SLURM_CONF for the commands; the exporter's own environment otherwise. */
+  readonly slurmConf?: string;
+  /** Monitoring targets served at /slurm/targets (Prometheus HTTP service discovery). */
+  readonly slurmTargets?: readonly MonitoringTarget[];
 }
+
+/** Path of the SLURM service discovery endpoint (Prometheus http_sd_configs). */
+export const SLURM_SD_PATH = "/slurm/targets";
 
 export interface StartedExporter extends RunningExporter {
   /** URL of the simulated DCGM /metrics, when one was asked for. */
@@ -62,20 +69,23 @@ export const EXPORTER_VERSION: string = (() => {
   return "unknown";
 })();
 
-/** Checks flag combinations before anything is opened. */
+/** Checks flag combinations before anything is opened, by the rule the stack config also applies. */
 export function validateConfig(c: ExporterConfig): void {
-  if (c.dockerSocket && c.stateFile) throw new ConfigError("use either --docker-socket or --state-file, not both (one allocation source)");
-  if (!c.simulation) {
-    if (c.simulationOverrides) throw new ConfigError("--simulation-overrides needs --simulation");
-    if (c.simulateDcgmPort !== undefined) throw new ConfigError("--simulate-dcgm-port needs --simulation");
-    if (c.simulationSeed !== undefined) throw new ConfigError("--simulation-seed needs --simulation");
-    if (!c.drmUrl && !c.dockerSocket && !c.stateFile && !c.eventsFile && !c.stateDir) {
-      throw new ConfigError("nothing to export: give --docker-socket or --state-file (and --events-file, --state-dir), --drm-url, or --simulation");
-    }
-  } else if (c.dockerSocket || c.stateFile) {
-    throw new ConfigError("--simulation provides the allocations; drop --docker-socket/--state-file");
+  const problems = sourceProblems({ ...c, apiKey: c.apiKey !== undefined }, flagName);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${p.message} (allowed: ${p.allowed})`).join("; "));
+  if (!c.slurm && (c.slurmTargets?.length || c.slurmConf || c.slurmIntervalSeconds !== undefined || c.slurmCommandTimeoutSeconds !== undefined)) {
+    throw new ConfigError("--slurm-target, --slurm-conf, --slurm-interval and --slurm-command-timeout need --slurm");
   }
-  if (c.apiKey && !c.drmUrl) throw new ConfigError("an API key was given but no --drm-url");
+}
+
+/** The device map the allocation sources use: the given file, else `nvidia-smi -L` run here (and its health). */
+function deviceMapSource(config: ExporterConfig): { source: { deviceMapFile: string } | { deviceMap: DeviceMapSource }; health?: Source<unknown> } {
+  if (config.deviceMap) return { source: { deviceMapFile: config.deviceMap } };
+  const smi = new NvidiaSmiDeviceMap({
+    ...(config.nvidiaSmi ? { command: config.nvidiaSmi } : {}),
+    ...(config.deviceMapRefreshSeconds !== undefined ? { refreshMs: config.deviceMapRefreshSeconds * 1000 } : {}),
+  });
+  return { source: { deviceMap: smi }, health: smi.healthSource() };
 }
 
 /**
@@ -96,11 +106,16 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
 
   const collectors: Collector[] = [];
   let snapshot: Source<Ds01Snapshot> | undefined;
+  let deviceMapHealth: Source<unknown> | undefined;
   if (simulation) snapshot = simulation.ds01Source();
   else if (config.dockerSocket) {
-    snapshot = createDockerSource({ socketPath: config.dockerSocket, ...(config.deviceMap ? { deviceMapFile: config.deviceMap } : {}) });
+    const devices = deviceMapSource(config);
+    deviceMapHealth = devices.health;
+    snapshot = createDockerSource({ socketPath: config.dockerSocket, ...devices.source });
   } else if (config.stateFile) {
-    snapshot = createStateFileSource({ path: config.stateFile, ...(config.deviceMap ? { deviceMapFile: config.deviceMap } : {}) });
+    const devices = deviceMapSource(config);
+    deviceMapHealth = devices.health;
+    snapshot = createStateFileSource({ path: config.stateFile, ...devices.source });
   }
   const events = config.eventsFile ? createEventsLog({ path: config.eventsFile }) : undefined;
   const stateDir = config.stateDir ? createStateDirSource({ path: config.stateDir }) : undefined;
@@ -111,6 +126,7 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
         ...(snapshot ? { snapshot } : {}),
         ...(events ? { events } : {}),
         ...(stateDir ? { stateDir } : {}),
+        ...(deviceMapHealth ? { deviceMap: deviceMapHealth } : {}),
       }),
     );
   }
@@ -122,6 +138,9 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
   } else if (simulation) drmSource = simulation.drmSource();
   // The HTTP source aborts its own request at min(interval, 10 s); the tracker's bound sits above it.
   if (drmSource) collectors.push(createDrmCollector({ source: drmSource, updateIntervalMs: intervalMs, timeoutMs: Math.min(intervalMs, 10_000) + 1_000 }));
+
+  const slurm = config.slurm ? slurmCollector(config) : undefined;
+  if (slurm) collectors.push(slurm);
 
   let dcgm: DcgmEndpoint | undefined;
   if (simulation && config.simulateDcgmPort !== undefined) {
@@ -135,6 +154,7 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
       bind: config.bind ?? DEFAULT_BIND,
       ...(config.refreshTimeoutMs !== undefined ? { refreshTimeoutMs: config.refreshTimeoutMs } : {}),
       onClose: dcgm ? [() => dcgm.close()] : [],
+      ...(slurm ? { routes: { [SLURM_SD_PATH]: (query: URLSearchParams) => slurmDiscoveryAnswer(slurm, query) } } : {}),
     });
   } catch (err: unknown) {
     await dcgm?.close();
@@ -143,4 +163,25 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
   }
   if (dcgm) log("info", "simulated DCGM endpoint listening", { url: dcgm.url });
   return { ...running, dcgmUrl: dcgm?.url, dcgmPort: dcgm?.port, simulation };
+}
+
+function slurmCollector(config: ExporterConfig): SlurmCollector {
+  const intervalMs = Math.round((config.slurmIntervalSeconds ?? 15) * 1000);
+  const commandTimeoutMs = Math.round((config.slurmCommandTimeoutSeconds ?? 10) * 1000);
+  const source = createSlurmSource({ timeoutMs: commandTimeoutMs, ...(config.slurmConf ? { slurmConf: config.slurmConf } : {}) });
+  log("info", "polling SLURM", {
+    intervalSeconds: intervalMs / 1000,
+    commandTimeoutSeconds: commandTimeoutMs / 1000,
+    slurmConf: config.slurmConf ?? process.env.SLURM_CONF ?? "(default)",
+    targets: config.slurmTargets?.length ?? 0,
+  });
+  // The commands run side by side, each bounded; the tracker's bound sits just above them.
+  return createSlurmCollector({ source, intervalMs, timeoutMs: commandTimeoutMs + 1_000, targets: config.slurmTargets ?? [] });
+}
+
+/** `GET /slurm/targets[?job=<scrape job>]`: the http_sd_configs answer, or 503 with the source's reason. */
+function slurmDiscoveryAnswer(slurm: SlurmCollector, query: URLSearchParams): RouteAnswer {
+  const answer = slurm.discovery(query.get("job") ?? undefined);
+  if ("error" in answer) return { status: 503, contentType: "text/plain; charset=utf-8", body: `SLURM discovery unavailable: ${answer.error}\n` };
+  return { status: 200, contentType: "application/json", body: JSON.stringify(answer.groups) };
 }

@@ -11,6 +11,7 @@ export type MetricSource =
   | "cadvisor"
   | "ds01"
   | "drm"
+  | "slurm"
   | "exporter"
   | "prometheus"
   | "alertmanager"

@@ -5,12 +5,14 @@ import { drm } from "./drm";
 import { ds01, exporterSelf } from "./ds01";
 import { node } from "./node";
 import { recorded } from "./recorded";
+import { slurm } from "./slurm";
 import { stack } from "./stack";
 
 export * from "./define";
 export * from "./promql";
 export { DCGM_SENTINEL_THRESHOLD } from "./dcgm";
-export { cadvisor, dcgm, drm, ds01, exporterSelf, node, recorded, stack };
+export { SLURM_TARGET_LABELS } from "./slurm";
+export { cadvisor, dcgm, drm, ds01, exporterSelf, node, recorded, slurm, stack };
 
 /** Every metric the stack touches, by name. */
 export const catalog = {
@@ -21,6 +23,7 @@ export const catalog = {
   ...ds01,
   ...exporterSelf,
   ...drm,
+  ...slurm,
   ...recorded,
 } as const;
 

@@ -1,12 +1,21 @@
 import { metric } from "./define";
+import { SLURM_TARGET_LABELS } from "./slurm";
 
 /** Series every scrape produces, and the self-metrics of Prometheus, Alertmanager and Grafana. */
 export const stack = {
-  up: metric({ name: "up", type: "gauge", help: "1 if the target's last scrape succeeded.", source: "prometheus" }),
+  up: metric({
+    name: "up",
+    type: "gauge",
+    help: "1 if the target's last scrape succeeded.",
+    // Targets discovered from SLURM jobs carry the job's labels.
+    labels: SLURM_TARGET_LABELS,
+    source: "prometheus",
+  }),
   scrape_duration_seconds: metric({
     name: "scrape_duration_seconds",
     type: "gauge",
     help: "Duration of the target's last scrape.",
+    labels: SLURM_TARGET_LABELS,
     source: "prometheus",
     unit: "s",
   }),
@@ -107,6 +116,7 @@ export const stack = {
     name: "process_cpu_seconds_total",
     type: "counter",
     help: "CPU time a scraped process (Prometheus, an exporter) has used, user plus system.",
+    labels: SLURM_TARGET_LABELS,
     source: "prometheus",
     unit: "s",
   }),
@@ -114,6 +124,7 @@ export const stack = {
     name: "process_resident_memory_bytes",
     type: "gauge",
     help: "Resident memory of a scraped process (Prometheus, an exporter).",
+    labels: SLURM_TARGET_LABELS,
     source: "prometheus",
     unit: "bytes",
   }),

@@ -118,3 +118,6 @@ export const JOB_NAMES: Readonly<Record<ServiceName, string>> = {
   cadvisor: "cadvisor",
   exporter: "ds01-exporter",
 };
+
+/** SLURM source and discovery: poll every 15 s, each command bounded at 10 s, Prometheus asks every 30 s. */
+export const DEFAULT_SLURM = { pollInterval: "15s", commandTimeout: "10s", discoveryRefreshInterval: "30s" } as const;

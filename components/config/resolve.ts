@@ -1,4 +1,5 @@
 import type { AlertingConfig, Thresholds } from "../../alerts/config";
+import { durationMs } from "../../alerts/model";
 import type { KubernetesConfig } from "../platforms/kubernetes/config";
 import { SERVICE_NAMES, type ServiceName } from "../spec";
 import {
@@ -13,6 +14,7 @@ import {
   DEFAULT_PORTS,
   DEFAULT_RETENTION,
   DEFAULT_SCRAPE_INTERVALS,
+  DEFAULT_SLURM,
   JOB_NAMES,
   PROFILE_DEFAULTS,
   SIMULATED_DCGM_PORT,
@@ -21,6 +23,7 @@ import {
 } from "./defaults";
 import { kubernetesConfigProblems } from "../platforms/kubernetes/checks";
 import type { z } from "zod";
+import { sourceProblems, type SourceSetting, type SourceSettings } from "../../exporter/source-rules";
 import { ConfigError, REDACTED, problemsFromZod, renderValue, valueAt, type ConfigProblem } from "./errors";
 import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from "./schema";
 
@@ -64,6 +67,26 @@ export interface FileSdJob {
   readonly scrapeInterval: string;
 }
 
+/** Where a SLURM monitoring target runs: a job by name or ID, or a fixed host. */
+export type SlurmTargetSelector = { readonly kind: "job-name" | "job-id" | "host"; readonly value: string };
+
+export interface SlurmMonitoringTarget {
+  readonly job: string;
+  readonly port: number;
+  readonly select: SlurmTargetSelector;
+  readonly scrapeInterval: string;
+  readonly metricsPath: string;
+}
+
+export interface SlurmConfig {
+  readonly enabled: boolean;
+  readonly pollInterval: string;
+  readonly commandTimeout: string;
+  readonly slurmConf?: string;
+  readonly discoveryRefreshInterval: string;
+  readonly monitoringTargets: readonly SlurmMonitoringTarget[];
+}
+
 /** The validated, complete stack config: every default applied, every cross-field check passed. */
 export interface StackConfig {
   readonly platform: Platform;
@@ -83,6 +106,7 @@ export interface StackConfig {
   readonly externalLabels: Readonly<Record<string, string>>;
   readonly extraScrapeTargets: readonly ExtraScrapeTarget[];
   readonly fileSd: { readonly hostDir?: string; readonly jobs: readonly FileSdJob[] };
+  readonly slurm: SlurmConfig;
   readonly grafanaAdminUser: string;
   readonly grafanaRootUrl?: string;
   readonly thresholds: Thresholds;
@@ -237,12 +261,37 @@ function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackC
         scrapeInterval: j.scrapeInterval ?? defaultInterval,
       })),
     },
+    slurm: resolveSlurm(input, defaultInterval),
     grafanaAdminUser: input.grafanaAdminUser ?? DEFAULT_GRAFANA_ADMIN_USER,
     ...(input.grafanaRootUrl ? { grafanaRootUrl: input.grafanaRootUrl } : {}),
     thresholds: input.thresholds,
     alerting: input.alerting,
     kubernetes: input.kubernetes,
     secretKeys,
+  };
+}
+
+function resolveSlurm(input: StackConfigInput, defaultInterval: string): SlurmConfig {
+  const s = input.slurm ?? {};
+  return {
+    enabled: s.enabled ?? false,
+    pollInterval: s.pollInterval ?? DEFAULT_SLURM.pollInterval,
+    commandTimeout: s.commandTimeout ?? DEFAULT_SLURM.commandTimeout,
+    ...(s.slurmConf ? { slurmConf: s.slurmConf } : {}),
+    discoveryRefreshInterval: s.discoveryRefreshInterval ?? DEFAULT_SLURM.discoveryRefreshInterval,
+    monitoringTargets: (s.monitoringTargets ?? []).map((t) => ({
+      job: t.job,
+      port: t.port,
+      // Exactly one is set; crossFieldProblems reports the targets where that is not so.
+      select:
+        t.jobName !== undefined
+          ? { kind: "job-name", value: t.jobName }
+          : t.jobId !== undefined
+            ? { kind: "job-id", value: String(t.jobId) }
+            : { kind: "host", value: t.host ?? "" },
+      scrapeInterval: t.scrapeInterval ?? defaultInterval,
+      metricsPath: t.metricsPath ?? "/metrics",
+    })),
   };
 }
 
@@ -323,6 +372,8 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
   const jobs: { key: string; job: string }[] = [
     ...cfg.extraScrapeTargets.map((t, i) => ({ key: `extraScrapeTargets.${i}.job`, job: t.job })),
     ...cfg.fileSd.jobs.map((j, i) => ({ key: `fileSd.jobs.${i}.job`, job: j.job })),
+    // Several monitoring targets may share a scrape job; the job is one name among all the others.
+    ...[...new Map(cfg.slurm.monitoringTargets.map((t, i) => [t.job, `slurm.monitoringTargets.${i}.job`])).entries()].map(([job, key]) => ({ key, job })),
   ];
   for (const { key, job } of jobs) {
     if (reserved.has(job)) {
@@ -342,18 +393,8 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
     });
   }
 
-  if (on.exporter && !cfg.exporter.simulation) {
-    const s = cfg.exporter.sources;
-    const hasSource = Boolean(s.dockerSocket || s.stateFile || s.eventsFile || s.stateDir || cfg.exporter.drmUrl);
-    if (!hasSource && cfg.exporter.run === "container") {
-      problems.push({
-        key: "exporter",
-        message: "the exporter is on with simulation off but has no source",
-        got: renderValue(input.exporter ?? {}),
-        allowed: "simulation: true, or at least one of dockerSocket, stateFile, eventsFile, stateDir, drmUrl",
-      });
-    }
-  }
+  if (on.exporter && cfg.exporter.run === "container") problems.push(...exporterSourceProblems(cfg, input));
+  problems.push(...slurmProblems(cfg, input));
   if (cfg.exporter.drmApiKey && !cfg.exporter.drmUrl) {
     problems.push({ key: "exporter.drmUrl", message: "the drmApiKey secret is set but there is no DRM URL to use it with", got: "nothing", allowed: "an http(s) URL" });
   }
@@ -374,6 +415,57 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
   return problems;
 }
 
+function slurmProblems(cfg: StackConfig, input: StackConfigInput): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const s = cfg.slurm;
+  const given = input.slurm ?? {};
+  if (!s.enabled) {
+    if (given.monitoringTargets?.length) {
+      problems.push({ key: "slurm.enabled", message: "monitoring targets are configured but the SLURM source is off", got: "false", allowed: "true, or no monitoringTargets" });
+    }
+    return problems;
+  }
+  if (!cfg.components.exporter) {
+    problems.push({ key: "components.exporter", message: "the SLURM source runs in the exporter, which is off", got: "false", allowed: "true while slurm.enabled is true" });
+  }
+  if (cfg.platform !== "docker") {
+    problems.push({ key: "slurm.enabled", message: "the SLURM source runs on a head or login node with the Docker platform", got: renderValue(cfg.platform), allowed: "platform docker" });
+  }
+  if (cfg.exporter.simulation) {
+    problems.push({ key: "exporter.simulation", message: "a simulated exporter reads no SLURM cluster", got: "true", allowed: "false while slurm.enabled is true" });
+  }
+  const poll = durationMs(s.pollInterval) / 1000;
+  if (poll < 1 || poll > 3600) problems.push({ key: "slurm.pollInterval", message: "poll interval out of range", got: renderValue(s.pollInterval), allowed: "1s to 1h" });
+  const timeout = durationMs(s.commandTimeout) / 1000;
+  if (timeout < 0.1 || timeout > 3600) problems.push({ key: "slurm.commandTimeout", message: "command timeout out of range", got: renderValue(s.commandTimeout), allowed: "100ms to 1h" });
+  for (const [i, t] of (given.monitoringTargets ?? []).entries()) {
+    const set = (["jobName", "jobId", "host"] as const).filter((k) => t[k] !== undefined);
+    if (set.length !== 1) {
+      problems.push({
+        key: `slurm.monitoringTargets.${i}`,
+        message: set.length === 0 ? "says nowhere where the service runs" : `gives ${set.join(" and ")} at once`,
+        got: renderValue(t),
+        allowed: "exactly one of jobName, jobId, host",
+      });
+    }
+  }
+  const firstOfJob = new Map<string, SlurmMonitoringTarget>();
+  for (const [i, t] of s.monitoringTargets.entries()) {
+    const first = firstOfJob.get(t.job);
+    if (!first) {
+      firstOfJob.set(t.job, t);
+    } else if (first.scrapeInterval !== t.scrapeInterval || first.metricsPath !== t.metricsPath) {
+      problems.push({
+        key: `slurm.monitoringTargets.${i}`,
+        message: `scrape job ${t.job} is one Prometheus job: its targets must share scrapeInterval and metricsPath`,
+        got: renderValue({ scrapeInterval: t.scrapeInterval, metricsPath: t.metricsPath }),
+        allowed: renderValue({ scrapeInterval: first.scrapeInterval, metricsPath: first.metricsPath }),
+      });
+    }
+  }
+  return problems;
+}
+
 /** Alerting config names its secrets in fields called `*Secret`; each must be set. */
 function secretReferences(value: unknown, path: string[]): { key: string; name: string }[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => secretReferences(v, [...path, String(i)]));
@@ -381,4 +473,42 @@ function secretReferences(value: unknown, path: string[]): { key: string; name: 
   return Object.entries(value).flatMap(([k, v]) =>
     k.endsWith("Secret") && typeof v === "string" ? [{ key: [...path, k].join("."), name: v }] : secretReferences(v, [...path, k]),
   );
+}
+
+/** Stack keys of the exporter's settings, for the rule the exporter applies to its flags. */
+const STACK_SETTING_KEYS: Readonly<Record<SourceSetting, string>> = {
+  simulation: "exporter.simulation",
+  simulationSeed: "exporter.simulationSeed",
+  simulationOverrides: "exporter.simulationOverrides",
+  simulateDcgmPort: "exporter.simulatedDcgmPort",
+  dockerSocket: "exporter.dockerSocket",
+  stateFile: "exporter.stateFile",
+  deviceMap: "exporter.deviceMap",
+  eventsFile: "exporter.eventsFile",
+  stateDir: "exporter.stateDir",
+  drmUrl: "exporter.drmUrl",
+  apiKey: "drmApiKey",
+  slurm: "slurm.enabled",
+};
+
+/**
+ * The exporter's own source rule (exporter/source-rules.ts) applied to what the stack would pass
+ * it, so a stack whose exporter refuses its arguments stops here, before any resource.
+ */
+function exporterSourceProblems(cfg: StackConfig, input: StackConfigInput): ConfigProblem[] {
+  const ex = cfg.exporter;
+  const settings: SourceSettings = {
+    simulation: ex.simulation,
+    ...ex.sources,
+    ...(ex.simulatedDcgmPort !== undefined ? { simulateDcgmPort: ex.simulatedDcgmPort } : {}),
+    ...(ex.drmUrl !== undefined ? { drmUrl: ex.drmUrl } : {}),
+    apiKey: ex.drmApiKey,
+    slurm: cfg.slurm.enabled,
+  };
+  const name = (s: SourceSetting): string => STACK_SETTING_KEYS[s];
+  return sourceProblems(settings, name).map((p) => {
+    const key = name(p.settings[0]);
+    const got = Object.fromEntries(p.settings.map((s) => [name(s), s === "apiKey" ? REDACTED : (valueAt(input, name(s).split(".")) ?? settings[s])]));
+    return { key, message: p.message, got: renderValue(got), allowed: p.allowed };
+  });
 }

@@ -145,6 +145,36 @@ export const fileSdSchema = z.strictObject({
     .optional(),
 });
 
+/** A host name or IPv4 address (a fixed monitoring target). */
+const hostName = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, { message: "not a host name|a DNS name or IPv4 address such as gpu-node-3" });
+
+/**
+ * One service to monitor on a SLURM cluster: its scrape job and port, and where it runs, given
+ * as exactly one of a SLURM job name (the service's ID), a SLURM job ID or a fixed host.
+ */
+export const slurmMonitoringTargetSchema = z.strictObject({
+  job: jobName,
+  port,
+  jobName: z.string().regex(/^[^\s,:=]{1,200}$/, { message: "not a SLURM job name|a job name without spaces, commas, : or =" }).optional(),
+  jobId: z.union([z.number().int().min(1), z.string().regex(/^[1-9]\d*$/, { message: "not a SLURM job ID|a job number such as 4242" })]).optional(),
+  host: hostName.optional(),
+  scrapeInterval: duration.optional(),
+  metricsPath: z.string().regex(/^\//, { message: "not a path|a path starting with /" }).optional(),
+});
+
+export const slurmSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  /** How often the exporter runs sinfo and squeue (1s to 1h). */
+  pollInterval: duration.optional(),
+  /** Bound on each sinfo/squeue run. */
+  commandTimeout: duration.optional(),
+  /** SLURM_CONF for the exporter's commands; the host's default otherwise. */
+  slurmConf: absPath.optional(),
+  /** How often Prometheus asks the exporter for the monitoring targets. */
+  discoveryRefreshInterval: duration.optional(),
+  monitoringTargets: z.array(slurmMonitoringTargetSchema).optional(),
+});
+
 export const stackConfigInputSchema = z.strictObject({
   platform: z.enum(["docker", "kubernetes"]).optional(),
   profile: z.enum(["dev", "prod"]).optional(),
@@ -162,6 +192,7 @@ export const stackConfigInputSchema = z.strictObject({
   externalLabels: labelMap.optional(),
   extraScrapeTargets: z.array(extraScrapeTargetSchema).optional(),
   fileSd: fileSdSchema.optional(),
+  slurm: slurmSchema.optional(),
   grafanaAdminUser: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, { message: "not a user name|letters, digits and . _ @ -, up to 64 characters" }).optional(),
   grafanaRootUrl: z.url({ protocol: /^https?$/ }).optional(),
   thresholds: thresholdsSchema,

@@ -1,5 +1,6 @@
 import type { StackConfig } from "../config";
 import { dockerAddressing, type Addressing } from "./addressing";
+import { hostExporterArgs } from "./exporterArgs";
 import { renderGrafanaDashboardProvider, renderGrafanaDatasources } from "./grafana";
 import { dockerScrapeJobs, renderPrometheusConfig, type PrometheusRenderOptions, type ScrapeConfig } from "./prometheus";
 import { alertmanagerConfigFor, dashboardsFor, ruleFilesFor } from "./sources";
@@ -27,6 +28,7 @@ export const BUNDLE_PATHS = {
   grafanaDatasources: "grafana/provisioning/datasources/datasources.yml",
   grafanaDashboardProvider: "grafana/provisioning/dashboards/default.yml",
   grafanaDashboards: "grafana/provisioning/dashboards/dashboards",
+  hostExporterArgs: "exporter/exporter.args",
 } as const;
 
 /**
@@ -52,6 +54,10 @@ export function renderBundle(cfg: StackConfig, options: BundleOptions = {}): Bun
     files.push({ path: BUNDLE_PATHS.grafanaDatasources, content: renderGrafanaDatasources(cfg, addressing) });
     files.push({ path: BUNDLE_PATHS.grafanaDashboardProvider, content: renderGrafanaDashboardProvider(options.grafanaDashboardsDir) });
     for (const d of dashboardsFor(cfg)) files.push({ path: `${BUNDLE_PATHS.grafanaDashboards}/${d.fileName}`, content: d.json });
+  }
+  if (on.exporter && cfg.exporter.run === "host" && cfg.slurm.enabled) {
+    // The host-run exporter is the operator's to start: its flags, one a line, for the systemd unit.
+    files.push({ path: BUNDLE_PATHS.hostExporterArgs, content: `${hostExporterArgs(cfg).join("\n")}\n` });
   }
   const paths = new Set<string>();
   for (const f of files) {

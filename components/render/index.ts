@@ -1,6 +1,7 @@
 export * from "./addressing";
 export * from "./alertmanager";
 export * from "./bundle";
+export * from "./exporterArgs";
 export * from "./grafana";
 export * from "./names";
 export * from "./prometheus";

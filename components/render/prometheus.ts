@@ -36,6 +36,7 @@ export interface ScrapeConfig {
   readonly honor_labels?: boolean;
   readonly static_configs?: readonly StaticConfig[];
   readonly file_sd_configs?: readonly FileSdConfig[];
+  readonly http_sd_configs?: readonly { readonly url: string; readonly refresh_interval?: string }[];
   /**
    * Kubernetes discovery, in Prometheus's shape (the Kubernetes platform builds these). Debian's
    * promtool 2.42 is built without it, so only Prometheus itself can check these jobs.
@@ -136,9 +137,33 @@ export function extraScrapeJobs(cfg: StackConfig): ScrapeConfig[] {
   return [...statics, ...fileSd];
 }
 
+/** Path of the exporter's SLURM service discovery endpoint (the exporter's SLURM_SD_PATH). */
+export const SLURM_SD_PATH = "/slurm/targets";
+
+/**
+ * One http_sd_configs job per monitoring target group (scrape job): Prometheus asks the
+ * exporter which nodes the group's SLURM jobs run on, and the discovered __meta_slurm_* labels
+ * become slurm_job_id, slurm_job_name, slurm_user, slurm_account, slurm_partition and slurm_node.
+ */
+export function slurmScrapeJobs(cfg: StackConfig, addressing: Addressing): ScrapeConfig[] {
+  if (!cfg.slurm.enabled || !cfg.components.exporter) return [];
+  const groups = new Map<string, (typeof cfg.slurm.monitoringTargets)[number]>();
+  for (const t of cfg.slurm.monitoringTargets) if (!groups.has(t.job)) groups.set(t.job, t);
+  return [...groups.values()].map(
+    (t): ScrapeConfig => ({
+      job_name: t.job,
+      scrape_interval: t.scrapeInterval,
+      scrape_timeout: scrapeTimeout(t.scrapeInterval),
+      metrics_path: t.metricsPath,
+      http_sd_configs: [{ url: `http://${addressing.target("exporter")}${SLURM_SD_PATH}?job=${encodeURIComponent(t.job)}`, refresh_interval: cfg.slurm.discoveryRefreshInterval }],
+      relabel_configs: [{ action: "labelmap", regex: "__meta_slurm_(.+)", replacement: "slurm_$1" }],
+    }),
+  );
+}
+
 /** Every job of a Docker stack (or the loopback processes, with loopbackAddressing). */
 export function dockerScrapeJobs(cfg: StackConfig, addressing: Addressing = dockerAddressing(cfg)): ScrapeConfig[] {
-  return [...stackScrapeJobs(cfg, addressing), ...extraScrapeJobs(cfg)];
+  return [...stackScrapeJobs(cfg, addressing), ...extraScrapeJobs(cfg), ...slurmScrapeJobs(cfg, addressing)];
 }
 
 export interface PrometheusRenderOptions {

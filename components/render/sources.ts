@@ -22,7 +22,9 @@ export interface DashboardFile {
 
 /** Prometheus rule files: thresholds and switches from the config, job names as the stack scrapes them. */
 export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
-  return renderRuleFiles({ thresholds: cfg.thresholds, alerting: cfg.alerting, retentionSize: cfg.retention.size, jobs: JOB_NAMES });
+  // The SLURM alerts only where the exporter reads a SLURM cluster.
+  const alerting = { ...cfg.alerting, ruleSets: { ...cfg.alerting.ruleSets, slurm: cfg.alerting.ruleSets.slurm && cfg.slurm.enabled } };
+  return renderRuleFiles({ thresholds: cfg.thresholds, alerting, retentionSize: cfg.retention.size, jobs: JOB_NAMES });
 }
 
 /** Grafana dashboards, with the TSDB size panel measured against this stack's retention size. */

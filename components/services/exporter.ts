@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { SIMULATED_DCGM_PORT, type StackConfig } from "../config";
 import type { HostMountSpec, PortSpec, ServiceSpec } from "../spec";
+import { slurmArgs } from "../render/exporterArgs";
 import { NOBODY, baseSpec, mainPort, resources } from "./common";
 
 /** Secret key of the DRM API key and where the exporter reads it. */
@@ -30,6 +31,7 @@ export function exporterService(cfg: StackConfig): ServiceSpec {
     `--update-interval=${ex.updateIntervalSeconds}`,
   ];
   const ports: PortSpec[] = [port];
+  const listsGpus = cfg.gpu !== undefined && !ex.simulation && Boolean(ex.sources.dockerSocket || ex.sources.stateFile);
   if (ex.simulation) args.push("--simulation");
   if (ex.simulatedDcgmPort !== undefined) {
     args.push(`--simulate-dcgm-port=${SIMULATED_DCGM_PORT}`);
@@ -53,6 +55,7 @@ export function exporterService(cfg: StackConfig): ServiceSpec {
   }
   if (ex.drmUrl) args.push(`--drm-url=${ex.drmUrl}`);
   if (ex.drmApiKey) args.push(`--api-key-file=${DRM_API_KEY_FILE}`);
+  args.push(...slurmArgs(cfg));
   return {
     ...baseSpec(cfg, "exporter"),
     args,
@@ -67,6 +70,9 @@ export function exporterService(cfg: StackConfig): ServiceSpec {
       "-e",
       `fetch("http://127.0.0.1:${port.containerPort}/-/healthy").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
     ],
+    // On a GPU host the exporter maps device UUIDs to DS01 slots with `nvidia-smi -L`; the
+    // toolkit's utility capability gives it that program and nothing to compute with.
+    ...(listsGpus ? { gpus: "all" as const, gpuCapability: "utility" as const } : {}),
     resources: resources("50m", "64Mi", "500m", "256Mi"),
     placement: ex.sources.dockerSocket || ex.sources.stateFile || ex.sources.stateDir ? "gpuNodes" : "cluster",
   };

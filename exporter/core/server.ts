@@ -25,7 +25,17 @@ export interface ExporterOptions {
   readonly registry?: Registry;
   /** Extra things to close with the exporter (the simulated DCGM endpoint, sources). */
   readonly onClose?: readonly (() => Promise<void>)[];
+  /** Further GET/HEAD endpoints by path (SLURM service discovery); /metrics and /-/* stay reserved. */
+  readonly routes?: Readonly<Record<string, Route>>;
 }
+
+/** What an extra endpoint answers; computed from the query string of the request. */
+export interface RouteAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+export type Route = (query: URLSearchParams) => RouteAnswer;
 
 export interface RunningExporter {
   /** Base URL, e.g. http://127.0.0.1:9101 */
@@ -177,8 +187,9 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? "/").split("?")[0];
-    const known = path === "/metrics" || path === "/-/healthy" || path === "/-/ready";
+    const [path = "/", search = ""] = (req.url ?? "/").split("?", 2);
+    const route = options.routes && Object.hasOwn(options.routes, path) ? options.routes[path] : undefined;
+    const known = path === "/metrics" || path === "/-/healthy" || path === "/-/ready" || route !== undefined;
     if (!known) return text(res, 404, "Not Found\n");
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("Allow", "GET, HEAD");
@@ -187,6 +198,12 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     const head = req.method === "HEAD";
     if (path === "/-/healthy") return text(res, 200, "OK\n", head);
     if (path === "/-/ready") return isReady ? text(res, 200, "Ready\n", head) : text(res, 503, "Not ready\n", head);
+    if (route) {
+      const answer = route(new URLSearchParams(search));
+      res.writeHead(answer.status, { "Content-Type": answer.contentType, "Cache-Control": "no-store" });
+      res.end(head ? undefined : answer.body);
+      return;
+    }
     serveMetrics(res, head).catch((err: unknown) => {
       log("error", "metrics serialization failed", { error: err instanceof Error ? err.message : String(err) });
       if (!res.headersSent) text(res, 500, "metrics unavailable\n");

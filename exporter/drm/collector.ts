@@ -2,7 +2,8 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import { drm } from "../../metrics";
 import type { Collector } from "../core/collector";
 import type { Source } from "../core/source";
-import { sourceTracker, type SourceTracker } from "../core/tracker";
+import { createPoller, type Poller } from "../core/poller";
+import { sourceTracker } from "../core/tracker";
 import type { DrmSnapshot } from "./model";
 
 export const DEFAULT_UPDATE_INTERVAL_MS = 5_000;
@@ -61,48 +62,31 @@ export function createDrmCollector(options: DrmCollectorOptions): Collector {
   const intervalMs = options.updateIntervalMs ?? DEFAULT_UPDATE_INTERVAL_MS;
   const timeoutMs = options.timeoutMs ?? Math.min(intervalMs, 10_000);
   const metrics = drmMetrics();
-  let registry: Registry | undefined;
-  let tracker: SourceTracker | undefined;
-  let registered = false;
-  let applied: DrmSnapshot | undefined;
-  let firstPoll: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let polling = false;
-
-  const poll = async (): Promise<void> => {
-    if (!tracker || polling) return;
-    polling = true;
-    try {
-      const snapshot = await tracker.track(options.source, timeoutMs);
-      if (snapshot && snapshot !== applied) {
-        apply(metrics, snapshot);
-        applied = snapshot;
-        if (!registered && registry) {
-          for (const m of Object.values(metrics)) registry.registerMetric(m);
-          registered = true;
-        }
-      }
-    } finally {
-      polling = false;
-    }
-  };
+  let poller: Poller | undefined;
 
   return {
     name: "drm",
     register(target: Registry): void {
-      registry = target;
-      tracker = sourceTracker(target);
+      let registered = false;
+      poller = createPoller({
+        source: options.source,
+        tracker: sourceTracker(target),
+        intervalMs,
+        timeoutMs,
+        apply: (snapshot) => {
+          apply(metrics, snapshot);
+          if (!registered) {
+            for (const m of Object.values(metrics)) target.registerMetric(m);
+            registered = true;
+          }
+        },
+      });
     },
     refresh(): Promise<void> {
-      if (!firstPoll) {
-        firstPoll = poll();
-        timer = setInterval(() => void poll(), intervalMs);
-        timer.unref();
-      }
-      return firstPoll;
+      return poller?.start() ?? Promise.resolve();
     },
     async close(): Promise<void> {
-      if (timer) clearInterval(timer);
+      poller?.stop();
       await options.source.close();
     },
   };

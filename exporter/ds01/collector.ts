@@ -16,6 +16,8 @@ export interface Ds01CollectorOptions {
   readonly events?: Source<EventCounts>;
   /** ds01_state_disk_bytes. */
   readonly stateDir?: Source<StateDirUsage>;
+  /** Health of the device map the snapshot source uses (nvidia-smi), read only for ds01_exporter_source_*. */
+  readonly deviceMap?: Source<unknown>;
   /** ds01_exporter_info's `version`. */
   readonly version: string;
   /** ds01_exporter_info's `type`; default the snapshot source's name (docker, state_file, simulation). */
@@ -122,12 +124,13 @@ export class Ds01Collector implements Collector {
   private async doRefresh(): Promise<void> {
     const tracker = this.tracker;
     if (!tracker) return;
-    const { snapshot, events, stateDir } = this.opts;
+    const { snapshot, events, stateDir, deviceMap } = this.opts;
     try {
       const [snap, counts, disk] = await Promise.all([
         snapshot ? tracker.track(snapshot, this.timeoutMs) : undefined,
         events ? tracker.track(events, this.timeoutMs) : undefined,
         stateDir ? tracker.track(stateDir, this.timeoutMs) : undefined,
+        deviceMap ? tracker.track(deviceMap, this.timeoutMs) : undefined,
       ]);
       if (snap && snap !== this.shownSnapshot) this.showSnapshot(snap);
       if (counts && counts !== this.shownEvents) this.showEvents(counts);

@@ -36,6 +36,14 @@ export function migProfileEquivalents(profile: string): number | undefined {
 
 export const EMPTY_DEVICE_MAP: DeviceMap = buildDeviceMap([], []);
 
+/** Where a source gets its device map: a file, or `nvidia-smi -L` run by the exporter. */
+export interface DeviceMapSource {
+  /** The current map; a source that cannot produce one may throw (a file) or keep the last (nvidia-smi). */
+  load(): Promise<DeviceMap>;
+  /** Called when a device ID is missing from the map just loaded; may return a fresher map. */
+  unknownDevice?(): Promise<DeviceMap>;
+}
+
 export function buildDeviceMap(gpus: readonly GpuDevice[], migDevices: readonly MigDevice[]): DeviceMap {
   const byUuid = new Map<string, DeviceEntry>();
   const byIndex = new Map<string, DeviceEntry>();
@@ -138,7 +146,7 @@ export function parseDeviceMap(text: string): DeviceMap {
 }
 
 /** A device map file, re-parsed only when its mtime or size changes. */
-export class DeviceMapFile {
+export class DeviceMapFile implements DeviceMapSource {
   private key = "";
   private map: DeviceMap = EMPTY_DEVICE_MAP;
 

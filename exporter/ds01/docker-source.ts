@@ -1,7 +1,7 @@
 import { promises as fs } from "node:fs";
 import type { Source } from "../core/source";
 import { labelDeviceIds, parsePasswd, type ContainerRecord, type UidResolver } from "./classify";
-import { DeviceMapFile, EMPTY_DEVICE_MAP, type DeviceMap } from "./device-map";
+import { DeviceMapFile, EMPTY_DEVICE_MAP, type DeviceMap, type DeviceMapSource } from "./device-map";
 import { DockerApi, DockerApiError, type EventStream } from "./docker-api";
 import type { Ds01Snapshot } from "./model";
 import { buildSnapshot } from "./snapshot";
@@ -11,6 +11,8 @@ export interface DockerSourceOptions {
   readonly socketPath: string;
   /** `nvidia-smi -L` output or the JSON device map; without one no device ID maps to a slot. */
   readonly deviceMapFile?: string;
+  /** Where the device map comes from otherwise (e.g. `nvidia-smi -L`); ignored when deviceMapFile is set. */
+  readonly deviceMap?: DeviceMapSource;
   /** Resolves AIME names' uids; default /etc/passwd. */
   readonly passwdFile?: string;
   /** Per engine request. Default 5000. */
@@ -66,7 +68,7 @@ interface EngineEvent {
 export class DockerSource implements Source<Ds01Snapshot> {
   readonly name: string;
   private readonly api: DockerApi;
-  private readonly deviceMapFile: DeviceMapFile | undefined;
+  private readonly deviceMap: DeviceMapSource | undefined;
   private readonly passwdFile: string;
   private readonly concurrency: number;
   private readonly minBackoff: number;
@@ -94,7 +96,7 @@ export class DockerSource implements Source<Ds01Snapshot> {
   constructor(opts: DockerSourceOptions) {
     this.name = opts.name ?? "docker";
     this.api = new DockerApi({ socketPath: opts.socketPath, timeoutMs: opts.requestTimeoutMs ?? 5000, maxResponseBytes: opts.maxResponseBytes });
-    this.deviceMapFile = opts.deviceMapFile ? new DeviceMapFile(opts.deviceMapFile) : undefined;
+    this.deviceMap = opts.deviceMapFile ? new DeviceMapFile(opts.deviceMapFile) : opts.deviceMap;
     this.passwdFile = opts.passwdFile ?? "/etc/passwd";
     this.concurrency = Math.max(1, opts.inspectConcurrency ?? 8);
     this.minBackoff = opts.minBackoffMs ?? 500;
@@ -120,7 +122,17 @@ export class DockerSource implements Source<Ds01Snapshot> {
     if (this.inspecting) await Promise.race([this.inspecting, sleep(this.inspectWaitMs)]);
     // A failed inspection breaks the stream state; report it rather than serve a stale cache silently.
     if (!this.live) throw this.lastError ?? new Error("docker engine not reachable");
-    const devices = this.deviceMapFile ? await this.deviceMapFile.load() : EMPTY_DEVICE_MAP;
+    let devices = this.deviceMap ? await this.deviceMap.load() : EMPTY_DEVICE_MAP;
+    let snapshot = await this.snapshotWith(devices);
+    // A device the map lacks: MIG may have been reconfigured since the map was read.
+    if (!snapshot.migMappingOk && this.deviceMap?.unknownDevice) {
+      devices = await this.deviceMap.unknownDevice();
+      snapshot = await this.snapshotWith(devices);
+    }
+    return snapshot;
+  }
+
+  private async snapshotWith(devices: DeviceMap): Promise<Ds01Snapshot> {
     if (!this.snapshot || devices !== this.snapshotDevices) {
       if (!this.users) this.users = await this.loadUsers();
       const users = this.users;

@@ -1,7 +1,7 @@
 import { promises as fs } from "node:fs";
 import type { Source } from "../core/source";
 import * as z from "../core/zod";
-import { DeviceMapFile, MIG_SLICES_PER_GPU, migProfileEquivalents, type DeviceMap } from "./device-map";
+import { DeviceMapFile, MIG_SLICES_PER_GPU, migProfileEquivalents, type DeviceMap, type DeviceMapSource } from "./device-map";
 import type { Allocation, Ds01Container, Ds01Interface, Ds01Snapshot, GpuDevice, MigDevice } from "./model";
 
 export interface StateFileSourceOptions {
@@ -9,6 +9,8 @@ export interface StateFileSourceOptions {
   readonly path: string;
   /** Optional device map to fill in UUIDs, models and MIG profiles the state file leaves out. */
   readonly deviceMapFile?: string;
+  /** Where the device map comes from otherwise (e.g. `nvidia-smi -L`); ignored when deviceMapFile is set. */
+  readonly deviceMap?: DeviceMapSource;
   /** Files larger than this are refused unread. Default 32 MiB. */
   readonly maxBytes?: number;
   /** Source name in ds01_exporter_source_*; default "state_file". */
@@ -58,7 +60,7 @@ const INTERFACES: ReadonlySet<string> = new Set(["orchestration", "atomic", "api
 export class StateFileSource implements Source<Ds01Snapshot> {
   readonly name: string;
   private readonly maxBytes: number;
-  private readonly deviceMap: DeviceMapFile | undefined;
+  private readonly deviceMap: DeviceMapSource | undefined;
   private key = "";
   private result: { ok: true; snapshot: Ds01Snapshot } | { ok: false; error: Error } | undefined;
   private mapUsed: DeviceMap | undefined;
@@ -66,7 +68,7 @@ export class StateFileSource implements Source<Ds01Snapshot> {
   constructor(private readonly opts: StateFileSourceOptions) {
     this.name = opts.name ?? "state_file";
     this.maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
-    this.deviceMap = opts.deviceMapFile ? new DeviceMapFile(opts.deviceMapFile) : undefined;
+    this.deviceMap = opts.deviceMapFile ? new DeviceMapFile(opts.deviceMapFile) : opts.deviceMap;
   }
 
   async read(): Promise<Ds01Snapshot> {

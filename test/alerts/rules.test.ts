@@ -51,6 +51,7 @@ const shiftedThresholds: Thresholds = thresholdsSchema.parse({
     capacityCpuPercent: 90,
   },
   stack: { tsdbSizeSharePercent: 70, notificationFailurePercent: 20, rateWindow: "10m" },
+  slurm: { gpuJobPendingSeconds: 1800 },
 });
 const shifted: RenderRuleOptions = { ...defaults, thresholds: shiftedThresholds, retentionSize: "512MB" };
 
@@ -142,7 +143,7 @@ describe("rendered rule files", () => {
   it("pass promtool check rules", async () => {
     for (const opts of [defaults, shifted]) {
       const files = renderRuleFiles(opts);
-      expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "drm.alerts.yml", "stack.alerts.yml"]);
+      expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "drm.alerts.yml", "stack.alerts.yml", "slurm.alerts.yml"]);
       const result = await withFiles(
         files.map((f) => ({ name: f.fileName, content: f.content })),
         (dir) => runTool("promtool", ["check", "rules", ...files.map((f) => f.fileName)], dir),
@@ -165,7 +166,7 @@ describe("rendered rule files", () => {
       maxFor: "2m",
     });
     const files = renderRuleFiles({ ...defaults, alerting });
-    expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "stack.alerts.yml"]);
+    expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "stack.alerts.yml", "slurm.alerts.yml"]);
     const docs = files.map((f) => parse(f.content) as { groups: { name: string; interval?: string; rules: { alert?: string; record?: string; for?: string }[] }[] });
     const rules = docs.flatMap((d) => d.groups.flatMap((g) => g.rules));
     const alerts = rules.filter((r) => r.alert).map((r) => r.alert);

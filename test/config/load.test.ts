@@ -35,7 +35,8 @@ describe("stack files", () => {
     expect(cfg.components.dcgmExporter).toBe(true);
     expect(cfg.gpu?.devices).toBe("all");
     expect(cfg.exporter.simulation).toBe(false);
-    expect(cfg.exporter.sources).toMatchObject({ dockerSocket: "/var/run/docker.sock", stateFile: expect.any(String), eventsFile: expect.any(String), stateDir: expect.any(String) });
+    // The Docker engine is DS01's source of truth; the state file is only for hosts without it.
+    expect(cfg.exporter.sources).toEqual({ dockerSocket: "/var/run/docker.sock", eventsFile: "/var/log/ds01/events.jsonl", stateDir: "/var/lib/ds01" });
     expect(cfg.retention).toEqual({ time: "7d", size: "20GB" });
   });
 

@@ -206,6 +206,42 @@ function drmLines(tick: number): string[] {
   return out;
 }
 
+/** A SLURM cluster of two GPU nodes (one drained), two users' GPU jobs and a queue, as the exporter's --slurm source publishes it. */
+function slurmLines(): string[] {
+  const nodes = [
+    { node: "gpu-node-1", state: "mixed", cpus: [48, 16, 64], gpus: [3, 1, 4] },
+    { node: "gpu-node-2", state: "drained", cpus: [0, 64, 64], gpus: [0, 4, 4] },
+  ];
+  const states = ["allocated", "idle", "total"];
+  return [
+    line("ds01_exporter_source_up", { source: "slurm" }, 1),
+    line("slurm_nodes", { state: "mixed" }, 1),
+    line("slurm_nodes", { state: "drained" }, 1),
+    ...nodes.flatMap((n) => [
+      line("slurm_node_state", { node: n.node, state: n.state }, 1),
+      ...states.map((s, i) => line("slurm_node_cpus", { node: n.node, state: s }, n.cpus[i]!)),
+      ...states.map((s, i) => line("slurm_node_gpus", { node: n.node, state: s }, n.gpus[i]!)),
+    ]),
+    line("slurm_partition_nodes", { partition: "gpu", state: "mixed" }, 1),
+    line("slurm_partition_nodes", { partition: "gpu", state: "drained" }, 1),
+    ...states.map((s, i) => line("slurm_partition_cpus", { partition: "gpu", state: s }, [48, 80, 128][i]!)),
+    ...states.map((s, i) => line("slurm_partition_gpus", { partition: "gpu", state: s }, [3, 5, 8][i]!)),
+    line("slurm_jobs", { state: "running", partition: "gpu", user: "alice", account: "physics" }, 2),
+    line("slurm_jobs", { state: "running", partition: "gpu", user: "bob", account: "chem" }, 1),
+    line("slurm_jobs", { state: "pending", partition: "gpu", user: "bob", account: "chem" }, 3),
+    line("slurm_jobs_pending", { partition: "gpu", reason: "Resources" }, 2),
+    line("slurm_jobs_pending", { partition: "gpu", reason: "Priority" }, 1),
+    line("slurm_jobs_pending_gpus", { partition: "gpu" }, 6),
+    line("slurm_gpu_job_pending_max_seconds", { partition: "gpu" }, 5400),
+    line("slurm_job_gpus", { job_id: "101", job_name: "ollama_abc123", user: "alice", account: "physics", partition: "gpu" }, 1),
+    line("slurm_job_gpus", { job_id: "102", job_name: "train", user: "alice", account: "physics", partition: "gpu" }, 1),
+    line("slurm_job_gpus", { job_id: "103", job_name: "sweep", user: "bob", account: "chem", partition: "gpu" }, 1),
+    line("slurm_discovered_targets", { scrape_job: "ollama" }, 1),
+    line("slurm_command_duration_seconds", { command: "squeue" }, 0.04),
+    line("slurm_command_duration_seconds", { command: "sinfo" }, 0.03),
+  ];
+}
+
 export function fixtureExposition(tick: number): string {
-  return `${[...dcgmLines(tick), ...ds01Lines(), ...drmLines(tick)].join("\n")}\n`;
+  return `${[...dcgmLines(tick), ...ds01Lines(), ...drmLines(tick), ...slurmLines()].join("\n")}\n`;
 }

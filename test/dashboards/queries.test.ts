@@ -136,6 +136,7 @@ describe("dashboard variables", () => {
     expect(names(UID.drm)).toEqual(["worker"]);
     expect(names(UID.host)).toEqual(["instance"]);
     expect(names(UID.stackHealth)).toEqual(["job"]);
+    expect(names(UID.hpcSlurm)).toEqual(["partition"]);
     expect(() => dashboardVariables("no-such-dashboard")).toThrow(/no dashboard/);
   });
 

@@ -18,7 +18,7 @@ describe("generated documentation", () => {
     for (const name of ["DS01GPUWaste", "GPUDoubleBitECCError", "HighCPUUtilization", "Watchdog"]) expect(alerts).toContain(`[${name}]`);
     expect(alerts).toMatch(/\| critical \|/);
     const dashboards = dashboardsTable();
-    for (const uid of ["ds01-overview", "ds01-user", "nvidia-dcgm", "drm", "host", "stack-health"]) expect(dashboards).toContain(`/d/${uid}`);
+    for (const uid of ["ds01-overview", "ds01-user", "nvidia-dcgm", "drm", "host", "stack-health", "hpc-slurm"]) expect(dashboards).toContain(`/d/${uid}`);
   });
 
   it("replaces only the named block and refuses a README without it", () => {

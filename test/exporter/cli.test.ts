@@ -105,7 +105,7 @@ describe("npx gpu-monitoring exporter", () => {
   it("prints help and exits 0", { timeout: 150_000 }, async () => {
     const run = exporterProcess(["--help"]);
     expect(await exitCode(run)).toBe(0);
-    for (const flag of ["--metrics-port", "--bind", "--drm-url", "--api-key-file", "--update-interval", "--simulation", "--simulation-overrides", "--simulate-dcgm-port", "--docker-socket", "--state-file", "--events-file", "--state-dir"]) {
+    for (const flag of ["--metrics-port", "--bind", "--drm-url", "--api-key-file", "--update-interval", "--simulation", "--simulation-overrides", "--simulate-dcgm-port", "--docker-socket", "--state-file", "--device-map", "--nvidia-smi", "--device-map-refresh", "--events-file", "--state-dir"]) {
       expect(run.stdout()).toContain(flag);
     }
   });
@@ -116,6 +116,7 @@ describe("npx gpu-monitoring exporter", () => {
     [["--simulation", "--no-such-flag"], /unknown option/],
     [["--simulate-dcgm-port", "0", "--drm-url", "http://127.0.0.1:9"], /needs --simulation/],
     [["--docker-socket", "/x.sock", "--state-file", "/y.json"], /either --docker-socket or --state-file/],
+    [["--drm-url", "http://127.0.0.1:9", "--device-map", "/x"], /--device-map is only used by --docker-socket or --state-file/],
     [[], /nothing to export/],
   ])("rejects bad flags %j with exit code 2", { timeout: 150_000 }, async (args, message) => {
     const run = exporterProcess(args);

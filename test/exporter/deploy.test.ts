@@ -5,26 +5,18 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpGet, value } from "./helpers";
+import { dockerfileInstructions } from "../support/dockerfile";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
 const DOCKERFILE = path.join(ROOT, "exporter", "Dockerfile");
 const UNIT = path.join(ROOT, "exporter", "gpu-monitoring-exporter.service");
 
-/** Instructions of a Dockerfile with continuation lines joined and comments dropped. */
-function instructions(text: string): string[] {
-  return text
-    .replace(/\\\n/g, " ")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("#"));
-}
-
 describe("exporter image (Dockerfile)", () => {
   let dockerfile: string[];
   let dir: string;
   beforeAll(async () => {
-    dockerfile = instructions(await readFile(DOCKERFILE, "utf8"));
+    dockerfile = dockerfileInstructions(await readFile(DOCKERFILE, "utf8"));
     dir = await mkdtemp(path.join(tmpdir(), "exporter-bundle-"));
   });
   afterAll(async () => {

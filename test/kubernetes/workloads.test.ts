@@ -168,8 +168,18 @@ describe("workloads", () => {
     expect(container(dcgm).env).toContainEqual({ name: "DCGM_EXPORTER_KUBERNETES", value: "true" });
     // Without runtimeClassName in the config, none is set.
     expect(pod(named(run, "DaemonSet", "gpu-monitoring-dcgm-exporter")).runtimeClassName).toBeUndefined();
-    // No other workload gets the runtime class.
-    for (const w of workloads(maximal)) if (w.metadata.name !== dcgm.metadata.name) expect(pod(w).runtimeClassName, w.metadata.name).toBeUndefined();
+    // Besides DCGM only the exporter's node reader gets the runtime class, for `nvidia-smi -L`
+    // (device UUIDs to DS01 slots) with the utility capability and no GPU to compute on.
+    const nodeReaders = workloads(maximal).filter((w) => w.metadata.name === "gpu-monitoring-exporter-node");
+    expect(nodeReaders).toHaveLength(1);
+    for (const w of nodeReaders) {
+      expect(pod(w).runtimeClassName).toBe("nvidia");
+      expect(container(w).env).toEqual(expect.arrayContaining([{ name: "NVIDIA_VISIBLE_DEVICES", value: "all" }, { name: "NVIDIA_DRIVER_CAPABILITIES", value: "utility" }]));
+      expect(container(w).resources?.limits ?? {}).not.toHaveProperty("nvidia.com/gpu");
+    }
+    for (const w of workloads(maximal)) {
+      if (w.metadata.name !== dcgm.metadata.name && !nodeReaders.includes(w)) expect(pod(w).runtimeClassName, w.metadata.name).toBeUndefined();
+    }
   });
 
   it("node-exporter uses the host's PID and network namespaces and reads /proc, /sys and / read-only", () => {

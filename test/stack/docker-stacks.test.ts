@@ -159,13 +159,16 @@ describe("prod stack (mocks)", async () => {
     expect([...containers(run).keys()].sort()).toEqual(Object.values(NAMES).sort());
   });
 
-  it("gives SYS_ADMIN to the DCGM exporter only, with GPUs, and to nobody else", () => {
+  it("gives SYS_ADMIN and GPUs to the DCGM exporter only; our exporter gets nvidia-smi (utility), nobody else GPUs", () => {
     for (const [name, c] of containers(run)) {
       const adds = c.capabilities.adds ?? [];
       expect(c.capabilities.drops).toEqual(["ALL"]);
       if (name === NAMES.dcgmExporter) {
         expect(adds).toEqual(["SYS_ADMIN"]);
         expect(c.deviceRequests).toEqual([{ driver: "nvidia", count: -1, capabilities: ["gpu"] }]);
+      } else if (name === NAMES.exporter) {
+        expect(adds).toEqual([]);
+        expect(c.deviceRequests).toEqual([{ driver: "nvidia", count: -1, capabilities: ["utility"] }]);
       } else {
         expect(adds).not.toContain("SYS_ADMIN");
         expect(c.deviceRequests).toBeUndefined();
@@ -199,7 +202,6 @@ describe("prod stack (mocks)", async () => {
     expect(ex.command).toEqual(
       expect.arrayContaining([
         "--docker-socket=/host/var/run/docker.sock",
-        "--state-file=/host/var/lib/ds01/gpu-state.json",
         "--events-file=/host/var/log/ds01/events.jsonl",
         "--state-dir=/host/var/lib/ds01",
       ]),

@@ -70,3 +70,12 @@ export function dockerReadOnlyRoot(spec: Pick<ServiceSpec, "readOnlyRootFilesyst
 export function uidOf(user: string | undefined): string | undefined {
   return user?.split(":")[0];
 }
+
+/**
+ * The device request's capability: `gpu` (what `docker run --gpus` asks for) or `utility` (what
+ * `--gpus 'all,"capabilities=utility"'` asks for: nvidia-smi and NVML only). Docker's NVIDIA
+ * driver turns an NVIDIA capability into NVIDIA_DRIVER_CAPABILITIES for the container toolkit.
+ */
+export function gpuCapability(spec: Pick<ServiceSpec, "gpuCapability">): string {
+  return spec.gpuCapability === "utility" ? "utility" : "gpu";
+}

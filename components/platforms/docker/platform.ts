@@ -5,7 +5,10 @@ import type { SecretValues, StackConfig } from "../../config";
 import type { DeployedService, ServicePlatform } from "../../platform";
 import { kebab } from "../../render";
 import type { ServiceSpec } from "../../spec";
-import { cpus, dockerReadOnlyRoot, healthcheck, memoryMb, uidOf } from "./convert";
+import { cpus, dockerReadOnlyRoot, gpuCapability, healthcheck, memoryMb, uidOf } from "./convert";
+
+/** The label DS01 reads as "infrastructure, not a user's work" (see DS01's container labels). */
+const DS01_INFRASTRUCTURE_LABEL = "ds01.protected";
 
 export interface DockerPlatformArgs {
   readonly config: StackConfig;
@@ -105,8 +108,8 @@ export class DockerPlatform extends pulumi.ComponentResource implements ServiceP
           ? {
               deviceRequests: [
                 spec.gpus === "all"
-                  ? { driver: "nvidia", count: -1, capabilities: ["gpu"] }
-                  : { driver: "nvidia", deviceIds: [...spec.gpus], capabilities: ["gpu"] },
+                  ? { driver: "nvidia", count: -1, capabilities: [gpuCapability(spec)] }
+                  : { driver: "nvidia", deviceIds: [...spec.gpus], capabilities: [gpuCapability(spec)] },
               ],
             }
           : {}),
@@ -130,7 +133,11 @@ export class DockerPlatform extends pulumi.ComponentResource implements ServiceP
         restart: "unless-stopped",
         memory: memoryMb(spec.resources.memoryLimit),
         cpus: cpus(spec.resources.cpuLimit),
-        labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+        labels: [
+          ...Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+          // DS01 counts a GPU container it does not manage as "unmanaged" unless it is marked as infrastructure.
+          ...(spec.gpus ? [{ label: DS01_INFRASTRUCTURE_LABEL, value: "true" }] : []),
+        ],
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "5" },
       },

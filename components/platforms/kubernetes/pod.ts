@@ -121,7 +121,10 @@ export function podTemplate(o: PodOptions): PodTemplate {
       ? []
       : // The GPU is reached through the NVIDIA runtime, not an nvidia.com/gpu request, which
         // would take the GPUs away from the workloads being monitored.
-        [{ name: "NVIDIA_VISIBLE_DEVICES", value: spec.gpus === "all" ? "all" : spec.gpus.join(",") }];
+        [
+          { name: "NVIDIA_VISIBLE_DEVICES", value: spec.gpus === "all" ? "all" : spec.gpus.join(",") },
+          ...(spec.gpuCapability === "utility" ? [{ name: "NVIDIA_DRIVER_CAPABILITIES", value: "utility" }] : []),
+        ];
 
   const container: Container = {
     name: o.workloadName.slice(0, 63),

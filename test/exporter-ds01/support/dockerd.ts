@@ -13,8 +13,8 @@ export interface EngineReply {
   readonly body: unknown;
 }
 
-/** One call to the Engine API on `socketPath`. */
-export function engine(socketPath: string, method: string, urlPath: string, body?: unknown, raw?: Buffer): Promise<EngineReply> {
+/** One call to the Engine API on `socketPath`, bounded by `timeoutMs` (image imports and builds need longer). */
+export function engine(socketPath: string, method: string, urlPath: string, body?: unknown, raw?: Buffer, timeoutMs = 30_000): Promise<EngineReply> {
   return new Promise((resolve, reject) => {
     const payload = raw ?? (body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
     const req = http.request(
@@ -23,7 +23,7 @@ export function engine(socketPath: string, method: string, urlPath: string, body
         method,
         path: urlPath,
         headers: payload ? { "Content-Type": raw ? "application/x-tar" : "application/json", "Content-Length": payload.length } : {},
-        timeout: 30_000,
+        timeout: timeoutMs,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -54,8 +54,11 @@ export class Dockerd {
     private readonly child: ChildProcess,
   ) {}
 
-  /** Starts dockerd, or returns the reason it cannot run here. */
-  static async start(): Promise<Dockerd | string> {
+  /**
+   * Starts dockerd, or returns the reason it cannot run here. `pathPrefix` goes first on its PATH
+   * (dockerd registers its NVIDIA device driver only when it finds the toolkit's hook there).
+   */
+  static async start(opts: { readonly pathPrefix?: string } = {}): Promise<Dockerd | string> {
     if (!existsSync("/usr/sbin/dockerd") && !existsSync("/usr/bin/dockerd")) return "dockerd is not installed";
     if (process.getuid?.() !== 0) return "dockerd needs root";
     const dir = await mkdtemp(path.join(tmpdir(), "ds01-dockerd-"));
@@ -77,7 +80,7 @@ export class Dockerd {
         "--iptables=false",
         "--ip-forward=false",
       ],
-      { stdio: ["ignore", log, log] },
+      { stdio: ["ignore", log, log], env: opts.pathPrefix ? { ...process.env, PATH: `${opts.pathPrefix}:${process.env.PATH ?? ""}` } : process.env },
     );
     closeSync(log);
     const d = new Dockerd(dir, socketPath, child);

@@ -1,4 +1,4 @@
-import { agg, call, dcgm, ds01, exporterSelf, ne, recorded, sel } from "../metrics";
+import { agg, call, dcgm, ds01, exporterSelf, ne, physicalGpuCount, recorded, sel } from "../metrics";
 import type { DashboardDef } from "./kit/dashboard";
 import { measured } from "./kit/dcgm";
 import {
@@ -32,7 +32,7 @@ export function ds01Overview(): DashboardDef {
   const allocations = sel(ds01.ds01_gpu_allocated);
   const migAllocated = orZero(agg("count", sel(ds01.ds01_gpu_allocated, { profile: ne("full") })));
   const migTotal = orZero(agg("count", sel(ds01.ds01_mig_slot_info)));
-  const physicalGpus = agg("count", sel(ds01.ds01_gpu_slot_info));
+  const physicalGpus = `(${physicalGpuCount()})`;
   const equivalentsAllocated = orZero(agg("sum", sel(ds01.ds01_gpu_equivalents)));
 
   return {
@@ -42,7 +42,7 @@ export function ds01Overview(): DashboardDef {
       "Is the GPU server healthy and who holds which GPU? GPU counts, utilisation and temperature, MIG capacity, " +
       "the GPU → user → container allocation table and containers by interface.",
     tags: ["ds01", "gpu"],
-    related: [UID.ds01User, UID.nvidiaDcgm, UID.host, UID.stackHealth],
+    related: [UID.ds01User, UID.ds01History, UID.nvidiaDcgm, UID.host, UID.stackHealth],
     variables: [],
     sections: [
       {

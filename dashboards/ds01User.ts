@@ -25,7 +25,7 @@ export function ds01User(): DashboardDef {
       "What am I holding and am I using it? A researcher's GPU-equivalents, slots and containers, " +
       "their utilisation now and over time, and the CPU and memory of their containers.",
     tags: ["ds01", "gpu", "user"],
-    related: [UID.ds01Overview, UID.nvidiaDcgm],
+    related: [UID.ds01Overview, UID.ds01History, UID.nvidiaDcgm],
     variables: [
       labelValuesVariable("user", ds01.ds01_gpu_allocated, "user", {
         label: "User",

@@ -125,6 +125,7 @@ export function dashboardVariables(uid: string): DashboardVariable[] {
 export const BUILTIN_VARIABLE_SAMPLES: Readonly<Record<string, string>> = {
   __rate_interval: "1m",
   __interval: "30s",
+  __interval_ms: "30000",
   __range: "1h",
 };
 

@@ -1,4 +1,5 @@
 import { drmDashboard } from "./drm";
+import { ds01History } from "./ds01History";
 import { ds01Overview } from "./ds01Overview";
 import { ds01User } from "./ds01User";
 import { hostDashboard } from "./host";
@@ -12,5 +13,5 @@ export const DEFAULT_RETENTION_SIZE_BYTES = 20 * 2 ** 30;
 
 /** Every dashboard of the stack, freshly built (builders are mutable, so never shared between calls). */
 export function dashboardDefinitions(retentionSizeBytes: number): DashboardDef[] {
-  return [ds01Overview(), ds01User(), nvidiaDcgm(), drmDashboard(), hostDashboard(), stackHealth(retentionSizeBytes), hpcSlurm()];
+  return [ds01Overview(), ds01User(), ds01History(), nvidiaDcgm(), drmDashboard(), hostDashboard(), stackHealth(retentionSizeBytes), hpcSlurm()];
 }

@@ -2,6 +2,7 @@
 export const UID = {
   ds01Overview: "ds01-overview",
   ds01User: "ds01-user",
+  ds01History: "ds01-history",
   nvidiaDcgm: "nvidia-dcgm",
   drm: "drm",
   host: "host",

@@ -50,6 +50,9 @@ interface ExporterFlags {
   deviceMapRefresh: number;
   eventsFile?: string;
   stateDir?: string;
+  utmpFile?: string;
+  groupsDir?: string;
+  cgroupRoot?: string;
   slurm?: boolean;
   slurmInterval?: number;
   slurmCommandTimeout?: number;
@@ -123,6 +126,9 @@ export function exporterCommand(): Command {
     .option("--device-map-refresh <seconds>", "re-run nvidia-smi when its map is older than this (and when an unknown device appears)", seconds, 60)
     .option("--events-file <path>", "DS01 events log (events.jsonl)", nonEmpty)
     .option("--state-dir <path>", "DS01 state directory (disk usage)", nonEmpty)
+    .option("--utmp-file <path>", "utmp database for login sessions per user (e.g. /var/run/utmp)", nonEmpty)
+    .option("--groups-dir <path>", "directory of DS01's <group>.members files (e.g. /opt/ds01-infra/config/runtime/groups)", nonEmpty)
+    .option("--cgroup-root <path>", "cgroup v2 mount holding DS01's user slices, for CPU and memory per user (e.g. /sys/fs/cgroup)", nonEmpty)
     .option("--slurm", "read a SLURM cluster with sinfo and squeue from PATH; serve HTTP service discovery at /slurm/targets")
     .option("--slurm-interval <seconds>", "SLURM poll interval in seconds (1-3600, default 15)", pollSeconds)
     .option("--slurm-command-timeout <seconds>", "bound on each sinfo/squeue run in seconds (default 10)", seconds)
@@ -155,6 +161,9 @@ export function exporterCommand(): Command {
         deviceMapRefreshSeconds: flags.deviceMapRefresh,
         ...(flags.eventsFile ? { eventsFile: flags.eventsFile } : {}),
         ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
+        ...(flags.utmpFile ? { utmpFile: flags.utmpFile } : {}),
+        ...(flags.groupsDir ? { groupsDir: flags.groupsDir } : {}),
+        ...(flags.cgroupRoot ? { cgroupRoot: flags.cgroupRoot } : {}),
         ...(flags.slurm ? { slurm: true } : {}),
         ...(flags.slurmInterval !== undefined ? { slurmIntervalSeconds: flags.slurmInterval } : {}),
         ...(flags.slurmCommandTimeout !== undefined ? { slurmCommandTimeoutSeconds: flags.slurmCommandTimeout } : {}),

@@ -7,7 +7,16 @@ import type { Source } from "./core/source";
 import { createDrmCollector } from "./drm/collector";
 import { createDrmHttpSource, redactUrl } from "./drm/http-source";
 import type { DrmSnapshot } from "./drm/model";
-import { createDockerSource, createDs01Collector, createEventsLog, createStateDirSource, createStateFileSource } from "./ds01";
+import {
+  createCgroupSource,
+  createDockerSource,
+  createDs01Collector,
+  createEventsLog,
+  createGroupsSource,
+  createStateDirSource,
+  createStateFileSource,
+  createUtmpSource,
+} from "./ds01";
 import type { DeviceMapSource } from "./ds01/device-map";
 import type { Ds01Snapshot } from "./ds01/model";
 import { createSlurmCollector, type SlurmCollector } from "./slurm/collector";
@@ -119,13 +128,20 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
   }
   const events = config.eventsFile ? createEventsLog({ path: config.eventsFile }) : undefined;
   const stateDir = config.stateDir ? createStateDirSource({ path: config.stateDir }) : undefined;
-  if (snapshot || events || stateDir) {
+  // A file given on the command line wins over the simulation's stand-in.
+  const sessions = config.utmpFile ? createUtmpSource({ path: config.utmpFile }) : simulation?.sessionsSource();
+  const groups = config.groupsDir ? createGroupsSource({ path: config.groupsDir }) : simulation?.groupsSource();
+  const cgroups = config.cgroupRoot ? createCgroupSource({ root: config.cgroupRoot }) : simulation?.cgroupSource();
+  if (snapshot || events || stateDir || sessions || groups || cgroups) {
     collectors.push(
       createDs01Collector({
         version: EXPORTER_VERSION,
         ...(snapshot ? { snapshot } : {}),
         ...(events ? { events } : {}),
         ...(stateDir ? { stateDir } : {}),
+        ...(sessions ? { sessions } : {}),
+        ...(groups ? { groups } : {}),
+        ...(cgroups ? { cgroups } : {}),
         ...(deviceMapHealth ? { deviceMap: deviceMapHealth } : {}),
       }),
     );

@@ -25,6 +25,12 @@ export interface SourceSettings {
   readonly deviceMap?: string;
   readonly eventsFile?: string;
   readonly stateDir?: string;
+  /** utmp database: login sessions per user. */
+  readonly utmpFile?: string;
+  /** DS01's `<group>.members` directory. */
+  readonly groupsDir?: string;
+  /** cgroup v2 mount holding DS01's user slices. */
+  readonly cgroupRoot?: string;
   /** DRM coordinator base URL; in simulation mode it replaces the simulated DRM. */
   readonly drmUrl?: string;
   /** Whether a DRM API key is given (its value never reaches the rule). */
@@ -66,11 +72,12 @@ export function sourceProblems(s: SourceSettings, name: SettingNamer): SourcePro
         problems.push({ settings: [key, "simulation"], message: `${name(key)} needs ${name("simulation")}`, allowed: `${name("simulation")} with it, or no ${name(key)}` });
       }
     }
-    if (!(["dockerSocket", "stateFile", "eventsFile", "stateDir", "drmUrl", "slurm"] as const).some((k) => set(s[k]))) {
+    const hostFiles = ["eventsFile", "stateDir", "utmpFile", "groupsDir", "cgroupRoot"] as const;
+    if (!(["dockerSocket", "stateFile", ...hostFiles, "drmUrl", "slurm"] as const).some((k) => set(s[k]))) {
       problems.push({
         settings: ["simulation"],
         message: "nothing to export: no source is given",
-        allowed: `${name("dockerSocket")} or ${name("stateFile")} (and ${name("eventsFile")}, ${name("stateDir")}), ${name("drmUrl")}, ${name("slurm")}, or ${name("simulation")}`,
+        allowed: `${name("dockerSocket")} or ${name("stateFile")} (and ${hostFiles.map(name).join(", ")}), ${name("drmUrl")}, ${name("slurm")}, or ${name("simulation")}`,
       });
     }
   }

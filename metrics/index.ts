@@ -10,6 +10,7 @@ import { stack } from "./stack";
 
 export * from "./define";
 export * from "./promql";
+export { physicalGpuCount } from "./ds01-queries";
 export { DCGM_SENTINEL_THRESHOLD } from "./dcgm";
 export { SLURM_TARGET_LABELS } from "./slurm";
 export { cadvisor, dcgm, drm, ds01, exporterSelf, node, recorded, slurm, stack };

@@ -24,6 +24,11 @@ export const recorded = {
   "ds01:user_gpu_utilization_max": rec("ds01:user_gpu_utilization_max", "Highest utilisation among a user's slots.", ["user"], "percent"),
   "ds01:user_gpu_memory_percent": rec("ds01:user_gpu_memory_percent", "Average framebuffer use of a user's slots.", ["user"], "percent"),
   "ds01:user_gpu_equivalents": rec("ds01:user_gpu_equivalents", "GPU-equivalents allocated to a user.", ["user"]),
+  "ds01:group_gpu_equivalents": rec(
+    "ds01:group_gpu_equivalents",
+    "GPU-equivalents allocated to the members of a DS01 group (a member of two groups counts in both).",
+    ["group"],
+  ),
   "ds01:allocation_utilization": rec(
     "ds01:allocation_utilization",
     "Each allocation joined to its slot's utilisation (0-100).",

@@ -2,10 +2,12 @@ import { call, dcgm, range, sel } from "../../metrics";
 import type { RuleContext } from "../context";
 import { alert, humanized, input, num, type AlertingRule, type RuleSet } from "../model";
 import { SENTINEL_SAMPLE, gpuLabels } from "./fixtures";
+import { perPhysicalGpu } from "./gpu";
 import { real, realOverWindow } from "./sentinel";
 
 /**
- * GPU hardware health from DCGM: memory errors, row remapping, throttling. Every expression drops
+ * GPU hardware health from DCGM: memory errors, row remapping, throttling, one alert per physical
+ * GPU (a MIG GPU's instances repeat these device fields). Every expression drops
  * DCGM's blank values: a counter window holding one is skipped (a blank inside rate() or an
  * increase would read as an enormous jump), a gauge's blank sample is filtered out.
  */
@@ -27,7 +29,7 @@ function counterAlerts(ctx: RuleContext): AlertingRule[] {
     const over = Math.min(100, percent + (100 - percent) / 2);
     return alert({
       alert: name,
-      expr: `(${call("rate", range(m, w))} / 10000 > ${num(percent)}) and (${realOverWindow(m, w)})`,
+      expr: `(${perPhysicalGpu(call("rate", range(m, w)))} / 10000 > ${num(percent)}) and (${perPhysicalGpu(realOverWindow(m, w))})`,
       for: "10m",
       severity: "warning",
       summary: `GPU {{ $labels.gpu }} is throttled by ${cause}`,
@@ -63,7 +65,7 @@ function counterAlerts(ctx: RuleContext): AlertingRule[] {
     alert({
       alert: "GPUDoubleBitECCError",
       // Uncorrectable memory errors: the data in GPU memory was corrupted.
-      expr: `(${call("increase", range(dbe, w))} > 0) and (${realOverWindow(dbe, w)})`,
+      expr: `(${perPhysicalGpu(call("increase", range(dbe, w)))} > 0) and (${perPhysicalGpu(realOverWindow(dbe, w))})`,
       severity: "critical",
       summary: "GPU {{ $labels.gpu }} has uncorrectable memory errors",
       description: `GPU {{ $labels.gpu }} on {{ $labels.instance }} counted double-bit (uncorrectable) ECC errors in the last ${w}. Running jobs may have corrupt results; drain the GPU and reset it.`,
@@ -98,7 +100,7 @@ function gaugeAlerts(ctx: RuleContext): AlertingRule[] {
   return [
     alert({
       alert: "GPURowRemapFailure",
-      expr: `${real(sel(failure))} > 0`,
+      expr: `${perPhysicalGpu(real(sel(failure)))} > 0`,
       for: "1m",
       severity: "critical",
       summary: "GPU {{ $labels.gpu }} failed to remap memory rows",

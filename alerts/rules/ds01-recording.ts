@@ -1,6 +1,7 @@
-import { agg, call, dcgm, ds01, eq, ne, recorded, sel } from "../../metrics";
+import { agg, call, dcgm, ds01, eq, ne, physicalGpuCount, recorded, sel } from "../../metrics";
 import type { RuleContext } from "../context";
 import { num, record, type RuleGroup } from "../model";
+import { GPU_LABELS } from "./gpu";
 import { real } from "./sentinel";
 
 /**
@@ -12,7 +13,6 @@ import { real } from "./sentinel";
 
 const SLOT_LABELS = ["gpu_slot", "gpu", "GPU_I_ID", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
 const DEVICE_LABELS = ["device", "gpu", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
-const GPU_LABELS = ["gpu", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
 
 const replace = (expr: string, dst: string, replacement: string, src: string, regex = "(.+)") =>
   call("label_replace", expr, `"${dst}"`, `"${replacement}"`, `"${src}"`, `"${regex}"`);
@@ -68,6 +68,11 @@ export function ds01RecordingGroups(ctx: RuleContext): RuleGroup[] {
         record(r["ds01:user_gpu_utilization_max"].name, agg("max", allocatedJoin(r["ds01:gpu_utilization_by_slot"].name), ["user"])),
         record(r["ds01:user_gpu_memory_percent"].name, agg("avg", allocatedJoin(r["ds01:gpu_memory_percent_by_slot"].name), ["user"])),
         record(r["ds01:user_gpu_equivalents"].name, agg("sum", sel(ds01.ds01_gpu_equivalents), ["user"])),
+        // After the per-user sum, in the same group: each membership line takes its user's total.
+        record(
+          r["ds01:group_gpu_equivalents"].name,
+          agg("sum", `${sel(ds01.ds01_user_group_info)} * on(user) group_left() ${r["ds01:user_gpu_equivalents"].name}`, ["group"]),
+        ),
         record(
           r["ds01:allocation_utilization"].name,
           agg("max", allocatedJoin(r["ds01:gpu_utilization_by_slot"].name), ["gpu_slot", "container", "user", "interface"]),
@@ -85,7 +90,8 @@ export function ds01RecordingGroups(ctx: RuleContext): RuleGroup[] {
           r["ds01:system_gpu_slots_free"].name,
           call("clamp_min", `${r["ds01:system_gpu_slots_total"].name} - ${r["ds01:system_gpu_slots_allocated"].name}`, 0),
         ),
-        record(r["ds01:system_gpu_equivalents_total"].name, countOrZero(sel(ds01.ds01_gpu_slot_info))),
+        // Every physical GPU is 1.0, MIG parents included.
+        record(r["ds01:system_gpu_equivalents_total"].name, physicalGpuCount()),
         record(r["ds01:system_gpu_equivalents_allocated"].name, `${agg("sum", sel(ds01.ds01_gpu_equivalents))} or vector(0)`),
         record(
           r["ds01:system_gpu_equivalents_free"].name,

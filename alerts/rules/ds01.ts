@@ -2,8 +2,9 @@ import { agg, cadvisor, call, dcgm, ds01, eq, node, range, re, recorded, sel, st
 import type { RuleContext } from "../context";
 import { alert, humanized, input, num, type AlertingRule, type RuleGroup, type RuleSet } from "../model";
 import { ds01RecordingGroups } from "./ds01-recording";
-import { SENTINEL_SAMPLE, allocationLabels, fullGpuAllocation, gpuLabels, migAllocation } from "./fixtures";
-import { real, realOverWindow } from "./sentinel";
+import { SENTINEL_SAMPLE, allocationLabels, fullGpuAllocation, gpuLabels, migAllocation, migLabels } from "./fixtures";
+import { GPU_LABELS, perPhysicalGpu } from "./gpu";
+import { real } from "./sentinel";
 
 /**
  * DS01 parity: DS01's own alerts, under DS01's names so existing silences and runbooks match.
@@ -11,7 +12,6 @@ import { real, realOverWindow } from "./sentinel";
  * expression fixed; each such place says why.
  */
 
-const GPU_LABELS = ["gpu", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
 
 function gpuAlerts(ctx: RuleContext): AlertingRule[] {
   const t = ctx.thresholds.ds01;
@@ -19,7 +19,7 @@ function gpuAlerts(ctx: RuleContext): AlertingRule[] {
   const waste = num(t.gpuWasteUtilizationPercent);
   const temp = real(sel(dcgm.DCGM_FI_DEV_GPU_TEMP));
   // One series per physical GPU: on a MIG GPU DCGM repeats device fields per instance.
-  const gpuTemp = agg("max", temp, GPU_LABELS);
+  const gpuTemp = perPhysicalGpu(temp);
   const tempLabels = { gpu: "0", UUID: "GPU-0", modelName: "NVIDIA A100-SXM4-40GB", Hostname: "gpu-host-1", instance: "dcgm-exporter:9400", job: jobs.dcgm };
   const used = real(sel(dcgm.DCGM_FI_DEV_FB_USED));
   const free = real(sel(dcgm.DCGM_FI_DEV_FB_FREE));
@@ -316,8 +316,12 @@ function systemAlerts(ctx: RuleContext): AlertingRule[] {
     input(node.node_memory_MemAvailable_bytes, nodeTarget, `${num(availPercent * 1e9)}x20`),
     input(node.node_memory_MemTotal_bytes, nodeTarget, "100000000000x20"),
   ];
-  const xid = (values: string) => input(dcgm.DCGM_FI_DEV_XID_ERRORS, gpuLabels("0", j.dcgmExporter), values);
-  const xidCurrent = real(sel(dcgm.DCGM_FI_DEV_XID_ERRORS));
+  const xidCode = (code: number) => ({ err_code: String(code), err_msg: XID_TEXT[code] ?? "Unknown Error" });
+  const xidLabels = (code: number) => ({ ...gpuLabels("0", j.dcgmExporter), ...xidCode(code) });
+  const xid = (code: number, values: string) => input(dcgm.DCGM_FI_DEV_XID_ERRORS, xidLabels(code), values);
+  const xidSeries = dcgm.DCGM_FI_DEV_XID_ERRORS;
+  const xidNow = perPhysicalGpu(real(sel(xidSeries)), ["err_code", "err_msg"]);
+  const xidCodesSeen = agg("count", agg("count", real(call("last_over_time", range(xidSeries, "10m"))), [...GPU_LABELS, "err_code"]), GPU_LABELS);
 
   return [
     targetDownAlert({ alert: "DS01ExporterDown", job: j.exporter, for: "2m", severity: "critical", summary: "DS01 exporter is down", description: "DS01 allocation metrics are not being collected" }),
@@ -409,27 +413,28 @@ function systemAlerts(ctx: RuleContext): AlertingRule[] {
       for: "5m",
       severity: "warning",
       summary: "MIG topology mismatch detected",
-      description: "A container holds a MIG instance that DS01 cannot map to a slot. The DCGM exporter may need a restart after a partition change.",
+      description:
+        "{{ $labels.unmapped }} device(s) held by containers map to no slot ({{ $labels.mapped }} MIG devices mapped). The DCGM exporter may need a restart after a partition change.",
       condition: "a held MIG UUID maps to no known slot, on a host with MIG instances",
       cases: [
         {
           name: "an unmapped MIG instance fires",
           input: [
-            input(ds01.ds01_mig_mapping_status, { instance: "ds01-exporter:9101", job: j.exporter }, "0x20"),
+            input(ds01.ds01_mig_mapping_status, { mapped: "1", unmapped: "2", instance: "ds01-exporter:9101", job: j.exporter }, "0x20"),
             input(ds01.ds01_mig_slot_info, { gpu: "1", gpu_i_id: "2", slot: "1.0", mig_uuid: "MIG-1.0", profile: "3g.20gb", instance: "ds01-exporter:9101", job: j.exporter }, "1x20"),
           ],
           at: "10m",
           expect: [
             {
-              labels: { instance: "ds01-exporter:9101", job: j.exporter },
+              labels: { mapped: "1", unmapped: "2", instance: "ds01-exporter:9101", job: j.exporter },
               summary: "MIG topology mismatch detected",
-              description: "A container holds a MIG instance that DS01 cannot map to a slot. The DCGM exporter may need a restart after a partition change.",
+              description: "2 device(s) held by containers map to no slot (1 MIG devices mapped). The DCGM exporter may need a restart after a partition change.",
             },
           ],
         },
         {
           name: "a host without MIG stays quiet",
-          input: [input(ds01.ds01_mig_mapping_status, { instance: "ds01-exporter:9101", job: j.exporter }, "0x20")],
+          input: [input(ds01.ds01_mig_mapping_status, { mapped: "0", unmapped: "1", instance: "ds01-exporter:9101", job: j.exporter }, "0x20")],
           at: "10m",
           expect: [],
         },
@@ -440,27 +445,53 @@ function systemAlerts(ctx: RuleContext): AlertingRule[] {
     targetDownAlert({ alert: "DS01AlertmanagerDown", job: j.alertmanager, for: "3m", severity: "critical", summary: "Alertmanager is down", description: "Alert routing and notifications are not working" }),
     alert({
       alert: "DS01GPUXIDError",
-      // The field latches the last XID code, so a change is a new error; a window holding a blank
-      // sample is skipped, since blank -> code -> blank counts as changes without any new error.
-      expr: `(${xidCurrent} > 0) and (${call("changes", range(dcgm.DCGM_FI_DEV_XID_ERRORS, "10m"))} > 0) and (${realOverWindow(dcgm.DCGM_FI_DEV_XID_ERRORS, "10m")})`,
+      // The field holds the last XID and its err_code/err_msg labels follow it, so a new XID is a
+      // new series: changes() never sees it. A new error is a GPU whose current code is not 0 and
+      // that showed another code within the window. Per physical GPU: MIG instances repeat it.
+      expr: `(${xidNow} > 0) and on(${GPU_LABELS.join(", ")}) (${xidCodesSeen} > 1)`,
       for: "1m",
       severity: "critical",
       summary: "GPU XID error detected",
-      description: "GPU {{ $labels.gpu }} on {{ $labels.instance }} reported XID error {{ $value }}.",
-      condition: "the last XID code changed in the last 10 minutes and is not 0",
+      description: "GPU {{ $labels.gpu }} on {{ $labels.instance }} reported XID error {{ $value }} ({{ $labels.err_msg }}).",
+      condition: "the GPU's last XID code is not 0 and differs from one it reported in the last 10 minutes",
       cases: [
         {
-          name: "a new XID code fires",
-          input: [xid("0x5 79x10")],
+          name: "a new XID code (a new err_code series) fires",
+          // A series the exporter stops publishing is marked stale by the next scrape.
+          input: [xid(0, "0x5 stale"), xid(79, "_x5 79x10")],
           at: "9m",
-          expect: [{ labels: gpuLabels("0", j.dcgmExporter), summary: "GPU XID error detected", description: "GPU 0 on dcgm-exporter:9400 reported XID error 79." }],
+          expect: [
+            {
+              labels: xidLabels(79),
+              summary: "GPU XID error detected",
+              description: "GPU 0 on dcgm-exporter:9400 reported XID error 79 (GPU has fallen off the bus).",
+            },
+          ],
         },
-        { name: "an old latched code stays quiet", input: [xid("13x30")], at: "25m", expect: [] },
-        { name: "a blank sample between equal codes stays quiet", input: [xid(`13x4 ${SENTINEL_SAMPLE} 13x10`)], at: "8m", expect: [] },
+        { name: "an old latched code stays quiet", input: [xid(13, "13x30")], at: "25m", expect: [] },
+        { name: "a code back to 0 stays quiet", input: [xid(79, "79x5 stale"), xid(0, "_x5 0x10")], at: "9m", expect: [] },
+        {
+          name: "a MIG GPU's instances repeat the XID: one alert for the card",
+          input: ["1", "2"].flatMap((gi) => [
+            input(dcgm.DCGM_FI_DEV_XID_ERRORS, { ...migLabels("0", gi, j.dcgmExporter), ...xidCode(0) }, "0x5 stale"),
+            input(dcgm.DCGM_FI_DEV_XID_ERRORS, { ...migLabels("0", gi, j.dcgmExporter), ...xidCode(43) }, "_x5 43x10"),
+          ]),
+          at: "9m",
+          expect: [
+            {
+              labels: xidLabels(43),
+              summary: "GPU XID error detected",
+              description: "GPU 0 on dcgm-exporter:9400 reported XID error 43 (GPU stopped processing).",
+            },
+          ],
+        },
       ],
     }),
   ];
 }
+
+/** dcgm-exporter's err_msg for the XID codes the cases use (its xidErrCodeToText table). */
+const XID_TEXT: Readonly<Record<number, string>> = { 0: "No Error", 13: "Graphics Engine Exception", 43: "GPU stopped processing", 79: "GPU has fallen off the bus" };
 
 function userAlerts(ctx: RuleContext): AlertingRule[] {
   const t = ctx.thresholds.ds01;
@@ -543,7 +574,7 @@ function capacityAlerts(ctx: RuleContext): AlertingRule[] {
   const r = recorded;
   const host = (gpus: number, allocated: readonly number[]) => [
     ...Array.from({ length: gpus }, (_, i) =>
-      input(ds01.ds01_gpu_slot_info, { gpu: String(i), gpu_slot: String(i), gpu_uuid: `GPU-${i}`, model: "A100", mig_enabled: "false", instance: "ds01-exporter:9101", job: j }, "1x60"),
+      input(ds01.ds01_gpu_slot_info, { gpu: String(i), slot: String(i), gpu_slot: String(i), gpu_uuid: `GPU-${i}`, model: "A100", mig_enabled: "false", instance: "ds01-exporter:9101", job: j }, "1x60"),
     ),
     ...allocated.map((eq, i) =>
       input(ds01.ds01_gpu_equivalents, { gpu_slot: String(i), profile: "full", container: `c${i}`, user: `user${i}`, instance: "ds01-exporter:9101", job: j }, `${num(eq)}x60`),

@@ -40,6 +40,10 @@ export interface RuleGroupState {
   readonly name: string;
   readonly file: string;
   readonly rules: readonly RuleState[];
+  /** Seconds between evaluations. */
+  readonly interval?: number;
+  /** RFC 3339; Go's zero time (year 1) until the group's first evaluation. */
+  readonly lastEvaluation?: string;
 }
 
 export interface PrometheusAlert {

@@ -55,6 +55,9 @@ export const DS01_PATHS = {
   stateFile: "/var/lib/ds01/gpu-state.json",
   eventsFile: "/var/log/ds01/events.jsonl",
   stateDir: "/var/lib/ds01",
+  utmpFile: "/var/run/utmp",
+  groupsDir: "/opt/ds01-infra/config/runtime/groups",
+  cgroupRoot: "/sys/fs/cgroup",
 } as const;
 
 export interface ProfileDefaults {

@@ -29,11 +29,14 @@ import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from
 
 export { JOB_NAMES };
 
-export interface ExporterSources {
-  readonly dockerSocket?: string;
-  readonly stateFile?: string;
-  readonly eventsFile?: string;
-  readonly stateDir?: string;
+/** The exporter's DS01 sources: host paths it reads, each mounted read-only. */
+export const DS01_SOURCE_KEYS = ["dockerSocket", "stateFile", "eventsFile", "stateDir", "utmpFile", "groupsDir", "cgroupRoot"] as const;
+export type Ds01SourceKey = (typeof DS01_SOURCE_KEYS)[number];
+export type ExporterSources = { readonly [K in Ds01SourceKey]?: string };
+
+/** True when any DS01 source is configured (the exporter then reads host files on a GPU node). */
+export function hasDs01Source(sources: ExporterSources): boolean {
+  return DS01_SOURCE_KEYS.some((k) => sources[k] !== undefined);
 }
 
 export interface ExporterConfig {
@@ -226,7 +229,7 @@ function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackC
       run,
       simulation,
       ...(servesSimulatedDcgm ? { simulatedDcgmPort: ex.simulatedDcgmPort ?? SIMULATED_DCGM_PORT } : {}),
-      sources: definedOnly({ dockerSocket: ex.dockerSocket, stateFile: ex.stateFile, eventsFile: ex.eventsFile, stateDir: ex.stateDir }),
+      sources: definedOnly(Object.fromEntries(DS01_SOURCE_KEYS.map((k) => [k, ex[k]])) as ExporterSources),
       ...(ex.dockerGroupId !== undefined ? { dockerGroupId: ex.dockerGroupId } : {}),
       ...(ex.drmUrl !== undefined ? { drmUrl: ex.drmUrl } : {}),
       drmApiKey: secretKeys.includes("drmApiKey"),
@@ -486,6 +489,9 @@ const STACK_SETTING_KEYS: Readonly<Record<SourceSetting, string>> = {
   deviceMap: "exporter.deviceMap",
   eventsFile: "exporter.eventsFile",
   stateDir: "exporter.stateDir",
+  utmpFile: "exporter.utmpFile",
+  groupsDir: "exporter.groupsDir",
+  cgroupRoot: "exporter.cgroupRoot",
   drmUrl: "exporter.drmUrl",
   apiKey: "drmApiKey",
   slurm: "slurm.enabled",

@@ -107,6 +107,12 @@ export const exporterSchema = z.strictObject({
   stateFile: absPath.optional(),
   eventsFile: absPath.optional(),
   stateDir: absPath.optional(),
+  /** utmp database (login sessions per user), e.g. /var/run/utmp. */
+  utmpFile: absPath.optional(),
+  /** DS01's `<group>.members` directory, e.g. /opt/ds01-infra/config/runtime/groups. */
+  groupsDir: absPath.optional(),
+  /** cgroup v2 mount with DS01's user slices (CPU and memory per user), e.g. /sys/fs/cgroup. */
+  cgroupRoot: absPath.optional(),
   /** Group id owning the Docker socket on the host, so the non-root exporter can read it. */
   dockerGroupId: z.number().int().min(0).optional(),
   drmUrl: z.url({ protocol: /^https?$/ }).optional(),

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { SIMULATED_DCGM_PORT, type StackConfig } from "../config";
+import { DS01_SOURCE_KEYS, SIMULATED_DCGM_PORT, hasDs01Source, type Ds01SourceKey, type StackConfig } from "../config";
 import type { HostMountSpec, PortSpec, ServiceSpec } from "../spec";
 import { slurmArgs } from "../render/exporterArgs";
 import { NOBODY, baseSpec, mainPort, resources } from "./common";
@@ -11,18 +11,33 @@ export const DRM_API_KEY_FILE = "/run/gpu-monitoring/secrets/drm_api_key";
 export const HOST_PREFIX = "/host";
 
 /**
+ * Each DS01 source: its exporter flag and what is mounted for it. `parent`: the file's
+ * directory, because DS01 replaces the file by rename and a bind-mounted file would keep
+ * showing the old inode. `path`: the path itself (a socket, a directory, the utmp file that
+ * login rewrites in place, the cgroup mount).
+ */
+export const DS01_SOURCE_FLAGS: Readonly<Record<Ds01SourceKey, { readonly flag: string; readonly mount: "path" | "parent" }>> = {
+  dockerSocket: { flag: "--docker-socket", mount: "path" },
+  stateFile: { flag: "--state-file", mount: "parent" },
+  eventsFile: { flag: "--events-file", mount: "parent" },
+  stateDir: { flag: "--state-dir", mount: "path" },
+  utmpFile: { flag: "--utmp-file", mount: "path" },
+  groupsDir: { flag: "--groups-dir", mount: "path" },
+  cgroupRoot: { flag: "--cgroup-root", mount: "path" },
+};
+
+/**
  * Our DS01/DRM exporter (image from exporter/Dockerfile, whose entrypoint runs the exporter; the
- * spec passes its flags, replacing the image's default simulation flags). DS01's sources are mounted read-only:
- * the state file's and events log's directories (not the files, which DS01 replaces by rename),
- * the state directory, and the Docker socket. A read-only socket mount still allows every API
+ * spec passes its flags, replacing the image's default simulation flags). DS01's sources are mounted read-only
+ * (DS01_SOURCE_FLAGS says how). A read-only socket mount still allows every API
  * call, so the exporter gets the socket only when `dockerSocket` is configured; it only reads.
  */
 export function exporterService(cfg: StackConfig): ServiceSpec {
   const port = mainPort(cfg, "exporter", "metrics");
   const ex = cfg.exporter;
   const mounts = new Map<string, HostMountSpec>();
-  const mountDir = (dir: string): void => {
-    mounts.set(dir, { hostPath: dir, mountPath: `${HOST_PREFIX}${dir}`, readOnly: true });
+  const mount = (hostPath: string): void => {
+    mounts.set(hostPath, { hostPath, mountPath: `${HOST_PREFIX}${hostPath}`, readOnly: true });
   };
   const args = [
     // Inside the container; Docker publishes the port on the configured (loopback) address only.
@@ -37,21 +52,12 @@ export function exporterService(cfg: StackConfig): ServiceSpec {
     args.push(`--simulate-dcgm-port=${SIMULATED_DCGM_PORT}`);
     ports.push({ name: "dcgm-sim", containerPort: SIMULATED_DCGM_PORT, hostPort: ex.simulatedDcgmPort });
   }
-  if (ex.sources.dockerSocket) {
-    args.push(`--docker-socket=${HOST_PREFIX}${ex.sources.dockerSocket}`);
-    mounts.set(ex.sources.dockerSocket, { hostPath: ex.sources.dockerSocket, mountPath: `${HOST_PREFIX}${ex.sources.dockerSocket}`, readOnly: true });
-  }
-  if (ex.sources.stateFile) {
-    args.push(`--state-file=${HOST_PREFIX}${ex.sources.stateFile}`);
-    mountDir(path.posix.dirname(ex.sources.stateFile));
-  }
-  if (ex.sources.eventsFile) {
-    args.push(`--events-file=${HOST_PREFIX}${ex.sources.eventsFile}`);
-    mountDir(path.posix.dirname(ex.sources.eventsFile));
-  }
-  if (ex.sources.stateDir) {
-    args.push(`--state-dir=${HOST_PREFIX}${ex.sources.stateDir}`);
-    mountDir(ex.sources.stateDir);
+  for (const key of DS01_SOURCE_KEYS) {
+    const hostPath = ex.sources[key];
+    if (hostPath === undefined) continue;
+    const { flag, mount: how } = DS01_SOURCE_FLAGS[key];
+    args.push(`${flag}=${HOST_PREFIX}${hostPath}`);
+    mount(how === "parent" ? path.posix.dirname(hostPath) : hostPath);
   }
   if (ex.drmUrl) args.push(`--drm-url=${ex.drmUrl}`);
   if (ex.drmApiKey) args.push(`--api-key-file=${DRM_API_KEY_FILE}`);
@@ -74,6 +80,6 @@ export function exporterService(cfg: StackConfig): ServiceSpec {
     // toolkit's utility capability gives it that program and nothing to compute with.
     ...(listsGpus ? { gpus: "all" as const, gpuCapability: "utility" as const } : {}),
     resources: resources("50m", "64Mi", "500m", "256Mi"),
-    placement: ex.sources.dockerSocket || ex.sources.stateFile || ex.sources.stateDir ? "gpuNodes" : "cluster",
+    placement: hasDs01Source(ex.sources) ? "gpuNodes" : "cluster",
   };
 }

@@ -1,4 +1,4 @@
-import type { Ds01Interface } from "./model";
+import type { Ds01Interface, UnmanagedGpuContainer } from "./model";
 
 /** What the DS01 collector needs to know about one Docker container. */
 export interface ContainerRecord {
@@ -12,6 +12,8 @@ export interface ContainerRecord {
   readonly deviceIds: readonly string[];
   /** A device request for every GPU (`--gpus all`). */
   readonly allGpus: boolean;
+  /** GPUs asked for by count (`--gpus 2`) rather than by device; 0 when none. */
+  readonly gpuCount: number;
 }
 
 export type ContainerKind = "ds01" | "infrastructure" | "unmanaged-gpu" | "other";
@@ -28,7 +30,7 @@ export const INFRASTRUCTURE_NAMES: ReadonlySet<string> = new Set([
 const AIME_SEPARATOR = "._.";
 
 export function hasGpus(c: ContainerRecord): boolean {
-  return c.deviceIds.length > 0 || c.allGpus;
+  return c.deviceIds.length > 0 || c.allGpus || c.gpuCount > 0;
 }
 
 export function classifyContainer(c: ContainerRecord): ContainerKind {
@@ -76,6 +78,24 @@ export function containerUser(c: ContainerRecord, resolveUid: UidResolver): stri
     if (/^\d+$/.test(uid)) return resolveUid(uid) ?? uid;
   }
   return "unknown";
+}
+
+const HOME_DIR = /^\/home\/([^/]+)/;
+/** Docker's State.Running is true in these states too. */
+const RUNNING_STATES: ReadonlySet<string> = new Set(["running", "paused", "restarting"]);
+
+/**
+ * A container DS01 does not manage, as ds01_unmanaged_gpu_container reports it. Its owner is
+ * read, as DS01 does, from the home directory its dev container folder
+ * (`devcontainer.local_folder`) or compose project (`com.docker.compose.project.working_dir`) is in.
+ */
+export function unmanagedGpuContainer(c: ContainerRecord): UnmanagedGpuContainer {
+  const folder = c.labels["devcontainer.local_folder"] || c.labels["com.docker.compose.project.working_dir"] || "";
+  const user = HOME_DIR.exec(folder)?.[1] ?? "unknown";
+  const running = RUNNING_STATES.has(c.state);
+  if (c.allGpus) return { name: c.name, user, gpuCount: "ALL", accessType: "all", running };
+  if (c.deviceIds.length > 0) return { name: c.name, user, gpuCount: String(c.deviceIds.length), accessType: "specific", running };
+  return { name: c.name, user, gpuCount: String(c.gpuCount), accessType: "count", running };
 }
 
 /** Splits the `ds01.gpu.uuids` label (comma-separated). */

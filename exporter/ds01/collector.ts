@@ -4,16 +4,27 @@ import type { MetricDef } from "../../metrics/define";
 import type { Collector } from "../core/collector";
 import type { Source } from "../core/source";
 import { sourceTracker, type SourceTracker } from "../core/tracker";
+import type { UserSliceUsage } from "./cgroup-source";
 import type { EventCounts } from "./events-log";
+import type { GroupMembers } from "./groups-source";
+import { lifecycleCounts } from "./lifecycle";
 import type { Ds01Snapshot } from "./model";
 import { SeriesGauge } from "./series-gauge";
+import { sliceUserNames } from "./slice-name";
 import type { StateDirUsage } from "./state-dir-source";
+import type { SessionCounts } from "./utmp-source";
 
 export interface Ds01CollectorOptions {
   /** Allocations: the Docker source, the state-file source, or the simulation. */
   readonly snapshot?: Source<Ds01Snapshot>;
-  /** ds01_events_24h_total. */
+  /** ds01_events_24h_total and ds01_lifecycle_events_total. */
   readonly events?: Source<EventCounts>;
+  /** ds01_ssh_sessions_*: the utmp file, or the simulation. */
+  readonly sessions?: Source<SessionCounts>;
+  /** ds01_user_group_info, ds01_group_members_total; also maps slice names back to user names. */
+  readonly groups?: Source<GroupMembers>;
+  /** ds01_user_cpu_usage_seconds_total, ds01_user_memory_current_bytes: cgroup v2 user slices. */
+  readonly cgroups?: Source<readonly UserSliceUsage[]>;
   /** ds01_state_disk_bytes. */
   readonly stateDir?: Source<StateDirUsage>;
   /** Health of the device map the snapshot source uses (nvidia-smi), read only for ds01_exporter_source_*. */
@@ -31,7 +42,13 @@ function gauge<N extends string, L extends string>(def: MetricDef<N, L>): Gauge<
 }
 
 function seriesGauge<N extends string, L extends string>(def: MetricDef<N, L>): SeriesGauge<L> {
-  return new SeriesGauge<L>({ name: def.name, help: def.help, labelNames: def.labels, registers: [] });
+  const exposedAs = def.type === "counter" ? "counter" : "gauge";
+  return new SeriesGauge<L>({ name: def.name, help: def.help, labelNames: def.labels, registers: [], exposedAs });
+}
+
+/** One series per key of a count map. */
+function perKey<L extends string>(label: L, counts: Iterable<readonly [string, number]>): Array<{ labels: Record<L, string>; value: number }> {
+  return [...counts].map(([key, value]) => ({ labels: { [label]: key } as Record<L, string>, value }));
 }
 
 type LabelsOf<K extends keyof typeof ds01> = (typeof ds01)[K]["labels"][number];
@@ -60,15 +77,24 @@ export class Ds01Collector implements Collector {
     ds01_gpu_equivalents: SeriesGauge<LabelsOf<"ds01_gpu_equivalents">>;
     ds01_gpu_slot_info: SeriesGauge<LabelsOf<"ds01_gpu_slot_info">>;
     ds01_mig_slot_info: SeriesGauge<LabelsOf<"ds01_mig_slot_info">>;
-    ds01_mig_mapping_status: Gauge;
+    ds01_mig_mapping_status: SeriesGauge<LabelsOf<"ds01_mig_mapping_status">>;
     ds01_containers_total: SeriesGauge<LabelsOf<"ds01_containers_total">>;
+    ds01_user_gpus_allocated: SeriesGauge<"user">;
     ds01_user_mig_allocated: SeriesGauge<"user">;
     ds01_user_gpu_equivalents: SeriesGauge<"user">;
     ds01_user_containers_count: SeriesGauge<"user">;
     ds01_unmanaged_gpu_count: Gauge;
     ds01_unmanaged_gpu_running: Gauge;
     ds01_unmanaged_gpu_all_access: Gauge;
+    ds01_unmanaged_gpu_container: SeriesGauge<LabelsOf<"ds01_unmanaged_gpu_container">>;
     ds01_events_24h_total: Gauge<"event_type">;
+    ds01_lifecycle_events_total: SeriesGauge<"action">;
+    ds01_ssh_sessions_active: SeriesGauge<"user">;
+    ds01_ssh_sessions_total: Gauge;
+    ds01_user_group_info: SeriesGauge<LabelsOf<"ds01_user_group_info">>;
+    ds01_group_members_total: SeriesGauge<"group">;
+    ds01_user_cpu_usage_seconds_total: SeriesGauge<LabelsOf<"ds01_user_cpu_usage_seconds_total">>;
+    ds01_user_memory_current_bytes: SeriesGauge<LabelsOf<"ds01_user_memory_current_bytes">>;
     ds01_state_disk_bytes: Gauge<"type">;
     ds01_exporter_info: Gauge<LabelsOf<"ds01_exporter_info">>;
   };
@@ -78,6 +104,11 @@ export class Ds01Collector implements Collector {
   private shownSnapshot: Ds01Snapshot | undefined;
   private shownEvents: EventCounts | undefined;
   private shownDisk: StateDirUsage | undefined;
+  private shownSessions: SessionCounts | undefined;
+  private shownGroups: GroupMembers | undefined;
+  private shownCgroups: readonly UserSliceUsage[] | undefined;
+  /** The group files' members; cgroup slices are named after them, sanitized. */
+  private groupMembers: GroupMembers | undefined;
 
   constructor(private readonly opts: Ds01CollectorOptions) {
     this.timeoutMs = opts.sourceTimeoutMs ?? 2000;
@@ -86,15 +117,24 @@ export class Ds01Collector implements Collector {
       ds01_gpu_equivalents: seriesGauge(ds01.ds01_gpu_equivalents),
       ds01_gpu_slot_info: seriesGauge(ds01.ds01_gpu_slot_info),
       ds01_mig_slot_info: seriesGauge(ds01.ds01_mig_slot_info),
-      ds01_mig_mapping_status: gauge(ds01.ds01_mig_mapping_status),
+      ds01_mig_mapping_status: seriesGauge(ds01.ds01_mig_mapping_status),
       ds01_containers_total: seriesGauge(ds01.ds01_containers_total),
+      ds01_user_gpus_allocated: seriesGauge(ds01.ds01_user_gpus_allocated),
       ds01_user_mig_allocated: seriesGauge(ds01.ds01_user_mig_allocated),
       ds01_user_gpu_equivalents: seriesGauge(ds01.ds01_user_gpu_equivalents),
       ds01_user_containers_count: seriesGauge(ds01.ds01_user_containers_count),
       ds01_unmanaged_gpu_count: gauge(ds01.ds01_unmanaged_gpu_count),
       ds01_unmanaged_gpu_running: gauge(ds01.ds01_unmanaged_gpu_running),
       ds01_unmanaged_gpu_all_access: gauge(ds01.ds01_unmanaged_gpu_all_access),
+      ds01_unmanaged_gpu_container: seriesGauge(ds01.ds01_unmanaged_gpu_container),
       ds01_events_24h_total: gauge(ds01.ds01_events_24h_total),
+      ds01_lifecycle_events_total: seriesGauge(ds01.ds01_lifecycle_events_total),
+      ds01_ssh_sessions_active: seriesGauge(ds01.ds01_ssh_sessions_active),
+      ds01_ssh_sessions_total: gauge(ds01.ds01_ssh_sessions_total),
+      ds01_user_group_info: seriesGauge(ds01.ds01_user_group_info),
+      ds01_group_members_total: seriesGauge(ds01.ds01_group_members_total),
+      ds01_user_cpu_usage_seconds_total: seriesGauge(ds01.ds01_user_cpu_usage_seconds_total),
+      ds01_user_memory_current_bytes: seriesGauge(ds01.ds01_user_memory_current_bytes),
       ds01_state_disk_bytes: gauge(ds01.ds01_state_disk_bytes),
       ds01_exporter_info: gauge(ds01.ds01_exporter_info),
     };
@@ -118,23 +158,34 @@ export class Ds01Collector implements Collector {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.opts.snapshot?.close(), this.opts.events?.close(), this.opts.stateDir?.close()]);
+    const { snapshot, events, stateDir, sessions, groups, cgroups } = this.opts;
+    await Promise.all([snapshot, events, stateDir, sessions, groups, cgroups].map((s) => s?.close()));
   }
 
   private async doRefresh(): Promise<void> {
     const tracker = this.tracker;
     if (!tracker) return;
-    const { snapshot, events, stateDir, deviceMap } = this.opts;
+    const { snapshot, events, stateDir, sessions, groups, cgroups, deviceMap } = this.opts;
+    const read = <T>(source: Source<T> | undefined): Promise<T | undefined> | undefined => (source ? tracker.track(source, this.timeoutMs) : undefined);
     try {
-      const [snap, counts, disk] = await Promise.all([
-        snapshot ? tracker.track(snapshot, this.timeoutMs) : undefined,
-        events ? tracker.track(events, this.timeoutMs) : undefined,
-        stateDir ? tracker.track(stateDir, this.timeoutMs) : undefined,
-        deviceMap ? tracker.track(deviceMap, this.timeoutMs) : undefined,
+      // The device map is read for its health alone (the allocation source uses its contents).
+      const [snap, counts, disk, logins, members, slices] = await Promise.all([
+        read(snapshot),
+        read(events),
+        read(stateDir),
+        read(sessions),
+        read(groups),
+        read(cgroups),
+        read(deviceMap),
       ]);
       if (snap && snap !== this.shownSnapshot) this.showSnapshot(snap);
       if (counts && counts !== this.shownEvents) this.showEvents(counts);
       if (disk && disk !== this.shownDisk) this.showDisk(disk);
+      if (logins && logins !== this.shownSessions) this.showSessions(logins);
+      const groupsChanged = members !== undefined && members !== this.shownGroups;
+      if (groupsChanged) this.showGroups(members);
+      // New group files can name a slice's user: the cgroup series are relabelled then too.
+      if (slices && (slices !== this.shownCgroups || groupsChanged)) this.showCgroups(slices);
     } catch {
       // track() never throws and show*() only sets gauges; this guards the contract regardless.
     }
@@ -142,8 +193,10 @@ export class Ds01Collector implements Collector {
 
   private showSnapshot(s: Ds01Snapshot): void {
     const gpuSlots = new SeriesSet<(typeof ds01)["ds01_gpu_slot_info"]["labels"][number]>();
+    // A GPU in MIG mode is allocated through its instances (ds01_mig_slot_info), never whole.
     for (const gpu of s.gpus) {
-      gpuSlots.set({ gpu: gpu.index, gpu_slot: gpu.index, gpu_uuid: gpu.uuid, model: gpu.model, mig_enabled: String(gpu.migEnabled) }, 1);
+      if (gpu.migEnabled) continue;
+      gpuSlots.set({ gpu: gpu.index, slot: gpu.index, gpu_slot: gpu.index, gpu_uuid: gpu.uuid, model: gpu.model, mig_enabled: "false" }, 1);
     }
     const migSlots = new SeriesSet<(typeof ds01)["ds01_mig_slot_info"]["labels"][number]>();
     for (const mig of s.migDevices) {
@@ -152,11 +205,14 @@ export class Ds01Collector implements Collector {
     const allocated = new SeriesSet<(typeof ds01)["ds01_gpu_allocated"]["labels"][number]>();
     const equivalents = new SeriesSet<(typeof ds01)["ds01_gpu_equivalents"]["labels"][number]>();
     const userSlots = new Map<string, number>();
+    const userDistinctSlots = new Map<string, Set<string>>();
     const userEq = new Map<string, number>();
     for (const a of s.allocations) {
       allocated.set({ gpu_slot: a.slot, gpu_uuid: a.uuid, profile: a.profile, container: a.container, user: a.user, interface: a.interface }, 1);
       equivalents.set({ gpu_slot: a.slot, profile: a.profile, container: a.container, user: a.user }, a.gpuEquivalents);
       userSlots.set(a.user, (userSlots.get(a.user) ?? 0) + 1);
+      const slots = userDistinctSlots.get(a.user) ?? new Set<string>();
+      userDistinctSlots.set(a.user, slots.add(a.slot));
       userEq.set(a.user, (userEq.get(a.user) ?? 0) + a.gpuEquivalents);
     }
     const byStatus = new Map<string, { status: string; iface: string; n: number }>();
@@ -176,19 +232,31 @@ export class Ds01Collector implements Collector {
     g.ds01_gpu_equivalents.replace(equivalents.series());
     g.ds01_containers_total.replace([...byStatus.values()].map(({ status, iface, n }) => ({ labels: { status, interface: iface }, value: n })));
     g.ds01_user_containers_count.replace([...userContainers].map(([user, n]) => ({ labels: { user }, value: n })));
-    g.ds01_user_mig_allocated.replace([...userSlots].map(([user, n]) => ({ labels: { user }, value: n })));
+    g.ds01_user_mig_allocated.replace(perKey("user", userSlots));
+    // DS01's count: distinct slots, so two of a user's containers on one slot count once.
+    g.ds01_user_gpus_allocated.replace([...userDistinctSlots].map(([user, slots]) => ({ labels: { user }, value: slots.size })));
     // Rounded so 3 × 1/7 reads 0.428571..., not 0.42857142857142855 plus float noise.
     g.ds01_user_gpu_equivalents.replace([...userEq].map(([user, eq]) => ({ labels: { user }, value: Math.round(eq * 1e9) / 1e9 })));
-    g.ds01_mig_mapping_status.set(s.migMappingOk ? 1 : 0);
-    g.ds01_unmanaged_gpu_count.set(s.unmanaged.total);
-    g.ds01_unmanaged_gpu_running.set(s.unmanaged.running);
-    g.ds01_unmanaged_gpu_all_access.set(s.unmanaged.allAccess);
+    // Absent on a host without MIG, as DS01 has it; a device ID nothing maps still shows as 0.
+    const { mapped, unmapped } = s.migMapping;
+    const hasMig = s.gpus.some((gpu) => gpu.migEnabled) || s.migDevices.length > 0 || unmapped > 0;
+    g.ds01_mig_mapping_status.replace(hasMig ? [{ labels: { mapped: String(mapped), unmapped: String(unmapped) }, value: unmapped === 0 ? 1 : 0 }] : []);
+    g.ds01_unmanaged_gpu_count.set(s.unmanaged.length);
+    g.ds01_unmanaged_gpu_running.set(s.unmanaged.filter((c) => c.running).length);
+    g.ds01_unmanaged_gpu_all_access.set(s.unmanaged.filter((c) => c.accessType === "all").length);
+    g.ds01_unmanaged_gpu_container.replace(
+      s.unmanaged.map((c) => ({
+        labels: { container: c.name, user: c.user, gpu_count: c.gpuCount, access_type: c.accessType, running: String(c.running) },
+        value: 1,
+      })),
+    );
     this.shownSnapshot = s;
   }
 
   private showEvents(counts: EventCounts): void {
     // No reset: a type whose events all left the window reads 0 rather than vanishing.
     for (const [eventType, n] of counts) this.gauges.ds01_events_24h_total.set({ event_type: eventType }, n);
+    this.gauges.ds01_lifecycle_events_total.replace(lifecycleCounts(counts).map(({ action, count }) => ({ labels: { action }, value: count })));
     this.shownEvents = counts;
   }
 
@@ -199,6 +267,37 @@ export class Ds01Collector implements Collector {
     g.set({ type: "total" }, d.total);
     g.set({ type: "state" }, d.state);
     this.shownDisk = d;
+  }
+
+  private showSessions(counts: SessionCounts): void {
+    let total = 0;
+    for (const n of counts.values()) total += n;
+    this.gauges.ds01_ssh_sessions_active.replace(perKey("user", counts));
+    this.gauges.ds01_ssh_sessions_total.set(total);
+    this.shownSessions = counts;
+  }
+
+  private showGroups(groups: GroupMembers): void {
+    const info: Array<{ labels: { user: string; group: string }; value: number }> = [];
+    for (const [group, members] of groups) for (const user of members) info.push({ labels: { user, group }, value: 1 });
+    this.gauges.ds01_user_group_info.replace(info);
+    this.gauges.ds01_group_members_total.replace([...groups].map(([group, members]) => ({ labels: { group }, value: members.length })));
+    this.groupMembers = groups;
+    this.shownGroups = groups;
+  }
+
+  private showCgroups(slices: readonly UserSliceUsage[]): void {
+    const names = sliceUserNames(this.groupMembers);
+    const cpu = new SeriesSet<"user" | "group">();
+    const memory = new SeriesSet<"user" | "group">();
+    for (const s of slices) {
+      const labels = { user: names.get(s.sliceUser) ?? s.sliceUser, group: s.group };
+      if (s.cpuSeconds !== undefined) cpu.set(labels, s.cpuSeconds);
+      if (s.memoryBytes !== undefined) memory.set(labels, s.memoryBytes);
+    }
+    this.gauges.ds01_user_cpu_usage_seconds_total.replace(cpu.series());
+    this.gauges.ds01_user_memory_current_bytes.replace(memory.series());
+    this.shownCgroups = slices;
   }
 }
 

@@ -125,7 +125,7 @@ export class DockerSource implements Source<Ds01Snapshot> {
     let devices = this.deviceMap ? await this.deviceMap.load() : EMPTY_DEVICE_MAP;
     let snapshot = await this.snapshotWith(devices);
     // A device the map lacks: MIG may have been reconfigured since the map was read.
-    if (!snapshot.migMappingOk && this.deviceMap?.unknownDevice) {
+    if (snapshot.migMapping.unmapped > 0 && this.deviceMap?.unknownDevice) {
       devices = await this.deviceMap.unknownDevice();
       snapshot = await this.snapshotWith(devices);
     }
@@ -321,6 +321,7 @@ export function toRecord(id: string, body: unknown): ContainerRecord {
   const cgroupParent = typeof b.HostConfig?.CgroupParent === "string" ? b.HostConfig.CgroupParent : "";
   const deviceIds: string[] = [];
   let allGpus = false;
+  let gpuCount = 0;
   const requests = b.HostConfig?.DeviceRequests;
   if (Array.isArray(requests)) {
     for (const request of requests as { Driver?: unknown; Count?: unknown; DeviceIDs?: unknown; Capabilities?: unknown }[]) {
@@ -328,10 +329,11 @@ export function toRecord(id: string, body: unknown): ContainerRecord {
       const ids = Array.isArray(request.DeviceIDs) ? request.DeviceIDs.filter((x): x is string => typeof x === "string") : [];
       if (ids.length > 0) deviceIds.push(...ids);
       else if (request.Count === -1) allGpus = true;
+      else if (typeof request.Count === "number" && Number.isInteger(request.Count) && request.Count > 0) gpuCount += request.Count;
     }
   }
   if (deviceIds.length === 0) deviceIds.push(...labelDeviceIds(labels));
-  return { id, name, labels, state, cgroupParent, deviceIds, allGpus };
+  return { id, name, labels, state, cgroupParent, deviceIds, allGpus, gpuCount };
 }
 
 function isGpuRequest(request: { Driver?: unknown; Capabilities?: unknown }): boolean {

@@ -3,5 +3,10 @@ export { createDockerSource, DockerSource, type DockerSourceOptions, type Docker
 export { createStateFileSource, StateFileSource, snapshotFromState, gpuStateSchema, type StateFileSourceOptions } from "./state-file-source";
 export { createEventsLog, EventsLog, type EventCounts, type EventsLogOptions, type EventsLogStats } from "./events-log";
 export { createStateDirSource, StateDirSource, type StateDirOptions, type StateDirUsage } from "./state-dir-source";
+export { createUtmpSource, UtmpSource, parseUtmp, loginSessions, type SessionCounts, type UtmpRecord, type UtmpSourceOptions } from "./utmp-source";
+export { createGroupsSource, GroupsSource, parseMembers, type GroupMembers, type GroupsSourceOptions } from "./groups-source";
+export { createCgroupSource, CgroupSource, type CgroupSourceOptions, type UserSliceUsage } from "./cgroup-source";
+export { sanitizeSliceUser } from "./slice-name";
+export { LIFECYCLE_ACTIONS } from "./lifecycle";
 export { parseDeviceMap, parseNvidiaSmiList, parseJsonDeviceMap, buildDeviceMap, migProfileEquivalents, type DeviceMap } from "./device-map";
 export type * from "./model";

@@ -45,10 +45,23 @@ export interface Allocation {
   readonly interface: Ds01Interface;
 }
 
-export interface UnmanagedGpuUse {
-  readonly total: number;
-  readonly running: number;
-  readonly allAccess: number;
+/** How a container DS01 does not manage asked for GPUs: `--gpus all`, `--gpus N`, or `--gpus device=...`. */
+export type GpuAccessType = "all" | "count" | "specific";
+
+export interface UnmanagedGpuContainer {
+  readonly name: string;
+  /** From the dev container folder or compose working directory under /home/<user>, else "unknown". */
+  readonly user: string;
+  /** "ALL" for `--gpus all`, else the number of GPUs asked for. */
+  readonly gpuCount: string;
+  readonly accessType: GpuAccessType;
+  readonly running: boolean;
+}
+
+/** DS01's accounting of a MIG layout against DCGM: devices matched to a GPU_I_ID, and device IDs that match nothing. */
+export interface MigMapping {
+  readonly mapped: number;
+  readonly unmapped: number;
 }
 
 export interface Ds01Snapshot {
@@ -56,7 +69,8 @@ export interface Ds01Snapshot {
   readonly migDevices: readonly MigDevice[];
   readonly containers: readonly Ds01Container[];
   readonly allocations: readonly Allocation[];
-  readonly unmanaged: UnmanagedGpuUse;
-  /** False when a container holds a MIG UUID that maps to no known slot. */
-  readonly migMappingOk: boolean;
+  /** GPU containers DS01 does not manage. */
+  readonly unmanaged: readonly UnmanagedGpuContainer[];
+  /** `unmapped` counts device IDs held by containers that map to no known slot (a reconfigured GPU, a stale map). */
+  readonly migMapping: MigMapping;
 }

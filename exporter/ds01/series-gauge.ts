@@ -1,4 +1,4 @@
-import { Gauge, type LabelValues, type MetricObjectWithValues, type MetricValue } from "prom-client";
+import { Gauge, type GaugeConfiguration, type LabelValues, type MetricObjectWithValues, type MetricValue } from "prom-client";
 import { escapeLabelValue, escapeText, sampleValue, type PrerenderedMetric } from "../core/render";
 
 const RENDER_BLOCK_CHARS = 64 * 1024;
@@ -10,10 +10,20 @@ const RENDER_BLOCK_CHARS = 64 * 1024;
  * to every scrape (see renderMetrics), so a scrape of thousands of unchanged series formats
  * and copies nothing. prom-client's own Registry.metrics() still works on it,
  * through get(), and writes the same text.
+ *
+ * `exposedAs: "counter"` publishes a family whose values are counters read elsewhere (a
+ * cgroup's CPU time): replaced whole like a gauge's, typed as the counter it is.
  */
 export class SeriesGauge<T extends string> extends Gauge<T> implements PrerenderedMetric {
   private values: MetricValue<T>[] = [];
   private text: Buffer | undefined;
+  private readonly exposedAs: "gauge" | "counter";
+
+  constructor(config: GaugeConfiguration<T> & { exposedAs?: "gauge" | "counter" }) {
+    const { exposedAs, ...gaugeConfig } = config;
+    super(gaugeConfig);
+    this.exposedAs = exposedAs ?? "gauge";
+  }
 
   /** Replaces every series at once; synchronous, so no scrape can see half of it. */
   replace(series: ReadonlyArray<{ labels: LabelValues<T>; value: number }>): void {
@@ -28,7 +38,8 @@ export class SeriesGauge<T extends string> extends Gauge<T> implements Prerender
 
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
     const base = await super.get();
-    return { ...base, values: this.values };
+    // prom-client's typings declare a numeric enum; at run time the type is the string it writes.
+    return { ...base, type: this.exposedAs as unknown as typeof base.type, values: this.values };
   }
 
   exposition(): Buffer {
@@ -45,7 +56,7 @@ export class SeriesGauge<T extends string> extends Gauge<T> implements Prerender
     const self = this as unknown as { name: string; help: string };
     const name = escapeText(self.name);
     const blocks: Buffer[] = [];
-    let text = `# HELP ${name} ${escapeText(self.help)}\n# TYPE ${name} gauge`;
+    let text = `# HELP ${name} ${escapeText(self.help)}\n# TYPE ${name} ${this.exposedAs}`;
     for (const { labels, value } of this.values) {
       let pairs = "";
       for (const [label, v] of Object.entries(labels)) {

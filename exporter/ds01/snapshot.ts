@@ -1,27 +1,23 @@
-import { classifyContainer, containerInterface, containerUser, type ContainerRecord, type UidResolver } from "./classify";
+import { classifyContainer, containerInterface, containerUser, unmanagedGpuContainer, type ContainerRecord, type UidResolver } from "./classify";
 import type { DeviceMap } from "./device-map";
-import type { Allocation, Ds01Container, Ds01Snapshot } from "./model";
+import type { Allocation, Ds01Container, Ds01Snapshot, UnmanagedGpuContainer } from "./model";
 
 /**
  * Turns Docker containers into a Ds01Snapshot: DS01's containers and their allocations (device
  * IDs mapped to slots through the device map), with infrastructure left out and GPU containers
  * DS01 does not manage counted apart. A device ID the map does not know (a MIG UUID from a
- * reconfigured GPU, a stale map file) clears migMappingOk and yields no allocation, because its
+ * reconfigured GPU, a stale map file) counts as unmapped and yields no allocation, because its
  * slot and profile cannot be known.
  */
 export function buildSnapshot(records: Iterable<ContainerRecord>, devices: DeviceMap, resolveUid: UidResolver): Ds01Snapshot {
   const containers: Ds01Container[] = [];
   const allocations: Allocation[] = [];
-  let migMappingOk = true;
-  let unmanagedTotal = 0;
-  let unmanagedRunning = 0;
-  let unmanagedAll = 0;
+  const unmapped = new Set<string>();
+  const unmanaged: UnmanagedGpuContainer[] = [];
   for (const record of records) {
     const kind = classifyContainer(record);
     if (kind === "unmanaged-gpu") {
-      unmanagedTotal++;
-      if (record.state === "running") unmanagedRunning++;
-      if (record.allGpus) unmanagedAll++;
+      unmanaged.push(unmanagedGpuContainer(record));
       continue;
     }
     if (kind !== "ds01") continue;
@@ -32,7 +28,7 @@ export function buildSnapshot(records: Iterable<ContainerRecord>, devices: Devic
     for (const id of record.deviceIds) {
       const device = devices.byUuid.get(id) ?? devices.byIndex.get(id);
       if (!device) {
-        migMappingOk = false;
+        unmapped.add(id);
         continue;
       }
       // The same device named twice (UUID in a device request and in a label) is one allocation.
@@ -54,7 +50,7 @@ export function buildSnapshot(records: Iterable<ContainerRecord>, devices: Devic
     migDevices: devices.migDevices,
     containers,
     allocations,
-    unmanaged: { total: unmanagedTotal, running: unmanagedRunning, allAccess: unmanagedAll },
-    migMappingOk,
+    unmanaged,
+    migMapping: { mapped: devices.migDevices.length, unmapped: unmapped.size },
   };
 }

@@ -159,8 +159,8 @@ export function snapshotFromState(state: GpuState, devices?: DeviceMap): Ds01Sna
     migDevices: migs,
     containers: [...containers.values()],
     allocations,
-    unmanaged: { total: 0, running: 0, allAccess: 0 },
-    migMappingOk: true,
+    unmanaged: [],
+    migMapping: { mapped: migs.length, unmapped: 0 },
   };
 }
 

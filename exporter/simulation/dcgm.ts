@@ -14,21 +14,58 @@ export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 
-function formatLabels(labels: Labels): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
-    .join(",");
+/**
+ * DCGM field types: dcgm-exporter writes a double with Go's `%f` (six decimals, "62.500000"),
+ * an int64 with `%d`. These are the doubles among the fields simulated here.
+ */
+const DOUBLE_FIELDS: ReadonlySet<DcgmName> = new Set<DcgmName>([
+  "DCGM_FI_DEV_POWER_USAGE",
+  "DCGM_FI_PROF_GR_ENGINE_ACTIVE",
+  "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE",
+  "DCGM_FI_PROF_DRAM_ACTIVE",
+]);
+
+/** A sample's value as dcgm-exporter's toString() writes it for the field's DCGM type. */
+export function dcgmValue(name: DcgmName, value: number): string {
+  return DOUBLE_FIELDS.has(name) ? value.toFixed(6) : String(Math.round(value));
+}
+
+/**
+ * One entity's identity as dcgm-exporter's GPU template writes it, in its order: gpu, UUID,
+ * pci_bus_id, device, modelName, then GPU_I_PROFILE and GPU_I_ID for a GPU instance, Hostname,
+ * then the label fields (DCGM_FI_DRIVER_VERSION) and the attributes (err_code, err_msg; pod,
+ * namespace, container), each group in key order as Go's template ranges over a map.
+ */
+interface Entity {
+  readonly gpu: GpuState;
+  readonly instance: SlotState | undefined;
+}
+
+function entityLabels(hostname: string, { gpu, instance }: Entity, attributes: Labels = {}): string {
+  const head: Array<[string, string]> = [
+    ["gpu", gpu.index],
+    ["UUID", gpu.uuid],
+    ["pci_bus_id", gpu.pciBusId],
+    ["device", `nvidia${gpu.index}`],
+    ["modelName", GPU_MODEL],
+  ];
+  if (instance) head.push(["GPU_I_PROFILE", instance.profile], ["GPU_I_ID", instance.gpuInstanceId ?? ""]);
+  if (hostname) head.push(["Hostname", hostname]);
+  const labelFields: Labels = { DCGM_FI_DRIVER_VERSION: SIMULATED_DRIVER_VERSION };
+  const sorted = (o: Labels) => Object.keys(o).sort().map((k): [string, string] => [k, o[k]!]);
+  return [...head, ...sorted(labelFields), ...sorted(attributes)].map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",");
 }
 
 /** Collects samples per metric family and renders them the way dcgm-exporter does. */
 class Exposition {
   private readonly families = new Map<DcgmName, string[]>();
 
-  add(name: DcgmName, labels: Labels, value: number): void {
+  constructor(private readonly hostname: string) {}
+
+  add(name: DcgmName, entity: Entity, value: number, attributes?: Labels): void {
     let lines = this.families.get(name);
     if (!lines) this.families.set(name, (lines = []));
-    // Integers (counters that grow for years) as they are; ratios at six decimals.
-    lines.push(`${name}{${formatLabels(labels)}} ${Number.isInteger(value) ? value : Math.round(value * 1e6) / 1e6}`);
+    lines.push(`${name}{${entityLabels(this.hostname, entity, attributes)}} ${dcgmValue(name, value)}`);
   }
 
   render(): string {
@@ -48,75 +85,72 @@ export interface DcgmView {
 }
 
 /**
- * Renders a dcgm-exporter-compatible /metrics page from the simulated host. Full GPUs carry
- * the DEV_* fields and profiling ratios; a MIG-mode GPU reports device fields (clocks,
- * temperature, power, energy, XID) once for the card and utilisation and memory per GPU
- * instance with GPU_I_ID and GPU_I_PROFILE, as the real exporter does. DCGM_FI_DEV_GPU_UTIL
- * is absent for MIG-mode cards because DCGM cannot measure it there.
+ * Renders a dcgm-exporter-compatible /metrics page from the simulated host, shaped as
+ * dcgm-exporter 4.x with its default `-f` (flex) device option: a GPU without MIG instances
+ * is one entity; a GPU in MIG mode is monitored only through its GPU instances, so every field
+ * (device fields such as temperature, power, clocks and XID included, with the parent's value)
+ * appears once per instance with GPU_I_PROFILE and GPU_I_ID, and no series of that GPU lacks
+ * them. DCGM_FI_DEV_GPU_UTIL and the other whole-GPU utilisations are blank on a GPU instance,
+ * so dcgm-exporter skips them there. DCGM_FI_DEV_XID_ERRORS' value is the last XID and its
+ * err_code/err_msg attributes follow it, so each new XID starts a new series.
  */
 export function renderDcgmMetrics(view: DcgmView): string {
-  const e = new Exposition();
+  const e = new Exposition(view.hostname);
   for (const g of view.gpus) {
-    const base: Labels = {
-      gpu: g.index,
-      UUID: g.uuid,
-      pci_bus_id: g.pciBusId,
-      device: `nvidia${g.index}`,
-      modelName: GPU_MODEL,
-      Hostname: view.hostname,
-      DCGM_FI_DRIVER_VERSION: SIMULATED_DRIVER_VERSION,
-    };
-    const active = g.util > 1;
-    e.add("DCGM_FI_DEV_SM_CLOCK", base, active ? 1410 : 210);
-    e.add("DCGM_FI_DEV_MEM_CLOCK", base, 1593);
-    e.add("DCGM_FI_DEV_GPU_TEMP", base, Math.round(g.temperature));
-    e.add("DCGM_FI_DEV_MEMORY_TEMP", base, Math.round(g.temperature + 5));
-    e.add("DCGM_FI_DEV_POWER_USAGE", base, Math.round(g.power * 1000) / 1000);
-    e.add("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", base, g.energyMj);
-    e.add("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", base, g.pcieReplays);
-    e.add("DCGM_FI_DEV_ENC_UTIL", base, 0);
-    e.add("DCGM_FI_DEV_DEC_UTIL", base, 0);
-    e.add(
-      "DCGM_FI_DEV_XID_ERRORS",
-      { ...base, err_code: String(g.xid), err_msg: g.xid === 0 ? "No Error" : (XID_MESSAGES[g.xid] ?? "Unknown Error") },
-      g.xid,
-    );
-    e.add("DCGM_FI_DEV_VGPU_LICENSE_STATUS", base, 0);
-    e.add("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", base, 0);
-    e.add("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", base, 0);
-    e.add("DCGM_FI_DEV_ROW_REMAP_FAILURE", base, 0);
-    e.add("DCGM_FI_DEV_THERMAL_VIOLATION", base, g.thermalViolationUs);
-    e.add("DCGM_FI_DEV_POWER_VIOLATION", base, g.powerViolationUs);
-    e.add("DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", base, 0);
-    e.add("DCGM_FI_PROF_PCIE_TX_BYTES", base, g.pcieTxBytesPerSec);
-    e.add("DCGM_FI_PROF_PCIE_RX_BYTES", base, g.pcieRxBytesPerSec);
-
     const own = view.slots.filter((s) => s.gpu === g.index);
+    const entities: Entity[] = g.migEnabled ? own.map((instance) => ({ gpu: g, instance })) : [{ gpu: g, instance: undefined }];
+    for (const entity of entities) addDeviceFields(e, entity);
     if (!g.migEnabled) {
       const s = own[0]!;
-      e.add("DCGM_FI_DEV_GPU_UTIL", base, Math.round(s.util));
-      e.add("DCGM_FI_DEV_MEM_COPY_UTIL", base, Math.round(s.util * 0.45));
-      e.add("DCGM_FI_DEV_FB_USED", base, s.memoryUsedMiB);
-      e.add("DCGM_FI_DEV_FB_FREE", base, s.memoryMiB - s.memoryUsedMiB);
-      e.add("DCGM_FI_DEV_FB_RESERVED", base, 81920 - s.memoryMiB);
-      addProfiling(e, base, s);
+      const entity = entities[0]!;
+      e.add("DCGM_FI_DEV_GPU_UTIL", entity, s.util);
+      e.add("DCGM_FI_DEV_MEM_COPY_UTIL", entity, s.util * 0.45);
+      e.add("DCGM_FI_DEV_ENC_UTIL", entity, 0);
+      e.add("DCGM_FI_DEV_DEC_UTIL", entity, 0);
+      e.add("DCGM_FI_DEV_FB_USED", entity, s.memoryUsedMiB);
+      e.add("DCGM_FI_DEV_FB_FREE", entity, s.memoryMiB - s.memoryUsedMiB);
+      e.add("DCGM_FI_DEV_FB_RESERVED", entity, 81920 - s.memoryMiB);
+      addProfiling(e, entity, s);
       continue;
     }
-    for (const s of own) {
-      const labels: Labels = { ...base, GPU_I_PROFILE: s.profile, GPU_I_ID: s.gpuInstanceId ?? "" };
-      e.add("DCGM_FI_DEV_FB_USED", labels, s.memoryUsedMiB);
-      e.add("DCGM_FI_DEV_FB_FREE", labels, s.memoryMiB - s.memoryUsedMiB);
-      addProfiling(e, labels, s);
+    for (const entity of entities) {
+      const s = entity.instance!;
+      e.add("DCGM_FI_DEV_FB_USED", entity, s.memoryUsedMiB);
+      e.add("DCGM_FI_DEV_FB_FREE", entity, s.memoryMiB - s.memoryUsedMiB);
+      addProfiling(e, entity, s);
     }
   }
   return e.render();
 }
 
-function addProfiling(e: Exposition, labels: Labels, s: SlotState): void {
+/** Fields of the physical GPU; on a GPU instance DCGM answers them with the parent's values. */
+function addDeviceFields(e: Exposition, entity: Entity): void {
+  const g = entity.gpu;
+  const active = g.util > 1;
+  e.add("DCGM_FI_DEV_SM_CLOCK", entity, active ? 1410 : 210);
+  e.add("DCGM_FI_DEV_MEM_CLOCK", entity, 1593);
+  e.add("DCGM_FI_DEV_GPU_TEMP", entity, g.temperature);
+  e.add("DCGM_FI_DEV_MEMORY_TEMP", entity, g.temperature + 5);
+  e.add("DCGM_FI_DEV_POWER_USAGE", entity, g.power);
+  e.add("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", entity, g.energyMj);
+  e.add("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", entity, g.pcieReplays);
+  e.add("DCGM_FI_DEV_XID_ERRORS", entity, g.xid, { err_code: String(g.xid), err_msg: XID_MESSAGES[g.xid] ?? "Unknown Error" });
+  e.add("DCGM_FI_DEV_VGPU_LICENSE_STATUS", entity, 0);
+  e.add("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", entity, 0);
+  e.add("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", entity, 0);
+  e.add("DCGM_FI_DEV_ROW_REMAP_FAILURE", entity, 0);
+  e.add("DCGM_FI_DEV_THERMAL_VIOLATION", entity, g.thermalViolationUs);
+  e.add("DCGM_FI_DEV_POWER_VIOLATION", entity, g.powerViolationUs);
+  e.add("DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", entity, 0);
+  e.add("DCGM_FI_PROF_PCIE_TX_BYTES", entity, g.pcieTxBytesPerSec);
+  e.add("DCGM_FI_PROF_PCIE_RX_BYTES", entity, g.pcieRxBytesPerSec);
+}
+
+function addProfiling(e: Exposition, entity: Entity, s: SlotState): void {
   const ratio = s.util / 100;
-  e.add("DCGM_FI_PROF_GR_ENGINE_ACTIVE", labels, Math.round(ratio * 1e6) / 1e6);
-  e.add("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", labels, Math.round(ratio * 0.62 * 1e6) / 1e6);
-  e.add("DCGM_FI_PROF_DRAM_ACTIVE", labels, Math.round(ratio * 0.48 * 1e6) / 1e6);
+  e.add("DCGM_FI_PROF_GR_ENGINE_ACTIVE", entity, ratio);
+  e.add("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", entity, ratio * 0.62);
+  e.add("DCGM_FI_PROF_DRAM_ACTIVE", entity, ratio * 0.48);
 }
 
 export interface DcgmEndpoint {

@@ -1,4 +1,8 @@
-import type { Allocation, Ds01Container, Ds01Interface, Ds01Snapshot, GpuDevice, MigDevice } from "../ds01/model";
+import type { UserSliceUsage } from "../ds01/cgroup-source";
+import type { GroupMembers } from "../ds01/groups-source";
+import type { Allocation, Ds01Container, Ds01Interface, Ds01Snapshot, GpuDevice, MigDevice, UnmanagedGpuContainer } from "../ds01/model";
+import { sanitizeSliceUser } from "../ds01/slice-name";
+import type { SessionCounts } from "../ds01/utmp-source";
 import type { GpuOverride, SimulationOverrides, SlotOverride } from "./overrides";
 import { clamp, Random } from "./random";
 
@@ -34,10 +38,29 @@ const USERS: ReadonlyArray<{ name: string; uid: number }> = [
   { name: "farid", uid: 1006 },
   { name: "grace", uid: 1007 },
 ];
+/** DS01's groups (its `<group>.members` files); every simulated user is in exactly one. */
+const GROUPS: ReadonlyArray<{ group: string; members: readonly string[] }> = [
+  { group: "students", members: ["alice", "bob", "chen", "dana"] },
+  { group: "researchers", members: ["eve", "farid"] },
+  { group: "faculty", members: ["grace"] },
+];
+/** CPU cores a container keeps busy while it works, and while it waits. */
+const BUSY_CORES = 6;
+const IDLE_CORES = 0.2;
+const BUSY_MEMORY_BYTES = 24 * 2 ** 30;
+const IDLE_MEMORY_BYTES = 3 * 2 ** 30;
+/** With no `unmanaged` override the host has this one GPU container DS01 does not manage (a user's compose project). */
+const DEFAULT_UNMANAGED: UnmanagedGpuUseOverride = { total: 1, running: 1, allAccess: 0 };
+interface UnmanagedGpuUseOverride {
+  readonly total: number;
+  readonly running: number;
+  readonly allAccess: number;
+}
 const PROJECTS = ["thesis", "llm-finetune", "vision", "rl-agent", "notebook", "protein-fold", "speech"];
 
 /** XID codes the simulation may raise, with the messages dcgm-exporter attaches. */
 export const XID_MESSAGES: Record<number, string> = {
+  0: "No Error",
   13: "Graphics Engine Exception",
   31: "GPU memory page fault",
   43: "GPU stopped processing",
@@ -109,6 +132,8 @@ export class SimulatedHost {
   readonly gpus: GpuState[] = [];
   readonly slots: SlotState[] = [];
   private readonly containers = new Map<number, ContainerState>();
+  /** Cumulative CPU seconds of each user's DS01 slice. */
+  private readonly cpuSeconds = new Map<string, number>(USERS.map((u) => [u.name, 0]));
   private nextContainerId = 1;
   private readonly rng: Random;
 
@@ -201,6 +226,12 @@ export class SimulatedHost {
   }
 
   private telemetry(dt: number, overrides: SimulationOverrides): void {
+    if (!overrides.freeze) {
+      for (const c of this.containers.values()) {
+        if (c.status !== "running") continue;
+        this.cpuSeconds.set(c.user, (this.cpuSeconds.get(c.user) ?? 0) + dt * (c.busy ? BUSY_CORES : IDLE_CORES));
+      }
+    }
     const slotOverrides = overrides.slots ?? {};
     for (const s of this.slots) {
       const o: SlotOverride | undefined = slotOverrides[s.slot];
@@ -368,10 +399,48 @@ export class SimulatedHost {
       migDevices,
       containers,
       allocations,
-      unmanaged: overrides.unmanaged ?? { total: 0, running: 0, allAccess: 0 },
-      migMappingOk: true,
+      unmanaged: unmanagedContainers(overrides.unmanaged ?? DEFAULT_UNMANAGED),
+      migMapping: { mapped: migDevices.length, unmapped: 0 },
     };
   }
+
+  /** Login sessions: one for each user with a running container. */
+  sessions(): SessionCounts {
+    const counts = new Map<string, number>();
+    for (const c of this.containers.values()) if (c.status === "running") counts.set(c.user, 1);
+    return counts;
+  }
+
+  groups(): GroupMembers {
+    return new Map(GROUPS.map((g) => [g.group, g.members]));
+  }
+
+  /** Each user's slice, named as DS01 names it; memory follows the user's running containers. */
+  userSlices(): UserSliceUsage[] {
+    const memory = new Map<string, number>();
+    for (const c of this.containers.values()) {
+      if (c.status === "running") memory.set(c.user, (memory.get(c.user) ?? 0) + (c.busy ? BUSY_MEMORY_BYTES : IDLE_MEMORY_BYTES));
+    }
+    return GROUPS.flatMap(({ group, members }) =>
+      members.map((user) => ({
+        group,
+        sliceUser: sanitizeSliceUser(user),
+        cpuSeconds: Math.round((this.cpuSeconds.get(user) ?? 0) * 1e6) / 1e6,
+        memoryBytes: memory.get(user) ?? 0,
+      })),
+    );
+  }
+}
+
+/** Unmanaged containers matching the counts: the first `running` run, the first `allAccess` hold every GPU. */
+function unmanagedContainers(use: UnmanagedGpuUseOverride): UnmanagedGpuContainer[] {
+  return Array.from({ length: use.total }, (_, i) => ({
+    name: `compose-gpu-job-${i + 1}`,
+    user: i === 0 ? "grace" : "unknown",
+    gpuCount: i < use.allAccess ? "ALL" : "1",
+    accessType: i < use.allAccess ? "all" : "count",
+    running: i < use.running,
+  }));
 }
 
 /**

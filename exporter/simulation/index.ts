@@ -1,4 +1,7 @@
 import type { Source } from "../core/source";
+import type { UserSliceUsage } from "../ds01/cgroup-source";
+import type { GroupMembers } from "../ds01/groups-source";
+import type { SessionCounts } from "../ds01/utmp-source";
 import type { Ds01Snapshot } from "../ds01/model";
 import type { DrmSnapshot } from "../drm/model";
 import { renderDcgmMetrics, startDcgmEndpoint, type DcgmEndpoint } from "./dcgm";
@@ -97,6 +100,28 @@ export class Simulation {
   /** Feeds the DS01 collector; `source` label "simulation". */
   ds01Source(): Source<Ds01Snapshot> {
     return { name: "simulation", read: async () => this.ds01Snapshot(), close: async () => {} };
+  }
+
+  /** Login sessions; `source` label "utmp", as the utmp file's. */
+  sessionsSource(): Source<SessionCounts> {
+    return { name: "utmp", read: async () => this.ds01View((host) => host.sessions()), close: async () => {} };
+  }
+
+  /** DS01's group files; `source` label "groups". */
+  groupsSource(): Source<GroupMembers> {
+    return { name: "groups", read: async () => this.ds01View((host) => host.groups()), close: async () => {} };
+  }
+
+  /** cgroup v2 user slices; `source` label "cgroup". */
+  cgroupSource(): Source<readonly UserSliceUsage[]> {
+    return { name: "cgroup", read: async () => this.ds01View((host) => host.userSlices()), close: async () => {} };
+  }
+
+  /** A view of the simulated DS01 host, caught up to now; fails while DS01 is overridden down. */
+  private ds01View<T>(view: (host: SimulatedHost) => T): T {
+    const o = this.advance();
+    if (o.sources?.ds01 === "down") throw new Error("simulated DS01 source is down (overrides)");
+    return view(this.host);
   }
 
   /** Feeds the DRM collector; `source` label "drm", as a real coordinator's. */

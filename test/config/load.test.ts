@@ -36,7 +36,14 @@ describe("stack files", () => {
     expect(cfg.gpu?.devices).toBe("all");
     expect(cfg.exporter.simulation).toBe(false);
     // The Docker engine is DS01's source of truth; the state file is only for hosts without it.
-    expect(cfg.exporter.sources).toEqual({ dockerSocket: "/var/run/docker.sock", eventsFile: "/var/log/ds01/events.jsonl", stateDir: "/var/lib/ds01" });
+    expect(cfg.exporter.sources).toEqual({
+      dockerSocket: "/var/run/docker.sock",
+      eventsFile: "/var/log/ds01/events.jsonl",
+      stateDir: "/var/lib/ds01",
+      utmpFile: "/var/run/utmp",
+      groupsDir: "/opt/ds01-infra/config/runtime/groups",
+      cgroupRoot: "/sys/fs/cgroup",
+    });
     expect(cfg.retention).toEqual({ time: "7d", size: "20GB" });
   });
 

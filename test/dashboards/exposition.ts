@@ -100,13 +100,34 @@ const ALLOCATIONS = [
   { gpu_slot: "2.0", gpu_uuid: "MIG-gpu01-2-1", profile: "3g.20gb", container: "nb-bob", user: "bob", interface: "atomic", eq: 3 / 7, util: 42 },
 ] as const;
 
-function ds01Lines(): string[] {
+function ds01Lines(tick: number): string[] {
   const out: string[] = [];
-  for (const gpu of [0, 1, 2]) {
+  // DS01's groups, cgroup user slices (CPU time grows with tick), logins and lifecycle counts.
+  const groups: Record<string, string> = { alice: "students", bob: "researchers" };
+  for (const [user, group] of Object.entries(groups)) {
+    out.push(
+      line("ds01_user_group_info", { user, group }, 1),
+      line("ds01_user_cpu_usage_seconds_total", { user, group }, 5_000 + tick * 4),
+      line("ds01_user_memory_current_bytes", { user, group }, 8e9),
+      line("ds01_ssh_sessions_active", { user }, 1),
+    );
+  }
+  out.push(
+    line("ds01_group_members_total", { group: "students" }, 1),
+    line("ds01_group_members_total", { group: "researchers" }, 1),
+    line("ds01_ssh_sessions_total", {}, 2),
+    line("ds01:group_gpu_equivalents", { group: "students" }, 1),
+    line("ds01:group_gpu_equivalents", { group: "researchers" }, 3 / 7),
+  );
+  for (const action of ["idle_kill", "runtime_kill", "oom_kill", "gpu_warning", "memory_warning", "container_warning", "bare_metal_warning"]) {
+    out.push(line("ds01_lifecycle_events_total", { action }, action === "idle_kill" ? 2 : 0));
+  }
+  // GPU 2 is in MIG mode: allocatable only through its instances, so it has no full slot.
+  for (const gpu of [0, 1]) {
     out.push(
       line(
         "ds01_gpu_slot_info",
-        { gpu: String(gpu), gpu_slot: String(gpu), gpu_uuid: `GPU-gpu01-${gpu}`, model: "NVIDIA A100-SXM4-40GB", mig_enabled: String(gpu === 2) },
+        { gpu: String(gpu), slot: String(gpu), gpu_slot: String(gpu), gpu_uuid: `GPU-gpu01-${gpu}`, model: "NVIDIA A100-SXM4-40GB", mig_enabled: "false" },
         1,
       ),
     );
@@ -122,7 +143,7 @@ function ds01Lines(): string[] {
     out.push(
       line("ds01:allocation_utilization", { gpu_slot: a.gpu_slot, container: a.container, user: a.user, interface: a.interface }, util),
     );
-    for (const name of ["ds01_user_mig_allocated", "ds01_user_containers_count"]) out.push(line(name, { user: a.user }, 1));
+    for (const name of ["ds01_user_mig_allocated", "ds01_user_gpus_allocated", "ds01_user_containers_count"]) out.push(line(name, { user: a.user }, 1));
     out.push(line("ds01_user_gpu_equivalents", { user: a.user }, eq));
     for (const name of [
       "ds01:user_gpu_utilization_avg",
@@ -134,7 +155,7 @@ function ds01Lines(): string[] {
     }
   }
   out.push(
-    line("ds01_mig_mapping_status", {}, 1),
+    line("ds01_mig_mapping_status", { mapped: "2", unmapped: "0" }, 1),
     line("ds01_containers_total", { status: "running", interface: "orchestration" }, 1),
     line("ds01_containers_total", { status: "running", interface: "atomic" }, 1),
     line("ds01_containers_total", { status: "stopped", interface: "atomic" }, 1),
@@ -243,5 +264,5 @@ function slurmLines(): string[] {
 }
 
 export function fixtureExposition(tick: number): string {
-  return `${[...dcgmLines(tick), ...ds01Lines(), ...drmLines(tick), ...slurmLines()].join("\n")}\n`;
+  return `${[...dcgmLines(tick), ...ds01Lines(tick), ...drmLines(tick), ...slurmLines()].join("\n")}\n`;
 }

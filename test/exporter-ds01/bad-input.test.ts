@@ -12,7 +12,7 @@ import { createEventsLog, type EventsLog } from "../../exporter/ds01/events-log"
 import { createStateDirSource } from "../../exporter/ds01/state-dir-source";
 import { createStateFileSource } from "../../exporter/ds01/state-file-source";
 import { FakeEngine, healthyEngine } from "./support/fake-engine";
-import { find, Harness, parseExposition, value, type Sample } from "./support/metrics-text";
+import { find, Harness, value, type Sample } from "./support/metrics-text";
 
 const run = promisify(execFile);
 const MB = 1024 * 1024;
@@ -498,18 +498,5 @@ describe("bad Docker engine (fake engine on a unix socket)", () => {
       aliceKept(samples);
     }
     expect(new Set(texts.map(({ samples }) => find(samples, "ds01_gpu_allocated").length)).size).toBe(1);
-  });
-});
-
-describe("exposition", () => {
-  it("every ds01_* metric of the catalog is exported by the collector", async () => {
-    const { h, stateFile } = await fileSetup();
-    const withMig = structuredClone(GOOD_STATE) as { gpus: Record<string, unknown>; mig_enabled: boolean };
-    withMig.gpus["2.0"] = { type: "mig_instance", profile: "3g.20gb", uuid: "MIG-20", containers: [{ container: "m", user: "u", interface: "api" }] };
-    withMig.mig_enabled = true;
-    await writeFile(stateFile, JSON.stringify(withMig));
-    const { text } = await h.scrape();
-    const names = new Set(parseExposition(text).map((s) => s.name));
-    for (const m of Object.values(ds01)) expect(names.has(m.name), m.name).toBe(true);
   });
 });

@@ -22,14 +22,13 @@ GPU 1: NVIDIA A100-PCIE-40GB (UUID: ${GPU1})
 GPU 2: NVIDIA A100-PCIE-40GB (UUID: ${GPU2})
 `;
 
-function gpuRequest(ids: string[] | "all"): Record<string, unknown> {
-  return {
-    DeviceRequests: [
-      ids === "all"
-        ? { Driver: "", Count: -1, DeviceIDs: null, Capabilities: [["gpu"]] }
-        : { Driver: "", Count: 0, DeviceIDs: ids, Capabilities: [["gpu"]] },
-    ],
-  };
+/** `--gpus all`, `--gpus N` or `--gpus device=...`, as the docker CLI writes the device request. */
+function gpuRequest(ids: string[] | "all" | number): Record<string, unknown> {
+  let request: Record<string, unknown>;
+  if (ids === "all") request = { Driver: "", Count: -1, DeviceIDs: null, Capabilities: [["gpu"]] };
+  else if (typeof ids === "number") request = { Driver: "", Count: ids, DeviceIDs: null, Capabilities: [["gpu"]] };
+  else request = { Driver: "", Count: 0, DeviceIDs: ids, Capabilities: [["gpu"]] };
+  return { DeviceRequests: [request] };
 }
 
 let dockerd: Dockerd | undefined;
@@ -87,6 +86,12 @@ describe("Docker source against a real dockerd", () => {
     // GPU containers DS01 does not manage.
     ids.rogueAll = await d.create("rogue-all", { Image: image, HostConfig: gpuRequest("all") });
     ids.rogueOne = await d.create("rogue-one", { Image: image, HostConfig: gpuRequest([GPU2]) });
+    // A compose project under a user's home asking for two GPUs by count.
+    ids.rogueCompose = await d.create("rogue-compose", {
+      Image: image,
+      Labels: { "com.docker.compose.project": "llm", "com.docker.compose.project.working_dir": "/home/frank/llm" },
+      HostConfig: gpuRequest(2),
+    });
     // Plain container, neither DS01 nor GPU.
     ids.plain = await d.create("plain", { Image: image });
 
@@ -125,17 +130,25 @@ describe("Docker source against a real dockerd", () => {
     expect(value(samples, "ds01_containers_total", { status: "created", interface: "orchestration" })).toBe(2);
     expect(value(samples, "ds01_containers_total", { status: "created", interface: "api" })).toBe(1);
     expect(value(samples, "ds01_containers_total", { status: "created", interface: "atomic" })).toBe(1);
-    expect(value(samples, "ds01_unmanaged_gpu_count")).toBe(2);
+    expect(value(samples, "ds01_unmanaged_gpu_count")).toBe(3);
     expect(value(samples, "ds01_unmanaged_gpu_all_access")).toBe(1);
     expect(value(samples, "ds01_unmanaged_gpu_running")).toBe(0);
-    expect(value(samples, "ds01_mig_mapping_status")).toBe(1);
-    expect(find(samples, "ds01_gpu_slot_info")).toHaveLength(3);
-    expect(value(samples, "ds01_gpu_slot_info", { gpu: "1" })).toBe(1);
-    expect(find(samples, "ds01_gpu_slot_info", { gpu: "1" })[0]!.labels.mig_enabled).toBe("true");
+    const unmanaged = find(samples, "ds01_unmanaged_gpu_container").map((s) => s.labels);
+    expect(unmanaged.sort((a, b) => (a.container ?? "").localeCompare(b.container ?? ""))).toEqual([
+      { container: "rogue-all", user: "unknown", gpu_count: "ALL", access_type: "all", running: "false" },
+      { container: "rogue-compose", user: "frank", gpu_count: "2", access_type: "count", running: "false" },
+      { container: "rogue-one", user: "unknown", gpu_count: "1", access_type: "specific", running: "false" },
+    ]);
+    expect(value(samples, "ds01_user_gpus_allocated", { user: "bob" })).toBe(2);
+    // Three MIG devices in the map, none held by a container outside it.
+    expect(find(samples, "ds01_mig_mapping_status").map((s) => [s.labels, s.value])).toEqual([[{ mapped: "3", unmapped: "0" }, 1]]);
+    // GPU 1 is in MIG mode: allocatable only through its instances, so not a full slot.
+    expect(find(samples, "ds01_gpu_slot_info").map((s) => s.labels.slot).sort()).toEqual(["0", "2"]);
+    expect(find(samples, "ds01_gpu_slot_info", { gpu: "0" })[0]!.labels).toMatchObject({ slot: "0", gpu_slot: "0", mig_enabled: "false" });
     expect(find(samples, "ds01_mig_slot_info", { slot: "1.2" })[0]!.labels).toMatchObject({ gpu: "1", mig_uuid: MIG_1G, profile: "1g.5gb" });
     // Infrastructure and plain containers appear nowhere.
     const everything = JSON.stringify(samples);
-    for (const name of ["ds01-dcgm-exporter", "ops-tool", "rogue-all", "rogue-one", "plain"]) expect(everything).not.toContain(name);
+    for (const name of ["ds01-dcgm-exporter", "ops-tool", "plain"]) expect(everything).not.toContain(name);
   });
 
   it("serves scrapes from its cache: no engine request in the steady state", async (ctx) => {

@@ -132,7 +132,7 @@ describe("device map from nvidia-smi -L, run by the exporter", () => {
       try {
         const before = await source.read();
         expect(before.allocations.map((a) => [a.slot, a.profile])).toEqual([["1.0", "3g.20gb"]]);
-        expect(before.migMappingOk).toBe(true);
+        expect(before.migMapping.unmapped).toBe(0);
         await source.close();
         await smi.set(NVIDIA_SMI_RECONFIGURED);
         engine.handler = healthyEngine(inspect("MIG-7e2d0c4b-9a1f-5b3e-8c6d-2f4a6b8c0d1e"));
@@ -140,7 +140,7 @@ describe("device map from nvidia-smi -L, run by the exporter", () => {
         try {
           const after = await again.read();
           expect(after.allocations.map((a) => [a.slot, a.profile, a.gpuEquivalents])).toEqual([["1.0", "7g.40gb", 1]]);
-          expect(after.migMappingOk).toBe(true);
+          expect(after.migMapping.unmapped).toBe(0);
           expect(devices.runs).toBe(2);
         } finally {
           await again.close();

@@ -2,7 +2,7 @@ import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { classifyContainer, containerInterface, containerUser, type ContainerRecord } from "../../exporter/ds01/classify";
+import { classifyContainer, containerInterface, containerUser, unmanagedGpuContainer, type ContainerRecord } from "../../exporter/ds01/classify";
 import { migProfileEquivalents, parseDeviceMap } from "../../exporter/ds01/device-map";
 import { toRecord } from "../../exporter/ds01/docker-source";
 import { EventLineScanner, FieldKind, LineVerdict } from "../../exporter/ds01/event-line";
@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 function record(over: Partial<ContainerRecord>): ContainerRecord {
-  return { id: "x", name: "c", labels: {}, state: "running", cgroupParent: "", deviceIds: [], allGpus: false, ...over };
+  return { id: "x", name: "c", labels: {}, state: "running", cgroupParent: "", deviceIds: [], allGpus: false, gpuCount: 0, ...over };
 }
 
 describe("device map", () => {
@@ -63,7 +63,19 @@ describe("container classification (CONTAINER-LABELS.md)", () => {
     expect(classifyContainer(record({ labels: { "ds01.protected": "true", "ds01.user": "x" } }))).toBe("infrastructure");
     expect(classifyContainer(record({ deviceIds: ["GPU-1"] }))).toBe("unmanaged-gpu");
     expect(classifyContainer(record({ allGpus: true }))).toBe("unmanaged-gpu");
+    expect(classifyContainer(record({ gpuCount: 2 }))).toBe("unmanaged-gpu");
     expect(classifyContainer(record({}))).toBe("other");
+  });
+
+  it("reports an unmanaged container's owner from its dev container folder, else its compose project's, as DS01 does", () => {
+    const owner = (labels: Record<string, string>) => unmanagedGpuContainer(record({ labels, allGpus: true })).user;
+    expect(owner({ "devcontainer.local_folder": "/home/h.baker@school.lan/thesis", "com.docker.compose.project.working_dir": "/home/bob/x" })).toBe("h.baker@school.lan");
+    expect(owner({ "com.docker.compose.project.working_dir": "/home/bob/llm" })).toBe("bob");
+    expect(owner({ "com.docker.compose.project.working_dir": "/srv/shared/llm" })).toBe("unknown");
+    expect(owner({})).toBe("unknown");
+    // Docker's State.Running holds for a paused container too.
+    expect(unmanagedGpuContainer(record({ state: "paused", gpuCount: 1 }))).toEqual({ name: "c", user: "unknown", gpuCount: "1", accessType: "count", running: true });
+    expect(unmanagedGpuContainer(record({ state: "exited", deviceIds: ["GPU-1", "GPU-2"] }))).toMatchObject({ gpuCount: "2", accessType: "specific", running: false });
   });
 
   it("derives interface and user in DS01's order of precedence", () => {
@@ -104,7 +116,7 @@ describe("state-file source", () => {
       { slot: "1", uuid: "", profile: "full", gpuEquivalents: 1, container: "research-exp._.2001", user: "researcher1", interface: "atomic" },
     ]);
     expect(s.containers).toHaveLength(2);
-    expect(s.migMappingOk).toBe(true);
+    expect(s.migMapping).toEqual({ mapped: 0, unmapped: 0 });
   });
 
   it("reads MIG slots, fills UUIDs from a device map, and re-reads only when the file changes", async () => {

@@ -95,7 +95,11 @@ describe("simulation", () => {
       for (const g of snap.gpus) {
         const util = series.filter((x) => x.name === "DCGM_FI_DEV_GPU_UTIL" && x.labels.gpu === g.index);
         const temp = series.filter((x) => x.name === "DCGM_FI_DEV_GPU_TEMP" && x.labels.gpu === g.index);
-        expect(temp).toHaveLength(1);
+        // dcgm-exporter's flex mode: a MIG GPU reports every field once per GPU instance, never bare.
+        const instances = snap.migDevices.filter((m) => m.gpu === g.index);
+        expect(temp).toHaveLength(g.migEnabled ? instances.length : 1);
+        expect(temp.map((t) => t.labels.GPU_I_ID ?? "").sort()).toEqual(g.migEnabled ? instances.map((m) => m.gpuInstanceId).sort() : [""]);
+        expect(new Set(temp.map((t) => t.value)).size, "instances repeat the parent's temperature").toBe(1);
         expect(temp[0]!.labels.UUID).toBe(g.uuid);
         expect(temp[0]!.labels.modelName).toBe(g.model);
         expect(temp[0]!.labels.device).toBe(`nvidia${g.index}`);
@@ -121,10 +125,23 @@ describe("simulation", () => {
         if (gr[0]!.value > 0.3) busySeen++;
       }
       const xid = series.filter((x) => x.name === "DCGM_FI_DEV_XID_ERRORS");
-      expect(xid).toHaveLength(8);
+      expect(xid).toHaveLength(snap.gpus.filter((g) => !g.migEnabled).length + snap.migDevices.length);
       for (const x of xid) expect(x.labels.err_code).toBe(String(x.value));
     }
     expect(busySeen, "allocated slots do work").toBeGreaterThan(4);
+  });
+
+  it("DCGM lines have dcgm-exporter 4.2's shape: its label order, Go's %f for doubles, %d for integers", () => {
+    const { sim, at } = manual(5);
+    at(60);
+    const lines = sim.dcgmPage()!.split("\n");
+    const identity = (gpu: string, mig: string) =>
+      `gpu="${gpu}",UUID="GPU-[0-9a-f-]+",pci_bus_id="00000000:[0-9A-F]{2}:00\\.0",device="nvidia${gpu}",modelName="NVIDIA A100-SXM4-80GB"${mig},Hostname="gpu-sim-01",DCGM_FI_DRIVER_VERSION="550\\.127\\.08"`;
+    const full = new RegExp(`^DCGM_FI_DEV_POWER_USAGE\\{${identity("0", "")}\\} \\d+\\.\\d{6}$`);
+    const mig = new RegExp(`^DCGM_FI_DEV_POWER_USAGE\\{${identity("2", ',GPU_I_PROFILE="3g\\.40gb",GPU_I_ID="2"')}\\} \\d+\\.\\d{6}$`);
+    const xid = new RegExp(`^DCGM_FI_DEV_XID_ERRORS\\{${identity("0", "")},err_code="0",err_msg="No Error"\\} 0$`);
+    const temp = new RegExp(`^DCGM_FI_DEV_GPU_TEMP\\{${identity("1", "")}\\} \\d+$`);
+    for (const re of [full, mig, xid, temp]) expect(lines.filter((l) => re.test(l)), String(re)).toHaveLength(1);
   });
 
   it("DCGM page uses catalog names and labels, and parses with promtool", async () => {
@@ -166,12 +183,16 @@ describe("simulation overrides (in memory)", () => {
     // The forced conditions raise the coordinator's own alerts.
     const warnings = (x: typeof d) => x.alerts_total.find((a) => a.level === "warning" && a.source === "resource_monitor")?.count ?? 0;
     expect(warnings(d)).toBeGreaterThan(warnings(drmBefore));
-    expect(sim.ds01Snapshot().unmanaged).toEqual({ total: 2, running: 1, allAccess: 1 });
+    const unmanaged = sim.ds01Snapshot().unmanaged;
+    expect(unmanaged).toHaveLength(2);
+    expect(unmanaged.filter((c) => c.running)).toHaveLength(1);
+    expect(unmanaged.filter((c) => c.accessType === "all").map((c) => c.gpuCount)).toEqual(["ALL"]);
 
     current = {};
     at(1_200);
     expect(sim.drmSnapshot().cpu_utilization_percent).toBeLessThan(97);
-    expect(sim.ds01Snapshot().unmanaged).toEqual({ total: 0, running: 0, allAccess: 0 });
+    // Back to the simulation's own state: one running compose project holding a GPU.
+    expect(sim.ds01Snapshot().unmanaged).toEqual([{ name: "compose-gpu-job-1", user: "grace", gpuCount: "1", accessType: "count", running: true }]);
   });
 });
 
@@ -332,7 +353,7 @@ describe("catalog coverage", () => {
       const missing = [...Object.values(ds01), ...Object.values(drm), ...Object.values(exporterSelf)].map((m) => m.name).filter((n) => !exported.has(n));
       expect(missing).toEqual([]);
       expect(value(page, "ds01_events_24h_total", { event_type: "gpu.allocate" })).toBe(1);
-      for (const source of ["simulation", "drm", "events", "state_dir"]) expect(value(page, "ds01_exporter_source_up", { source }), source).toBe(1);
+      for (const source of ["simulation", "drm", "events", "state_dir", "utmp", "groups", "cgroup"]) expect(value(page, "ds01_exporter_source_up", { source }), source).toBe(1);
       expect(await promtoolFindings(page)).toEqual([]);
     } finally {
       await exporter.close();

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { z } from "zod";
@@ -186,14 +187,92 @@ describe("relabelling, run by a real Prometheus", () => {
     expect(byPool("node-exporter")).toEqual([
       { job: "node-exporter", instance: "gpu-node-1", node: "gpu-node-1", namespace: "monitoring", pod: "ne-a1", container: "gpu-monitoring-node-exporter" },
     ]);
-    // A Deployment's pod is its own instance; a DaemonSet's is its node.
+    // A Deployment's pod is its own instance; a DaemonSet's is its node. DS01's series carry
+    // `container` as data (the user's container), so the exporter's own is not a target label.
     expect(byPool("ds01-exporter")).toEqual([
-      { job: "ds01-exporter", instance: "gpu-monitoring-exporter-5d9c", node: "cpu-node-1", namespace: "monitoring", pod: "gpu-monitoring-exporter-5d9c", container: "gpu-monitoring-exporter" },
+      { job: "ds01-exporter", instance: "gpu-monitoring-exporter-5d9c", node: "cpu-node-1", namespace: "monitoring", pod: "gpu-monitoring-exporter-5d9c" },
     ]);
     // cAdvisor's port is named http: the fake pod's "metrics" port is not scraped.
     expect(byPool("cadvisor")).toEqual([]);
     expect(byPool("dcgm-exporter")).toEqual([]);
     // Seven stack jobs (the k8s stack has no extra targets), each offered every fake pod; two kept.
     expect(t.droppedTargets.length).toBe(7 * pods.length - 2);
+  });
+});
+
+describe("workload labels against target labels, in scraped series", () => {
+  let prometheus: ManagedProcess | undefined;
+  const servers: Server[] = [];
+  let base = "";
+  // dcgm-exporter's pod mapping labels a GPU a pod uses with that pod; a free GPU has none.
+  const DCGM_PAGE = [
+    'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-0",pci_bus_id="00000000:07:00.0",device="nvidia0",modelName="NVIDIA A100-SXM4-80GB",Hostname="gpu-node-1",DCGM_FI_DRIVER_VERSION="550.127.08",container="trainer",namespace="research",pod="llm-train-0"} 91',
+    'DCGM_FI_DEV_GPU_UTIL{gpu="1",UUID="GPU-1",pci_bus_id="00000000:17:00.0",device="nvidia1",modelName="NVIDIA A100-SXM4-80GB",Hostname="gpu-node-1",DCGM_FI_DRIVER_VERSION="550.127.08"} 0',
+    "",
+  ].join("\n");
+  const EXPORTER_PAGE = [
+    'ds01_gpu_allocated{gpu_slot="0",gpu_uuid="GPU-0",profile="full",container="thesis._.1001",user="alice",interface="atomic"} 1',
+    "ds01_exporter_scrape_duration_seconds 0.002",
+    "",
+  ].join("\n");
+
+  async function serve(page: string): Promise<number> {
+    const server = createServer((_req, res) => res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4" }).end(page));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    return typeof address === "object" && address ? address.port : 0;
+  }
+
+  beforeAll(async () => {
+    const cfg = stackConfig();
+    const doc = parse(kubernetesBundle(cfg).find((f) => f.path === "prometheus/prometheus.yml")!.content) as Doc;
+    const [dcgmPort, exporterPort] = [await serve(DCGM_PAGE), await serve(EXPORTER_PAGE)];
+    const pods: Record<string, { port: number; pod: FakePod }> = {
+      "dcgm-exporter": { port: dcgmPort, pod: { component: "dcgm-exporter", portName: "metrics", phase: "Running", node: "gpu-node-1", pod: "dcgm-exporter-x7", container: "gpu-monitoring-dcgm-exporter" } },
+      "ds01-exporter": { port: exporterPort, pod: { component: "exporter", portName: "metrics", phase: "Running", node: "gpu-node-1", pod: "gpu-monitoring-exporter-k2", container: "gpu-monitoring-exporter" } },
+    };
+    const configured = withStaticTargets(doc, (job) => {
+      const p = pods[job];
+      return p ? [{ targets: [`127.0.0.1:${p.port}`], labels: podLabels(p.pod) }] : [];
+    });
+    // Scraped every second, so the series show up within the test's patience.
+    const fast = configured.scrape_configs.map((c) => ({ ...c, scrape_interval: "1s", scrape_timeout: "1s" }));
+    const file = await writePrometheusDir(cfg, "workload-labels", { ...configured, scrape_configs: fast, remote_write: undefined } as Doc);
+    const port = await freePort();
+    const started = await startPrometheus({ configFile: file, dataDir: join(workdir, "workload-labels-data"), port, logDir: workdir });
+    prometheus = started.proc;
+    base = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await prometheus?.stop();
+    for (const s of servers) s.close();
+  });
+
+  const series = (selector: string) =>
+    waitFor(
+      `series ${selector}`,
+      async () => {
+        const r = await httpJson<{ data: { result: { metric: Record<string, string> }[] } }>(`${base}/api/v1/query?query=${encodeURIComponent(selector)}`);
+        return r.data.result.length > 0 ? r.data.result.map((x) => x.metric) : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+
+  it("a GPU a pod uses keeps the workload's pod, a free GPU gets none, and the node stays", async () => {
+    const byGpu = Object.fromEntries((await series("DCGM_FI_DEV_GPU_UTIL")).map((m) => [m.gpu, m]));
+    expect(byGpu["0"]).toMatchObject({ pod: "llm-train-0", namespace: "research", container: "trainer", node: "gpu-node-1", instance: "gpu-node-1" });
+    expect(byGpu["1"]!.node).toBe("gpu-node-1");
+    for (const label of ["pod", "namespace", "container"]) expect(byGpu["1"], `free GPU's ${label}`).not.toHaveProperty(label);
+  });
+
+  it("DS01's container label is the user's container, not the exporter's, and nothing is renamed exported_*", async () => {
+    const [allocated] = await series("ds01_gpu_allocated");
+    expect(allocated).toMatchObject({ container: "thesis._.1001", user: "alice", pod: "gpu-monitoring-exporter-k2", namespace: "monitoring", node: "gpu-node-1" });
+    expect(Object.keys(allocated!).filter((k) => k.startsWith("exported_"))).toEqual([]);
+    // The exporter's own series name their pod.
+    const [self] = await series("ds01_exporter_scrape_duration_seconds");
+    expect(self).toMatchObject({ pod: "gpu-monitoring-exporter-k2", namespace: "monitoring" });
+    expect(self).not.toHaveProperty("container");
   });
 });

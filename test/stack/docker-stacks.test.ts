@@ -204,7 +204,13 @@ describe("prod stack (mocks)", async () => {
         "--docker-socket=/host/var/run/docker.sock",
         "--events-file=/host/var/log/ds01/events.jsonl",
         "--state-dir=/host/var/lib/ds01",
+        "--utmp-file=/host/var/run/utmp",
+        "--groups-dir=/host/opt/ds01-infra/config/runtime/groups",
+        "--cgroup-root=/host/sys/fs/cgroup",
       ]),
+    );
+    expect(hostMounts.map((m) => m.hostPath)).toEqual(
+      expect.arrayContaining(["/var/run/utmp", "/opt/ds01-infra/config/runtime/groups", "/sys/fs/cgroup"]),
     );
     expect(ex.command).not.toContain("--simulation");
   });

@@ -51,6 +51,21 @@ describe("service specs", () => {
     expect(spec.supplementalGroups).toBeUndefined();
   });
 
+  it("login records, group files and the cgroup mount are mounted themselves, read-only, at the paths the flags name", () => {
+    const spec = exporterService(
+      cfgOf({ exporter: { simulation: false, utmpFile: "/var/run/utmp", groupsDir: "/opt/ds01-infra/config/runtime/groups", cgroupRoot: "/sys/fs/cgroup" } }),
+    );
+    expect(spec.hostMounts).toEqual([
+      { hostPath: "/opt/ds01-infra/config/runtime/groups", mountPath: "/host/opt/ds01-infra/config/runtime/groups", readOnly: true },
+      { hostPath: "/sys/fs/cgroup", mountPath: "/host/sys/fs/cgroup", readOnly: true },
+      { hostPath: "/var/run/utmp", mountPath: "/host/var/run/utmp", readOnly: true },
+    ]);
+    expect(spec.args).toEqual(
+      expect.arrayContaining(["--utmp-file=/host/var/run/utmp", "--groups-dir=/host/opt/ds01-infra/config/runtime/groups", "--cgroup-root=/host/sys/fs/cgroup"]),
+    );
+    expect(spec.placement).toBe("gpuNodes");
+  });
+
   it("the DRM API key reaches the exporter as a secret file, never as an argument", () => {
     const spec = exporterService(cfgOf({ exporter: { simulation: false, drmUrl: "http://drm:8080" } }, ["grafanaAdminPassword", "drmApiKey"]));
     expect(spec.secretFiles).toEqual([{ path: "/run/gpu-monitoring/secrets/drm_api_key", secretKey: "drmApiKey" }]);

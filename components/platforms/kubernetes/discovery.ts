@@ -45,6 +45,13 @@ export interface DiscoveredJob {
   readonly honorLabels?: boolean;
   /** One pod per node: `instance` becomes the node name, stable across pod restarts. */
   readonly perNode: boolean;
+  /**
+   * Pod target labels (POD_TARGET_LABELS) the target's own series carry as data: DCGM's
+   * pod/namespace/container of the workload holding a GPU, DS01's `container`. Discovery leaves
+   * these off the target, so a series without one (a GPU no pod uses) is not given the scraped
+   * pod's name, and one with it is not renamed to `exported_*` or, with honor_labels, mixed up.
+   */
+  readonly dataLabels?: readonly string[];
   readonly metricRelabels?: readonly RelabelConfig[];
 }
 
@@ -62,9 +69,13 @@ function podSd(namespace: string, service: ServiceName): KubernetesSdConfig {
   };
 }
 
-/** The relabelling that keeps node, namespace, pod and container on every series. */
-function podRelabels(job: Pick<DiscoveredJob, "service" | "portName" | "perNode">): RelabelConfig[] {
-  return [
+/** Labels discovery attaches to a target to name its pod. */
+export const POD_TARGET_LABELS = ["node", "namespace", "pod", "container"] as const;
+
+/** The relabelling that keeps node, namespace, pod and container on every series, where they are not the target's data. */
+function podRelabels(job: Pick<DiscoveredJob, "service" | "portName" | "perNode" | "dataLabels">): RelabelConfig[] {
+  const data = new Set(job.dataLabels ?? []);
+  const rules: RelabelConfig[] = [
     { source_labels: [podLabelMeta(COMPONENT_LABEL)], regex: componentName(job.service), action: "keep" },
     { source_labels: ["__meta_kubernetes_pod_container_port_name"], regex: job.portName, action: "keep" },
     // A pod that finished or has not started has nothing to scrape.
@@ -79,6 +90,7 @@ function podRelabels(job: Pick<DiscoveredJob, "service" | "portName" | "perNode"
       action: "replace",
     },
   ];
+  return rules.filter((r) => r.target_label === undefined || !data.has(r.target_label));
 }
 
 export function kubernetesScrapeJob(namespace: string, job: DiscoveredJob): KubernetesScrapeJob {

@@ -3,6 +3,7 @@ import {
   ConfigError,
   JOB_NAMES,
   SIMULATED_DCGM_PORT,
+  hasDs01Source,
   type StackConfig,
 } from "../../config";
 import {
@@ -16,11 +17,12 @@ import {
   type BundleOptions,
   type ScrapeConfig,
 } from "../../render";
-import { DRM_API_KEY_FILE, runsService, serviceSpecs } from "../../services";
+import { catalog, type MetricSource } from "../../../metrics";
+import { DRM_API_KEY_FILE, DS01_SOURCE_FLAGS, runsService, serviceSpecs } from "../../services";
 import type { ServiceName, ServiceSpec } from "../../spec";
 import type { ExporterWorkloads, KubernetesConfig } from "./config";
 import { kubernetesConfigProblems, remoteWriteSecretKeys } from "./checks";
-import { alertmanagerDiscovery, kubernetesScrapeJob, type DiscoveredJob } from "./discovery";
+import { POD_TARGET_LABELS, alertmanagerDiscovery, kubernetesScrapeJob, type DiscoveredJob } from "./discovery";
 import type { Manifest } from "./manifest";
 import { buildManifests } from "./workloads";
 
@@ -38,7 +40,7 @@ export const EXPORTER_NODE_SUFFIX = "-node";
 /** Services reach each other through a ClusterIP Service named like the Docker container. */
 export const kubernetesAddressing = byNameAddressing;
 
-const DS01_FLAGS = ["--docker-socket", "--state-file", "--events-file", "--state-dir"];
+const DS01_FLAGS = Object.values(DS01_SOURCE_FLAGS).map((f) => f.flag);
 const DRM_FLAGS = ["--drm-url", "--api-key-file"];
 const SIMULATION_FLAGS = ["--simulation", "--simulate-dcgm-port"];
 
@@ -50,8 +52,7 @@ function dropFlags(args: readonly string[], flags: readonly string[]): string[] 
 export function exporterWorkloads(cfg: StackConfig): Exclude<ExporterWorkloads, "auto"> {
   const mode = cfg.kubernetes.exporterWorkloads;
   if (mode !== "auto") return mode;
-  const s = cfg.exporter.sources;
-  const nodeLocal = Boolean(s.dockerSocket || s.stateFile || s.eventsFile || s.stateDir);
+  const nodeLocal = hasDs01Source(cfg.exporter.sources);
   const clusterWide = Boolean(cfg.exporter.drmUrl) || cfg.exporter.simulation;
   return nodeLocal ? (clusterWide ? "both" : "daemonSet") : "deployment";
 }
@@ -109,6 +110,12 @@ function job(
   });
 }
 
+/** POD_TARGET_LABELS that the catalog's metrics from these sources carry as data. */
+function dataLabelsOf(...sources: readonly MetricSource[]): string[] {
+  const carried = new Set<string>(Object.values(catalog).flatMap((m) => (sources.includes(m.source) ? [...m.labels] : [])));
+  return POD_TARGET_LABELS.filter((l) => carried.has(l));
+}
+
 /** Every scrape job on a cluster: pods found by Kubernetes discovery, plus the user's extra jobs. */
 export function kubernetesScrapeJobs(cfg: StackConfig): ScrapeConfig[] {
   const on = (s: ServiceName) => runsService(cfg, s);
@@ -119,15 +126,24 @@ export function kubernetesScrapeJobs(cfg: StackConfig): ScrapeConfig[] {
   if (on("grafana")) jobs.push(job(cfg, JOB_NAMES.grafana, "grafana", "http", iv.grafana));
   if (on("nodeExporter")) jobs.push(job(cfg, JOB_NAMES.nodeExporter, "nodeExporter", "metrics", iv.nodeExporter, { perNode: true }));
   if (on("dcgmExporter")) {
-    jobs.push(job(cfg, JOB_NAMES.dcgmExporter, "dcgmExporter", "metrics", iv.dcgmExporter, { perNode: true, honorLabels: true }));
+    jobs.push(
+      job(cfg, JOB_NAMES.dcgmExporter, "dcgmExporter", "metrics", iv.dcgmExporter, { perNode: true, honorLabels: true, dataLabels: dataLabelsOf("dcgm") }),
+    );
   } else if (on("exporter") && cfg.exporter.simulatedDcgmPort !== undefined) {
-    jobs.push(job(cfg, JOB_NAMES.dcgmExporter, "exporter", "dcgm-sim", iv.dcgmExporter));
+    jobs.push(job(cfg, JOB_NAMES.dcgmExporter, "exporter", "dcgm-sim", iv.dcgmExporter, { dataLabels: dataLabelsOf("dcgm") }));
   }
   if (on("cadvisor")) {
-    jobs.push(job(cfg, JOB_NAMES.cadvisor, "cadvisor", "http", iv.cadvisor, { perNode: true, metricRelabels: [CADVISOR_DROP] }));
+    jobs.push(
+      job(cfg, JOB_NAMES.cadvisor, "cadvisor", "http", iv.cadvisor, { perNode: true, metricRelabels: [CADVISOR_DROP], dataLabels: dataLabelsOf("cadvisor") }),
+    );
   }
   if (on("exporter")) {
-    jobs.push(job(cfg, JOB_NAMES.exporter, "exporter", "metrics", iv.exporter, { perNode: exporterWorkloads(cfg) === "daemonSet" }));
+    jobs.push(
+      job(cfg, JOB_NAMES.exporter, "exporter", "metrics", iv.exporter, {
+        perNode: exporterWorkloads(cfg) === "daemonSet",
+        dataLabels: dataLabelsOf("ds01", "drm", "exporter"),
+      }),
+    );
   } else if (cfg.components.exporter) {
     // Run on the hosts by systemd: scraped where the config says.
     const interval = iv.exporter;

@@ -83,14 +83,15 @@ export async function checkDashboardQueries(
   api: PrometheusApi,
   queries: readonly PanelQuery[],
   variablesOf: (dashboardUid: string) => readonly QueryVariable[],
-  options: { windowSeconds: number; concurrency: number },
+  options: { windowSeconds: number; concurrency: number; builtinsOf?: (dashboardUid: string) => Readonly<Record<string, string>> },
 ): Promise<DashboardCheck> {
   const problems: string[] = [];
   const valuesByDashboard = new Map<string, Record<string, string>>();
   const variables: Record<string, VariableValue[]> = {};
   for (const uid of new Set(queries.map((q) => q.dashboardUid))) {
     const resolved = await resolveVariables(api, uid, variablesOf(uid));
-    valuesByDashboard.set(uid, resolved.values);
+    // Built-ins a dashboard's own time range sets ($__range, $__interval) under its variables.
+    valuesByDashboard.set(uid, { ...options.builtinsOf?.(uid), ...resolved.values });
     variables[uid] = resolved.described;
     problems.push(...resolved.problems);
   }

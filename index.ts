@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, MonitoringStack, loadStackConfig } from "./components";
+import { ConfigError, MonitoringStack, exposureWarnings, loadStackConfig } from "./components";
 
 /**
  * The Pulumi program: validate the stack config (stacks/Pulumi.<stack>.yaml) before any resource
@@ -16,6 +16,7 @@ function load(): ReturnType<typeof loadStackConfig> {
 }
 
 const { config, secrets } = load();
+for (const warning of exposureWarnings(config)) void pulumi.log.warn(warning);
 const stack = new MonitoringStack("gpu-monitoring", { config, secrets });
 
 export const grafanaUrl = stack.grafanaUrl;

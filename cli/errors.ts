@@ -31,3 +31,14 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
   }
   return out;
 }
+
+/**
+ * Commander's messages quote what was typed: "unknown option '--apikey=SECRET'", "option '--token
+ * <token>' argument 'SECRET' is invalid". The value after `=` of any option, and the argument of
+ * an option whose name says it holds a secret, are taken out before the message is printed.
+ */
+export function withoutOptionValues(text: string): string {
+  return text
+    .replace(/'(-{1,2}[^'=\s]+)=[^']*'/g, "'$1=...'")
+    .replace(/(option '-{1,2}[^']*(?:token|key|password|secret|webhook)[^']*' argument )'[^']*'/gi, "$1'...'");
+}

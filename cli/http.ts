@@ -26,7 +26,8 @@ export function parseBaseUrl(value: string, flag: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`${flag} is not a URL: "${value}"`, `give a full URL such as http://127.0.0.1:9090`);
+    // The value is not repeated: a URL pasted with credentials in it would be echoed.
+    throw new UsageError(`${flag} is not a URL`, `give a full URL such as http://127.0.0.1:9090`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new UsageError(`${flag} must be http:// or https://, got ${url.protocol}`, `give a URL such as http://127.0.0.1:9090`);

@@ -11,7 +11,7 @@ import { reportCommand } from "./commands/report";
 import { servicesCommand } from "./commands/services";
 import { stacksCommand } from "./commands/stacks";
 import { statusCommand } from "./commands/status";
-import { formatError, UsageError } from "./errors";
+import { formatError, UsageError, withoutOptionValues } from "./errors";
 import { processIo, type CliIo } from "./io";
 
 /** One convention for every command: 0 done, 1 it failed (or found a problem), 2 it was called wrongly. */
@@ -44,7 +44,11 @@ function configureTree(cmd: Command, io: CliIo): void {
   cmd.exitOverride((err) => {
     throw usageExit !== undefined && err.exitCode === 1 ? new CommanderError(usageExit, err.code, err.message) : err;
   });
-  cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  cmd.configureOutput({
+    writeOut: (s) => io.stdout.write(s),
+    writeErr: (s) => io.stderr.write(s),
+    outputError: (s, write) => write(withoutOptionValues(s)),
+  });
   cmd.showHelpAfterError("(add --help for usage)");
   for (const sub of cmd.commands) configureTree(sub, io);
 }

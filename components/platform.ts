@@ -21,3 +21,12 @@ export interface ServicePlatform {
   readonly bundleOptions?: BundleOptions;
   deploy(spec: ServiceSpec, parent: pulumi.Resource): DeployedService;
 }
+
+/**
+ * Options for resources that hold data (Docker volumes, PersistentVolumeClaims, the Namespace
+ * that owns claims): kept on `pulumi destroy` and on replacement unless the stack says otherwise,
+ * and optionally protected so Pulumi refuses to delete them at all.
+ */
+export function dataResourceOptions(data: { readonly retainOnDelete: boolean; readonly protect: boolean }): Pick<pulumi.CustomResourceOptions, "retainOnDelete" | "protect"> {
+  return { retainOnDelete: data.retainOnDelete, protect: data.protect };
+}

@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "../cli/errors";
 import { log } from "./core/log";
 import { watchParent } from "./core/parent";
+import { readRegularFileSync } from "./core/regular-file";
 import { ConfigError, runExporter, type ExporterConfig } from "./run";
 import { parseMonitoringTarget, type MonitoringTarget } from "./slurm/discovery";
 
@@ -90,9 +90,9 @@ function readApiKey(flags: ExporterFlags): string | undefined {
   if (flags.apiKeyFile) {
     let key: string;
     try {
-      key = readFileSync(flags.apiKeyFile, "utf8").trim();
+      key = readRegularFileSync(flags.apiKeyFile, "--api-key-file", 64 * 1024).toString("utf8").trim();
     } catch (err: unknown) {
-      const code = err instanceof Error && "code" in err ? String(err.code) : "unreadable";
+      const code = err instanceof Error && "code" in err ? String(err.code) : err instanceof Error ? err.message : "unreadable";
       throw new CliError(`cannot read --api-key-file ${flags.apiKeyFile}: ${code}`, "check the path and that this user may read it");
     }
     if (key === "") throw new CliError(`--api-key-file ${flags.apiKeyFile} is empty`, "write the DRM API key into the file");

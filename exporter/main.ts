@@ -1,5 +1,5 @@
 import { CommanderError } from "commander";
-import { formatError } from "../cli/errors";
+import { formatError, withoutOptionValues } from "../cli/errors";
 import { exporterCommand } from "./cli";
 
 /**
@@ -8,7 +8,11 @@ import { exporterCommand } from "./cli";
  * `gpu-monitoring exporter`.
  */
 export async function main(argv: readonly string[]): Promise<void> {
-  const command = exporterCommand().name("gpu-monitoring-exporter").exitOverride().showHelpAfterError("(add --help for usage)");
+  const command = exporterCommand()
+    .name("gpu-monitoring-exporter")
+    .exitOverride()
+    .showHelpAfterError("(add --help for usage)")
+    .configureOutput({ outputError: (s, write) => write(withoutOptionValues(s)) });
   try {
     await command.parseAsync([...argv]);
   } catch (err: unknown) {

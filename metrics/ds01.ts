@@ -205,6 +205,13 @@ export const exporterSelf = {
     labels: ["source"],
     source: "exporter",
   }),
+  ds01_exporter_source_dropped_total: metric({
+    name: "ds01_exporter_source_dropped_total",
+    type: "counter",
+    help: "Items the source read but left out because a cap was reached (event types past the type cap, containers past the series cap).",
+    labels: ["source"],
+    source: "exporter",
+  }),
   ds01_exporter_collector_success: metric({
     name: "ds01_exporter_collector_success",
     type: "gauge",

@@ -137,7 +137,8 @@ export async function uploadDashboards(opts: UploadOptions): Promise<UploadResul
     if (res.status >= 200 && res.status < 300) {
       const ok = successBody.safeParse(parsed);
       const version = ok.success ? ok.data.version : undefined;
-      const url = ok.success && ok.data.url ? displayUrl(joinUrl(opts.grafanaUrl, ok.data.url)) : undefined;
+      // What Grafana answers is shown only with the token taken out: a proxy may reflect it.
+      const url = ok.success && ok.data.url ? clean(displayUrl(joinUrl(opts.grafanaUrl, ok.data.url))) : undefined;
       results.push({ uid: d.uid, title: d.title, ok: true, version, url });
       opts.progress(`${step} uploaded "${d.title}"${version !== undefined ? ` version ${version}` : ""}`);
       continue;
@@ -211,6 +212,10 @@ export function grafanaCommand(io: CliIo): Command {
       const rawUrl = flagOrEnv(flags.url, io.env, "GRAFANA_URL");
       if (!rawUrl) throw new CliError("no Grafana URL given", "pass --url http://HOST:3000 or set GRAFANA_URL");
       const grafanaUrl = parseBaseUrl(rawUrl, "--url");
+      // Upload authenticates with the token only; a password in the URL would end up in shell history and logs.
+      if (grafanaUrl.username || grafanaUrl.password) {
+        throw new CliError("--url carries user:password@", "take the credentials out of the URL; the token goes in GRAFANA_TOKEN or --token-file");
+      }
       const timeoutMs = parseDuration(flags.timeout, "--timeout");
       const token = await readToken(io, flags.token, flags.tokenFile);
       let dashboards = flags.fromDir ? await dashboardsFromDirectory(flags.fromDir) : await (await loadLazily<BuiltDashboardsModule>("../builtDashboards")).builtDashboards();

@@ -51,6 +51,43 @@ export class ConfigError extends Error {
 /** Shown instead of any value whose key is a secret. */
 export const REDACTED = "[secret]";
 
+/**
+ * Key names whose values are (or, mistyped, could be) secrets: a password typed into
+ * `authPasswordSecret`, a webhook URL under an unknown `slackWebhook` key. Their values are never
+ * shown in a message, whatever went wrong with them.
+ */
+const SECRET_KEY_NAME = /pass(word|wd)?|secret|token|api[-_]?key|webhook|credential|auth|bearer|private[-_]?key|cookie|session|signature/i;
+
+/** Values that carry credentials whatever key they sit under: URLs with user:password@, token query parameters, webhook URLs. */
+export function valueLooksSecret(value: unknown): boolean {
+  if (typeof value === "object" && value !== null) return Object.entries(value).some(([k, v]) => SECRET_KEY_NAME.test(k) || valueLooksSecret(v));
+  if (typeof value !== "string") return false;
+  return /:\/\/[^/\s@]*@/.test(value) || /[?&](token|access_token|api[-_]?key|key|password|secret|sig|signature|auth)=/i.test(value) || /hooks\.slack\.com\/|discord(app)?\.com\/api\/webhooks\//i.test(value);
+}
+
+/**
+ * A key that names a secret which is not set. The name is not repeated: a password typed where a
+ * secret's name belongs would be echoed.
+ */
+export function unsetSecretProblem(key: string): ConfigProblem {
+  return {
+    key,
+    message: "names a secret that is not set in this stack",
+    got: REDACTED,
+    allowed: "the name of a secret set with pulumi config set --secret <name> <value>",
+  };
+}
+
+/** Whether a config path names a secret-looking key at any level. */
+export function pathLooksSecret(path: readonly PropertyKey[]): boolean {
+  return path.some((seg) => typeof seg === "string" && SECRET_KEY_NAME.test(seg));
+}
+
+/** The value as a message may show it: redacted where its key or its content looks secret. */
+export function renderConfigValue(path: readonly PropertyKey[], value: unknown, isSecretPath: (path: readonly PropertyKey[]) => boolean = () => false): string {
+  return isSecretPath(path) || pathLooksSecret(path) || valueLooksSecret(value) ? REDACTED : renderValue(value);
+}
+
 export function renderValue(value: unknown): string {
   if (value === undefined) return "nothing";
   let text: string;
@@ -138,7 +175,7 @@ export function problemsFromZod(
   for (const issue of issues) {
     const path = issue.path;
     const key = path.map(String).join(".");
-    const got = isSecretPath(path) ? REDACTED : renderValue(valueAt(input, path));
+    const got = renderConfigValue(path, valueAt(input, path), isSecretPath);
     const { message, allowed } = splitMessage(issue.message);
     switch (issue.code) {
       case "unrecognized_keys": {
@@ -148,7 +185,7 @@ export function problemsFromZod(
           problems.push({
             key: full.map(String).join("."),
             message: "unknown key",
-            got: isSecretPath(full) ? REDACTED : renderValue(valueAt(input, full)),
+            got: renderConfigValue(full, valueAt(input, full), isSecretPath),
             allowed: known.length ? known.join(", ") : "no other keys",
           });
         }

@@ -24,7 +24,7 @@ import {
 import { kubernetesConfigProblems } from "../platforms/kubernetes/checks";
 import type { z } from "zod";
 import { sourceProblems, type SourceSetting, type SourceSettings } from "../../exporter/source-rules";
-import { ConfigError, REDACTED, problemsFromZod, renderValue, valueAt, type ConfigProblem } from "./errors";
+import { ConfigError, REDACTED, problemsFromZod, renderConfigValue, renderValue, unsetSecretProblem, valueAt, type ConfigProblem } from "./errors";
 import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from "./schema";
 
 export { JOB_NAMES };
@@ -101,9 +101,16 @@ export interface StackConfig {
   readonly bindAddress: string;
   /** Bind address per service (the global one unless overridden). */
   readonly bindAddresses: Readonly<Record<ServiceName, string>>;
+  /** The user said yes to publishing unauthenticated services beyond loopback. */
+  readonly exposeUnauthenticated: boolean;
   readonly ports: Readonly<Record<ServiceName, number>>;
   readonly images: Readonly<Record<ServiceName, string>>;
   readonly retention: { readonly time: string; readonly size: string };
+  /**
+   * retainOnDelete: destroying the stack (or replacing a data resource) leaves the Docker volumes,
+   * PersistentVolumeClaims and Namespace in place. protect: Pulumi refuses to delete them at all.
+   */
+  readonly data: { readonly retainOnDelete: boolean; readonly protect: boolean };
   readonly scrapeIntervals: Readonly<Record<ServiceName | "default", string>>;
   readonly evaluationInterval: string;
   readonly externalLabels: Readonly<Record<string, string>>;
@@ -154,6 +161,7 @@ export function validateStackConfig(raw: RawStackConfig, source?: string): Stack
     }
   }
 
+  problems.push(...unrenderable(plain));
   const parsed = stackConfigInputSchema.safeParse(plain);
   if (!parsed.success) {
     problems.push(...problemsFromZod(parsed.error.issues, plain, stackConfigInputSchema, isSecretPath));
@@ -208,6 +216,28 @@ function crossFieldProblemsOfRest(
   return [];
 }
 
+/** No string in a stack config needs more; a longer one would be copied into every rendered file. */
+export const MAX_CONFIG_STRING = 16 * 1024;
+
+/**
+ * What no schema can see: an own `__proto__` key (YAML and JSON keep it, assigning it to an
+ * object drops it silently) and strings of any length, wherever they sit.
+ */
+function unrenderable(value: unknown, at: readonly string[] = []): ConfigProblem[] {
+  if (typeof value === "string" && value.length > MAX_CONFIG_STRING) {
+    return [{ key: at.join("."), message: `longer than ${MAX_CONFIG_STRING} characters`, got: `${value.length} characters`, allowed: `at most ${MAX_CONFIG_STRING} characters` }];
+  }
+  if (value === null || typeof value !== "object") return [];
+  const out: ConfigProblem[] = [];
+  for (const key of Object.getOwnPropertyNames(value)) {
+    const path = [...at, key];
+    if (key === "__proto__") {
+      out.push({ key: path.join("."), message: "a key named __proto__ cannot be carried into the rendered config (it would be dropped silently)", got: "a __proto__ key", allowed: "any other key name" });
+    } else if (key !== "length" || !Array.isArray(value)) out.push(...unrenderable((value as Record<string, unknown>)[key], path));
+  }
+  return out;
+}
+
 function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackConfig {
   const profile = input.profile ?? "dev";
   const defaults = PROFILE_DEFAULTS[profile];
@@ -241,9 +271,11 @@ function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackC
     bindAddresses: Object.fromEntries(
       SERVICE_NAMES.map((s) => [s, input.bindAddresses?.[s] ?? bindAddress]),
     ) as Record<ServiceName, string>,
+    exposeUnauthenticated: input.exposeUnauthenticated ?? false,
     ports: { ...DEFAULT_PORTS, ...definedOnly(input.ports) },
     images: { ...DEFAULT_IMAGES, ...definedOnly(input.images) },
     retention: { time: input.retention?.time ?? DEFAULT_RETENTION.time, size: input.retention?.size ?? DEFAULT_RETENTION.size },
+    data: { retainOnDelete: input.data?.retainOnDelete ?? true, protect: input.data?.protect ?? false },
     scrapeIntervals,
     evaluationInterval: input.evaluationInterval ?? DEFAULT_EVALUATION_INTERVAL,
     externalLabels: { ...defaults.externalLabels, ...input.externalLabels },
@@ -327,6 +359,22 @@ export function publishedPorts(cfg: StackConfig): PublishedPort[] {
   return out;
 }
 
+/** Grafana asks for a login; every other service answers anyone who reaches its port. */
+const AUTHENTICATED_SERVICES: ReadonlySet<ServiceName> = new Set(["grafana"]);
+
+/** Published ports of services without authentication on an address beyond loopback (Docker only). */
+export function unauthenticatedExposures(cfg: StackConfig): PublishedPort[] {
+  if (cfg.platform !== "docker") return [];
+  return publishedPorts(cfg).filter((p) => !AUTHENTICATED_SERVICES.has(p.service) && !p.bindAddress.startsWith("127."));
+}
+
+/** What `pulumi up` and `export` warn about: each service published without authentication beyond loopback. */
+export function exposureWarnings(cfg: StackConfig): string[] {
+  return unauthenticatedExposures(cfg).map(
+    (p) => `${p.service} is published on ${p.bindAddress}:${p.port} without authentication (${p.key}, exposeUnauthenticated: true); anyone who reaches that address can read${p.service === "alertmanager" ? " and silence alerts" : " it"}`,
+  );
+}
+
 function addressesOverlap(a: string, b: string): boolean {
   return a === b || a === "0.0.0.0" || b === "0.0.0.0";
 }
@@ -349,6 +397,17 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
       message: "Grafana is on but its admin password secret is not set (there is no default password)",
       got: "nothing",
       allowed: "a secret: pulumi config set --secret grafanaAdminPassword <password>, or components.grafana: false",
+    });
+  }
+
+  const exposed = unauthenticatedExposures(cfg);
+  if (exposed.length > 0 && !cfg.exposeUnauthenticated) {
+    const key = input.bindAddresses && exposed.every((p) => input.bindAddresses?.[p.service] !== undefined) ? `bindAddresses.${exposed[0]!.service}` : "bindAddress";
+    problems.push({
+      key,
+      message: `publishes ${[...new Set(exposed.map((p) => p.service))].join(", ")} beyond loopback, and they have no authentication`,
+      got: renderValue(exposed[0]!.bindAddress),
+      allowed: "127.0.0.1 (reach it over SSH or a reverse proxy with authentication), or exposeUnauthenticated: true to publish it anyway",
     });
   }
 
@@ -404,12 +463,7 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
 
   for (const ref of secretReferences(cfg.alerting, ["alerting"])) {
     if (!cfg.secretKeys.includes(ref.name.replace(/^gpu-monitoring:/, ""))) {
-      problems.push({
-        key: ref.key,
-        message: `names the secret ${ref.name}, which is not set`,
-        got: renderValue(ref.name),
-        allowed: `a secret set with pulumi config set --secret ${ref.name} <value>`,
-      });
+      problems.push(unsetSecretProblem(ref.key));
     }
   }
 
@@ -515,6 +569,6 @@ function exporterSourceProblems(cfg: StackConfig, input: StackConfigInput): Conf
   return sourceProblems(settings, name).map((p) => {
     const key = name(p.settings[0]);
     const got = Object.fromEntries(p.settings.map((s) => [name(s), s === "apiKey" ? REDACTED : (valueAt(input, name(s).split(".")) ?? settings[s])]));
-    return { key, message: p.message, got: renderValue(got), allowed: p.allowed };
+    return { key, message: p.message, got: renderConfigValue(["exporter"], got), allowed: p.allowed };
   });
 }

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { alertingSchema, thresholdsSchema } from "../../alerts/config";
 import { kubernetesSchema } from "../platforms/kubernetes/config";
 import { SERVICE_NAMES, type ServiceName } from "../spec";
+import { hostPath } from "./paths";
+import { credentialFreeUrl } from "./url";
 
 /**
  * The stack config as users write it (`gpu-monitoring:<key>` in stacks/Pulumi.<stack>.yaml).
@@ -56,20 +58,32 @@ export const pinnedImage = z.string().superRefine((ref, ctx) => {
 export const jobName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_-]{0,62}$/, { message: "not a job name|letters, digits, _ and -, starting with a letter or _" });
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-export const labelMap = z.record(
-  z.string().regex(LABEL_NAME, { message: "not a Prometheus label name|[a-zA-Z_][a-zA-Z0-9_]*" }).refine((k) => !k.startsWith("__"), {
-    message: "label names starting with __ are reserved|names not starting with __",
-  }),
-  z.string(),
-);
+/** Label values end up in every series and every rendered file: a few hundred characters is plenty. */
+export const MAX_LABEL_VALUE_LENGTH = 1024;
+export const MAX_LABELS = 64;
+export const labelMap = z
+  .record(
+    z
+      .string()
+      .max(128)
+      .regex(LABEL_NAME, { message: "not a Prometheus label name|[a-zA-Z_][a-zA-Z0-9_]*" })
+      .refine((k) => !k.startsWith("__"), {
+        message: "label names starting with __ are reserved|names not starting with __",
+      }),
+    z.string().max(MAX_LABEL_VALUE_LENGTH),
+  )
+  .refine((m) => Object.keys(m).length <= MAX_LABELS, { message: `too many labels|at most ${MAX_LABELS} labels` });
 
-/** Absolute path on the host. */
-export const absPath = z.string().regex(/^\/[^\0]*$/, { message: "not an absolute path|a path starting with /" });
+/** Absolute path on the host, normalised and outside the system directories (see paths.ts). */
+export const absPath = hostPath();
 
 /** A name that is valid as a Docker container/volume name prefix and a DNS label part. */
 export const namePrefix = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, {
   message: "not a valid name prefix|lower-case letters, digits and -, 2-32 characters",
 });
+
+/** A GPU as DCGM and the container runtime name it: an index, or a GPU/MIG UUID. Nothing that could split a list or a line. */
+const GPU_ID = /^(?:\d{1,3}|(?:GPU|MIG)-[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}|MIG-GPU-[0-9A-Fa-f-]{36}\/\d{1,2}\/\d{1,2})$/;
 
 function perService<T extends z.ZodType>(value: T) {
   const shape = Object.fromEntries(SERVICE_NAMES.map((s) => [s, value.optional()])) as {
@@ -89,9 +103,19 @@ export const scrapeIntervalsSchema = z.strictObject({
 
 export const gpuSchema = z.strictObject({
   /** GPUs the DCGM exporter sees: "all", or device indexes/UUIDs. */
-  devices: z.union([z.literal("all"), z.array(z.string().min(1)).min(1)]),
+  devices: z.union([
+    z.literal("all"),
+    z
+      .array(z.string().regex(GPU_ID, { message: "not a GPU index or UUID|an index such as 0, or GPU-<uuid> / MIG-<uuid>" }))
+      .min(1)
+      .max(64),
+  ]),
   /** Counter list inside the DCGM image; the DCP list carries the profiling counters MIG needs. */
-  collectors: z.string().min(1).optional(),
+  collectors: z
+    .string()
+    .regex(/^\/etc\/dcgm-exporter\/[A-Za-z0-9_.-]+\.csv$/, { message: "not a DCGM counter list|a .csv file in /etc/dcgm-exporter/, such as /etc/dcgm-exporter/dcp-metrics-included.csv" })
+    .refine((p) => !p.includes(".."), { message: "has a .. segment|a .csv file in /etc/dcgm-exporter/" })
+    .optional(),
 });
 
 export const exporterSchema = z.strictObject({
@@ -104,18 +128,19 @@ export const exporterSchema = z.strictObject({
   /** Host port for the simulated DCGM endpoint (simulation without the real DCGM exporter). */
   simulatedDcgmPort: port.optional(),
   dockerSocket: absPath.optional(),
-  stateFile: absPath.optional(),
-  eventsFile: absPath.optional(),
+  /** Its folder is mounted read-only into the exporter. */
+  stateFile: hostPath({ mounts: "folder" }).optional(),
+  eventsFile: hostPath({ mounts: "folder" }).optional(),
   stateDir: absPath.optional(),
   /** utmp database (login sessions per user), e.g. /var/run/utmp. */
   utmpFile: absPath.optional(),
   /** DS01's `<group>.members` directory, e.g. /opt/ds01-infra/config/runtime/groups. */
   groupsDir: absPath.optional(),
   /** cgroup v2 mount with DS01's user slices (CPU and memory per user), e.g. /sys/fs/cgroup. */
-  cgroupRoot: absPath.optional(),
+  cgroupRoot: hostPath({ mounts: "itself", allow: ["/sys/fs/cgroup"] }).optional(),
   /** Group id owning the Docker socket on the host, so the non-root exporter can read it. */
   dockerGroupId: z.number().int().min(0).optional(),
-  drmUrl: z.url({ protocol: /^https?$/ }).optional(),
+  drmUrl: credentialFreeUrl("put the API key in the drmApiKey secret (pulumi config set --secret drmApiKey ...)").optional(),
   updateIntervalSeconds: z.number().int().min(1).max(3600).optional(),
   /**
    * Build the exporter image from exporter/Dockerfile on the Docker host (default), or pull
@@ -174,8 +199,8 @@ export const slurmSchema = z.strictObject({
   pollInterval: duration.optional(),
   /** Bound on each sinfo/squeue run. */
   commandTimeout: duration.optional(),
-  /** SLURM_CONF for the exporter's commands; the host's default otherwise. */
-  slurmConf: absPath.optional(),
+  /** SLURM_CONF for the exporter's commands; the host's default otherwise. SLURM keeps it in /etc/slurm. */
+  slurmConf: hostPath({ mounts: "itself", allow: ["/etc/slurm"] }).optional(),
   /** How often Prometheus asks the exporter for the monitoring targets. */
   discoveryRefreshInterval: duration.optional(),
   monitoringTargets: z.array(slurmMonitoringTargetSchema).optional(),
@@ -190,9 +215,13 @@ export const stackConfigInputSchema = z.strictObject({
   exporter: exporterSchema.optional(),
   bindAddress: ipv4.optional(),
   bindAddresses: bindAddressesSchema.optional(),
+  /** Publishing services that have no authentication on an address beyond loopback must be meant. */
+  exposeUnauthenticated: z.boolean().optional(),
   ports: portsSchema.optional(),
   images: imagesSchema.optional(),
   retention: z.strictObject({ time: duration.optional(), size: byteSize.optional() }).optional(),
+  /** What `pulumi destroy` and renames may do to the data volumes, claims and namespace. */
+  data: z.strictObject({ retainOnDelete: z.boolean().optional(), protect: z.boolean().optional() }).optional(),
   scrapeIntervals: scrapeIntervalsSchema.optional(),
   evaluationInterval: duration.optional(),
   externalLabels: labelMap.optional(),
@@ -200,7 +229,7 @@ export const stackConfigInputSchema = z.strictObject({
   fileSd: fileSdSchema.optional(),
   slurm: slurmSchema.optional(),
   grafanaAdminUser: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, { message: "not a user name|letters, digits and . _ @ -, up to 64 characters" }).optional(),
-  grafanaRootUrl: z.url({ protocol: /^https?$/ }).optional(),
+  grafanaRootUrl: credentialFreeUrl("Grafana's root URL is shown to every visitor").optional(),
   thresholds: thresholdsSchema,
   alerting: alertingSchema,
   kubernetes: kubernetesSchema,

@@ -8,6 +8,11 @@ export const GRAFANA_DATA_DIR = "/var/lib/grafana";
 export const GRAFANA_PASSWORD_SECRET = "grafanaAdminPassword";
 export const GRAFANA_PASSWORD_FILE = `${GRAFANA_PROVISIONING_DIR}/secrets/admin_password`;
 
+/** Session cookies only over TLS when Grafana is served over https (a TLS ingress or proxy in front). */
+export function grafanaCookieEnv(rootUrl: string): Record<string, string> {
+  return rootUrl.startsWith("https://") ? { GF_SECURITY_COOKIE_SECURE: "true" } : {};
+}
+
 /**
  * Grafana: provisioning from the bundle; the admin password only as a file (`__FILE` variable),
  * so it shows in neither `docker inspect` nor the environment of the process.
@@ -29,9 +34,17 @@ export function grafanaService(cfg: StackConfig, bundle: readonly BundleFile[] =
       GF_LOG_MODE: "console",
       GF_USERS_ALLOW_SIGN_UP: "false",
       GF_AUTH_ANONYMOUS_ENABLED: "false",
+      // Nothing leaves for grafana.com, gravatar.com or snapshot services: GPU hosts are often
+      // offline, and dashboards, user e-mails and versions are nobody else's business.
       GF_ANALYTICS_REPORTING_ENABLED: "false",
       GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+      GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: "false",
+      GF_ANALYTICS_FEEDBACK_LINKS_ENABLED: "false",
+      GF_NEWS_NEWS_FEED_ENABLED: "false",
+      GF_SNAPSHOTS_EXTERNAL_ENABLED: "false",
+      GF_SECURITY_DISABLE_GRAVATAR: "true",
       GF_DATABASE_WAL: "true",
+      ...grafanaCookieEnv(rootUrl),
     },
     ports: [port],
     configFiles: configFilesFrom(bundle, "grafana/provisioning", GRAFANA_PROVISIONING_DIR),

@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo, Server } from "node:net";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { exporterSelf } from "../../metrics";
 import type { Collector } from "./collector";
+import { createBoundedServer, DEFAULT_HTTP_LIMITS, type HttpLimits } from "./http-limits";
 import { log } from "./log";
 import { byteLength, renderMetrics } from "./render";
 
@@ -27,6 +28,8 @@ export interface ExporterOptions {
   readonly onClose?: readonly (() => Promise<void>)[];
   /** Further GET/HEAD endpoints by path (SLURM service discovery); /metrics and /-/* stay reserved. */
   readonly routes?: Readonly<Record<string, Route>>;
+  /** Connection cap, timeouts and pipelining bound. Default DEFAULT_HTTP_LIMITS. */
+  readonly httpLimits?: HttpLimits;
 }
 
 /** What an extra endpoint answers; computed from the query string of the request. */
@@ -211,12 +214,8 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     });
   };
 
-  const server = createServer(handle);
-  // Slow or idle clients must not pin sockets forever.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
-  const port = await listen(server, options.port ?? DEFAULT_METRICS_PORT, bind);
+  const server = createBoundedServer(handle, options.httpLimits ?? DEFAULT_HTTP_LIMITS);
+  const port = await listen(server.listener, options.port ?? DEFAULT_METRICS_PORT, bind);
   const host = bind.includes(":") ? `[${bind}]` : bind;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host}:${port}`;
   log("info", "exporter listening", { url, collectors: options.collectors.map((c) => c.name).join(",") });
@@ -224,10 +223,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await server.close();
       await Promise.allSettled(options.collectors.map((c) => c.close()));
       await Promise.allSettled((options.onClose ?? []).map((fn) => fn()));
     })();

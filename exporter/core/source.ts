@@ -8,4 +8,9 @@ export interface Source<T> {
   readonly name: string;
   read(): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Items read but left out of the value because a cap was reached (event types, containers),
+   * since the source was created. Sources without a cap leave it out.
+   */
+  readonly dropped?: () => number;
 }

@@ -40,6 +40,9 @@ export class SourceTracker {
   private readonly up: Gauge<"source">;
   private readonly lastSuccess: Gauge<"source">;
   private readonly errors: Counter<"source">;
+  private readonly dropped: Counter<"source">;
+  /** What each source's dropped() read at the last publication, so the counter grows by the difference. */
+  private readonly droppedSeen = new Map<string, number>();
 
   constructor(registry: Registry) {
     const m = exporterSelf;
@@ -56,6 +59,21 @@ export class SourceTracker {
       labelNames: ["source"],
       registers: [registry],
     });
+    this.dropped = new Counter({
+      name: m.ds01_exporter_source_dropped_total.name,
+      help: m.ds01_exporter_source_dropped_total.help,
+      labelNames: ["source"],
+      registers: [registry],
+    });
+  }
+
+  /** Publishes how much a capped source has left out so far (a series at 0 from its first read). */
+  private publishDropped<T>(source: Source<T>): void {
+    if (!source.dropped) return;
+    const now = source.dropped();
+    const before = this.droppedSeen.get(source.name) ?? 0;
+    this.dropped.inc({ source: source.name }, Math.max(0, now - before));
+    this.droppedSeen.set(source.name, Math.max(now, before));
   }
 
   /**
@@ -90,6 +108,7 @@ export class SourceTracker {
       return entry.last;
     } finally {
       clearTimeout(timer);
+      this.publishDropped(source);
     }
   }
 

@@ -1,5 +1,6 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { jsonShapeProblem, type JsonShapeLimits } from "../core/json-shape";
 import type { Source } from "../core/source";
 import { parseDrmSnapshot, type DrmSnapshot } from "./model";
 
@@ -8,6 +9,11 @@ export const DRM_SNAPSHOT_PATH = "/api/v1/monitoring/snapshot";
 export const DEFAULT_DRM_TIMEOUT_MS = 5_000;
 /** A snapshot of 10,000 workers is about 2 MB; anything far beyond is not a snapshot. */
 export const DEFAULT_DRM_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * A valid snapshot nests three deep (snapshot, workers, worker) and holds about 80,000 values at
+ * its 10,000-worker bound; room is left for fields the coordinator adds, not for a parse bomb.
+ */
+export const DRM_JSON_SHAPE: JsonShapeLimits = { maxDepth: 16, maxValues: 250_000 };
 
 export interface DrmHttpSourceOptions {
   /** Coordinator base URL, e.g. http://drm-coordinator:8080 */
@@ -79,6 +85,8 @@ export function createDrmHttpSource(options: DrmHttpSourceOptions): Source<DrmSn
     }
     if (res.status === 401 || res.status === 403) throw new Error(`DRM API ${shown} refused the API key (HTTP ${res.status})`);
     if (res.status < 200 || res.status > 299) throw new Error(`DRM API ${shown} answered HTTP ${res.status}`);
+    const shape = await jsonShapeProblem(res.body, DRM_JSON_SHAPE);
+    if (shape) throw new Error(`DRM API ${shown} answered with a body beyond what a snapshot holds: ${shape}`);
     let payload: unknown;
     try {
       payload = JSON.parse(new TextDecoder("utf-8").decode(res.body));

@@ -1,5 +1,6 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { readRegularFile } from "../core/regular-file";
 import type { Source } from "../core/source";
 
 /** One user's DS01 slice: `ds01.slice/ds01-<group>.slice/ds01-<group>-<user>.slice`. */
@@ -37,9 +38,12 @@ export function cgroupNumber(text: string): number | undefined {
   return /^\d+$/.test(t) ? Number(t) : undefined;
 }
 
+/** cpu.stat and memory.current are a few hundred bytes; anything near this is not a cgroup file. */
+const CGROUP_FILE_MAX_BYTES = 64 * 1024;
+
 async function readOptional(file: string): Promise<string | undefined> {
   try {
-    return await fs.readFile(file, "utf8");
+    return (await readRegularFile(file, `cgroup file ${file}`, CGROUP_FILE_MAX_BYTES)).toString("utf8");
   } catch (err: unknown) {
     // A slice removed between listing and reading, or a controller not enabled on it.
     if (err instanceof Error && "code" in err && (err.code === "ENOENT" || err.code === "ENODEV")) return undefined;

@@ -254,8 +254,11 @@ export class Ds01Collector implements Collector {
   }
 
   private showEvents(counts: EventCounts): void {
-    // No reset: a type whose events all left the window reads 0 rather than vanishing.
-    for (const [eventType, n] of counts) this.gauges.ds01_events_24h_total.set({ event_type: eventType }, n);
+    // No reset: a type whose events all left the window reads 0 rather than vanishing, until the
+    // events log evicts it to make room at its type cap; then its series goes too.
+    const g = this.gauges.ds01_events_24h_total;
+    for (const eventType of this.shownEvents?.keys() ?? []) if (!counts.has(eventType)) g.remove({ event_type: eventType });
+    for (const [eventType, n] of counts) g.set({ event_type: eventType }, n);
     this.gauges.ds01_lifecycle_events_total.replace(lifecycleCounts(counts).map(({ action, count }) => ({ labels: { action }, value: count })));
     this.shownEvents = counts;
   }

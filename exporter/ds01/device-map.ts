@@ -1,4 +1,6 @@
 import { promises as fs } from "node:fs";
+import { parseJsonNamed } from "../core/json-shape";
+import { readRegularFile } from "../core/regular-file";
 import * as z from "../core/zod";
 import type { GpuDevice, MigDevice } from "./model";
 
@@ -126,7 +128,7 @@ const jsonDeviceMapSchema = z.object({
  * "profile":"1g.10gb","gpu_instance_id":7}]}]}`.
  */
 export function parseJsonDeviceMap(text: string): DeviceMap {
-  const parsed = jsonDeviceMapSchema.parse(JSON.parse(text));
+  const parsed = jsonDeviceMapSchema.parse(parseJsonNamed(text, "device map"));
   const gpus: GpuDevice[] = [];
   const migs: MigDevice[] = [];
   for (const gpu of parsed.gpus) {
@@ -160,8 +162,7 @@ export class DeviceMapFile implements DeviceMapSource {
     const stat = await fs.stat(this.path);
     const key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
     if (key === this.key) return this.map;
-    if (stat.size > this.maxBytes) throw new Error(`device map ${this.path} is ${stat.size} bytes, over the ${this.maxBytes} limit`);
-    this.map = parseDeviceMap(await fs.readFile(this.path, "utf8"));
+    this.map = parseDeviceMap((await readRegularFile(this.path, `device map ${this.path}`, this.maxBytes)).toString("utf8"));
     this.key = key;
     return this.map;
   }

@@ -1,5 +1,5 @@
-import { promises as fs } from "node:fs";
 import type { Source } from "../core/source";
+import { readRegularFile } from "../core/regular-file";
 import { labelDeviceIds, parsePasswd, type ContainerRecord, type UidResolver } from "./classify";
 import { DeviceMapFile, EMPTY_DEVICE_MAP, type DeviceMap, type DeviceMapSource } from "./device-map";
 import { DockerApi, DockerApiError, type EventStream } from "./docker-api";
@@ -282,7 +282,7 @@ export class DockerSource implements Source<Ds01Snapshot> {
 
   private async loadUsers(): Promise<Map<string, string>> {
     try {
-      return parsePasswd(await fs.readFile(this.passwdFile, "utf8"));
+      return parsePasswd((await readRegularFile(this.passwdFile, "passwd file", 16 * 1024 * 1024)).toString("utf8"));
     } catch {
       return new Map();
     }

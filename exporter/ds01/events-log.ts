@@ -1,5 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { promises as fs } from "node:fs";
+import { openRegularFile } from "../core/regular-file";
 import type { Source } from "../core/source";
 import { EventLineScanner, FieldKind, LineVerdict } from "./event-line";
 import { TimeWindow } from "./time-window";
@@ -96,6 +97,8 @@ export class EventsLog implements Source<EventCounts> {
   private readonly timestamps = new TimestampParser();
   private readonly eventTypes = new EventTypeNames();
   private cutoff = 0;
+  /** Eviction runs at most once per read, so a flood of new types costs one pass, not one per line. */
+  private evictedThisRead = false;
 
   constructor(private readonly opts: EventsLogOptions) {
     this.name = opts.name ?? "events";
@@ -121,9 +124,25 @@ export class EventsLog implements Source<EventCounts> {
     this.file = undefined;
   }
 
+  /** Events of types past the type cap, since the source was created. */
+  readonly dropped = (): number => this.stats.droppedTypes;
+
+  /**
+   * At the type cap, types whose events have all left the window make room: without this, old
+   * types would hold the cap for good and a new, legitimate type would never be counted.
+   */
+  private evictIdleTypes(): void {
+    this.evictedThisRead = true;
+    for (const [type, window] of this.windows) {
+      window.expire(this.cutoff);
+      if (window.count === 0) this.windows.delete(type);
+    }
+  }
+
   private async readOnce(): Promise<EventCounts> {
     const now = this.now();
     this.cutoff = now - this.windowMs;
+    this.evictedThisRead = false;
     await this.catchUp(now);
     const counts = new Map<string, number>();
     for (const [type, window] of this.windows) {
@@ -159,18 +178,11 @@ export class EventsLog implements Source<EventCounts> {
   }
 
   private async openCurrent(): Promise<void> {
-    const file = await fs.open(this.opts.path, "r");
-    try {
-      const stat = await file.stat();
-      if (!stat.isFile()) throw new Error(`events log ${this.opts.path} is not a regular file`);
-      this.file = file;
-      this.ino = stat.ino;
-      this.offset = 0;
-      this.resetLine();
-    } catch (err) {
-      await file.close().catch(() => undefined);
-      throw err;
-    }
+    const { file, stat } = await openRegularFile(this.opts.path, `events log ${this.opts.path}`);
+    this.file = file;
+    this.ino = stat.ino;
+    this.offset = 0;
+    this.resetLine();
   }
 
   /** Reads from the offset to the end of the open file. */
@@ -313,6 +325,7 @@ export class EventsLog implements Source<EventCounts> {
     }
     let window = this.windows.get(eventType);
     if (!window) {
+      if (this.windows.size >= this.maxTypes && !this.evictedThisRead) this.evictIdleTypes();
       if (this.windows.size >= this.maxTypes) {
         this.stats.droppedTypes++;
         return;

@@ -1,5 +1,6 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { readRegularFile } from "../core/regular-file";
 import type { Source } from "../core/source";
 
 /** Members of each DS01 group, in file order, each listed once. */
@@ -50,17 +51,14 @@ export class GroupsSource implements Source<GroupMembers> {
   async read(): Promise<GroupMembers> {
     const entries = await fs.readdir(this.opts.path, { withFileTypes: true });
     const files = entries
-      .filter((e) => e.name.length > MEMBERS_SUFFIX.length && e.name.endsWith(MEMBERS_SUFFIX) && e.name !== `${ARCHIVED}${MEMBERS_SUFFIX}` && !e.isDirectory())
+      .filter((e) => e.name.length > MEMBERS_SUFFIX.length && e.name.endsWith(MEMBERS_SUFFIX) && e.name !== `${ARCHIVED}${MEMBERS_SUFFIX}` && (e.isFile() || e.isSymbolicLink()))
       .map((e) => e.name)
       .sort();
     if (files.length > this.maxGroups) throw new Error(`groups dir ${this.opts.path} has ${files.length} member files, over the limit of ${this.maxGroups}`);
     const groups = new Map<string, readonly string[]>();
     for (const file of files) {
       const full = path.join(this.opts.path, file);
-      const stat = await fs.stat(full);
-      if (!stat.isFile()) continue;
-      if (stat.size > this.maxFileBytes) throw new Error(`group file ${full} is ${stat.size} bytes, over the ${this.maxFileBytes}-byte limit`);
-      const text = await fs.readFile(full, "utf8");
+      const text = (await readRegularFile(full, `group file ${full}`, this.maxFileBytes)).toString("utf8");
       groups.set(file.slice(0, -MEMBERS_SUFFIX.length), parseMembers(text));
     }
     return groups;

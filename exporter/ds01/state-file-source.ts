@@ -1,4 +1,6 @@
 import { promises as fs } from "node:fs";
+import { parseJsonNamed } from "../core/json-shape";
+import { readRegularFile } from "../core/regular-file";
 import type { Source } from "../core/source";
 import * as z from "../core/zod";
 import { DeviceMapFile, MIG_SLICES_PER_GPU, migProfileEquivalents, type DeviceMap, type DeviceMapSource } from "./device-map";
@@ -15,6 +17,28 @@ export interface StateFileSourceOptions {
   readonly maxBytes?: number;
   /** Source name in ds01_exporter_source_*; default "state_file". */
   readonly name?: string;
+  /**
+   * Container allocations published at most; the rest (in slot order) are left out and counted in
+   * ds01_exporter_source_dropped_total. Every allocation is several series. Default 10,000.
+   */
+  readonly maxContainers?: number;
+}
+
+export const DEFAULT_STATE_FILE_MAX_CONTAINERS = 10_000;
+
+/** The state with at most `max` container entries, in slot order, and how many were left out. */
+export function capContainers(state: GpuState, max: number): { state: GpuState; dropped: number } {
+  let room = max;
+  let dropped = 0;
+  const gpus: GpuState["gpus"] = {};
+  for (const slot of Object.keys(state.gpus).sort(compareSlots)) {
+    const entry = state.gpus[slot]!;
+    const kept = entry.containers.slice(0, Math.max(0, room));
+    room -= kept.length;
+    dropped += entry.containers.length - kept.length;
+    gpus[slot] = kept.length === entry.containers.length ? entry : { ...entry, containers: kept };
+  }
+  return { state: dropped === 0 ? state : { ...state, gpus }, dropped };
 }
 
 const containerSchema = z.object({
@@ -64,10 +88,13 @@ export class StateFileSource implements Source<Ds01Snapshot> {
   private key = "";
   private result: { ok: true; snapshot: Ds01Snapshot } | { ok: false; error: Error } | undefined;
   private mapUsed: DeviceMap | undefined;
+  private readonly maxContainers: number;
+  private droppedTotal = 0;
 
   constructor(private readonly opts: StateFileSourceOptions) {
     this.name = opts.name ?? "state_file";
     this.maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
+    this.maxContainers = opts.maxContainers ?? DEFAULT_STATE_FILE_MAX_CONTAINERS;
     this.deviceMap = opts.deviceMapFile ? new DeviceMapFile(opts.deviceMapFile) : opts.deviceMap;
   }
 
@@ -87,22 +114,22 @@ export class StateFileSource implements Source<Ds01Snapshot> {
 
   async close(): Promise<void> {}
 
+  /** Containers left out past the cap, summed over every version of the file read so far. */
+  readonly dropped = (): number => this.droppedTotal;
+
   private async load(size: number, devices: DeviceMap | undefined): Promise<{ ok: true; snapshot: Ds01Snapshot } | { ok: false; error: Error }> {
     try {
       if (size > this.maxBytes) throw new Error(`state file is ${size} bytes, over the ${this.maxBytes} limit`);
-      const text = await fs.readFile(this.opts.path, "utf8");
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (err: unknown) {
-        throw new Error(`state file is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      const text = (await readRegularFile(this.opts.path, "state file", this.maxBytes)).toString("utf8");
+      const json = parseJsonNamed(text, "state file");
       const parsed = gpuStateSchema.safeParse(json);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new Error(`state file does not match the gpu-state format at ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
       }
-      return { ok: true, snapshot: snapshotFromState(parsed.data, devices) };
+      const capped = capContainers(parsed.data, this.maxContainers);
+      this.droppedTotal += capped.dropped;
+      return { ok: true, snapshot: snapshotFromState(capped.state, devices) };
     } catch (err: unknown) {
       return { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
     }

@@ -1,4 +1,4 @@
-import { promises as fs } from "node:fs";
+import { readRegularFile } from "../core/regular-file";
 import type { Source } from "../core/source";
 
 /**
@@ -87,24 +87,7 @@ export class UtmpSource implements Source<SessionCounts> {
   }
 
   async read(): Promise<SessionCounts> {
-    const file = await fs.open(this.opts.path, "r");
-    try {
-      const stat = await file.stat();
-      if (!stat.isFile()) throw new Error(`utmp ${this.opts.path} is not a regular file`);
-      if (stat.size > this.maxBytes) throw new Error(`utmp ${this.opts.path} is ${stat.size} bytes, over the ${this.maxBytes}-byte limit`);
-      // Read at most one byte past the limit, so a file growing under us cannot grow the read.
-      const buf = Buffer.alloc(this.maxBytes + 1);
-      let length = 0;
-      for (;;) {
-        const { bytesRead } = await file.read(buf, length, buf.length - length, length);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-        if (length > this.maxBytes) throw new Error(`utmp ${this.opts.path} grew over the ${this.maxBytes}-byte limit`);
-      }
-      return loginSessions(parseUtmp(buf.subarray(0, length)));
-    } finally {
-      await file.close();
-    }
+    return loginSessions(parseUtmp(await readRegularFile(this.opts.path, `utmp ${this.opts.path}`, this.maxBytes)));
   }
 
   async close(): Promise<void> {}

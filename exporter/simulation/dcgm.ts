@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createBoundedServer } from "../core/http-limits";
 import { dcgm } from "../../metrics";
 import { DEFAULT_BIND, listen } from "../core/server";
 import { log } from "../core/log";
@@ -165,7 +166,7 @@ export interface DcgmEndpoint {
  * DCGM is overridden down, which answers 503.
  */
 export async function startDcgmEndpoint(page: () => string | undefined, port: number, bind = DEFAULT_BIND): Promise<DcgmEndpoint> {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createBoundedServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== "/metrics") {
       res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" }).end("Not Found\n");
@@ -188,16 +189,11 @@ export async function startDcgmEndpoint(page: () => string | undefined, port: nu
     res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
     res.end(req.method === "HEAD" ? undefined : body);
   });
-  server.keepAliveTimeout = 5_000;
-  const bound = await listen(server, port, bind);
+  const bound = await listen(server.listener, port, bind);
   const host = bind.includes(":") ? `[${bind}]` : bind === "0.0.0.0" ? "127.0.0.1" : bind;
   return {
     url: `http://${host}:${bound}/metrics`,
     port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => server.close(),
   };
 }

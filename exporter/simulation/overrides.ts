@@ -1,6 +1,8 @@
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { $ZodError } from "zod/v4/core";
+import { parseJsonNamed } from "../core/json-shape";
 import { log } from "../core/log";
+import { readRegularFileSync } from "../core/regular-file";
 import * as z from "../core/zod";
 
 /**
@@ -58,6 +60,9 @@ export type GpuOverride = z.infer<typeof gpuOverrideSchema>;
 export type SlotOverride = z.infer<typeof slotOverrideSchema>;
 export type DrmOverride = z.infer<typeof drmOverrideSchema>;
 
+/** An overrides file is a few lines of JSON. */
+const MAX_OVERRIDES_BYTES = 1024 * 1024;
+
 export const NO_OVERRIDES: SimulationOverrides = Object.freeze({});
 
 /** Something that yields the overrides in force now. */
@@ -95,8 +100,8 @@ export class OverridesFile implements OverridesProvider {
       return this.value;
     }
     try {
-      const text = readFileSync(this.path, "utf8");
-      this.value = text.trim() === "" ? NO_OVERRIDES : simulationOverridesSchema.parse(JSON.parse(text));
+      const text = readRegularFileSync(this.path, "simulation overrides file", MAX_OVERRIDES_BYTES).toString("utf8");
+      this.value = text.trim() === "" ? NO_OVERRIDES : simulationOverridesSchema.parse(parseJsonNamed(text, "simulation overrides file"));
       log("info", "simulation overrides loaded", { path: this.path });
     } catch (err: unknown) {
       const message = err instanceof $ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : err instanceof Error ? err.message : String(err);

@@ -243,6 +243,21 @@ describe("export", () => {
     expect(existsSync(join(tmp, "nopass", "grafana", "provisioning", "datasources", "datasources.yml"))).toBe(true);
   });
 
+  it("warns on stderr about each unauthenticated service published beyond loopback, and refuses it without the opt-in", async () => {
+    const file = join(tmp, "Pulumi.exposed.yaml");
+    const base = "config:\n  gpu-monitoring:platform: docker\n  gpu-monitoring:profile: dev\n  gpu-monitoring:bindAddress: 0.0.0.0\n  gpu-monitoring:exporter:\n    simulation: true\n  gpu-monitoring:grafanaAdminPassword:\n    secure: v1:abc\n";
+    await writeFile(file, base);
+    const refused = await runCli(["export", "--stack-file", file, "--out", join(tmp, "exposed-refused"), "-q"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("gpu-monitoring:bindAddress");
+    expect(refused.stderr).toContain("exposeUnauthenticated: true");
+    await writeFile(file, base + "  gpu-monitoring:exposeUnauthenticated: true\n");
+    const warned = await runCli(["export", "--stack-file", file, "--out", join(tmp, "exposed"), "-q"]);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toMatch(/^warning: prometheus is published on 0\.0\.0\.0:9090 without authentication/m);
+    expect(warned.stderr).toMatch(/^warning: alertmanager is published on 0\.0\.0\.0:9093/m);
+  });
+
   it("opens no network connection", async () => {
     const connect = vi.spyOn(Socket.prototype, "connect");
     try {

@@ -1,27 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, validateStackConfig, type StackConfig } from "../../components/config";
-
-/** A valid dev config; each case below breaks one thing in it. */
-const BASE: Record<string, unknown> = {
-  platform: "docker",
-  profile: "dev",
-  components: { dcgmExporter: false },
-  exporter: { simulation: true },
-};
-
-function validate(plain: Record<string, unknown>, secretKeys: string[] = ["grafanaAdminPassword"]): StackConfig {
-  return validateStackConfig({ plain, secretKeys });
-}
-
-function errorOf(plain: Record<string, unknown>, secretKeys?: string[]): ConfigError {
-  try {
-    validate(plain, secretKeys);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("config was accepted");
-}
+import { BASE, errorOf, validate } from "./support";
 
 interface Case {
   readonly name: string;
@@ -102,7 +80,7 @@ const CASES: readonly Case[] = [
     name: "Kubernetes remote_write naming a secret that is not set",
     plain: { ...BASE, platform: "kubernetes", kubernetes: { prometheus: { remoteWrite: [{ url: "https://mimir.example/api/v1/push", bearerTokenSecretKey: "mimirToken" }] } } },
     key: "kubernetes.prometheus.remoteWrite.0.bearerTokenSecretKey",
-    mentions: ["mimirToken", "pulumi config set --secret"],
+    mentions: ["names a secret that is not set", "pulumi config set --secret"],
   },
 ];
 

@@ -132,7 +132,7 @@ describe("utmp source: login sessions from the utmp database", () => {
     await writeUtmp(file, Array.from({ length: 20 }, (_, i) => ({ type: UT.USER_PROCESS, pid: LIVE, line: `pts/${i}`, user: "x" })));
     const h = harness({ sessions: createUtmpSource({ path: file, maxBytes: 384 * 10 }), version: "test" });
     await h.scrape();
-    expect(reason(h, "utmp")).toMatch(/over the 3840-byte limit/);
+    expect(reason(h, "utmp")).toMatch(/7680 bytes, over the 3840 limit/);
   });
 });
 
@@ -167,6 +167,43 @@ describe("groups source: DS01's <group>.members files", () => {
     expect(value(samples, "ds01_exporter_source_up", { source: "groups" })).toBe(0);
     expect(reason(h, "groups")).toMatch(/ENOENT/);
     expect(value(samples, "ds01_user_group_info", { user: "alice", group: "students" })).toBe(1);
+  });
+});
+
+describe("host sources on special files: never blocked, never read past their bound", () => {
+  it("a utmp path that is a FIFO leaves the source down at once, with the kind named", async () => {
+    const dir = await tempDir();
+    const fifo = path.join(dir, "utmp");
+    await run("mkfifo", [fifo]);
+    const h = harness({ sessions: createUtmpSource({ path: fifo }), version: "test" });
+    const { samples } = await h.scrape();
+    expect(value(samples, "ds01_exporter_source_up", { source: "utmp" })).toBe(0);
+    expect(reason(h, "utmp")).toMatch(/is a FIFO, not a regular file/);
+  });
+
+  it("a FIFO named like a group file is passed over; a symlink to one is refused, not waited on", async () => {
+    const dir = path.join(await tempDir(), "groups");
+    await writeGroupFiles(dir, { "students.members": "alice\n" });
+    await run("mkfifo", [path.join(dir, "pipe.members")]);
+    const h = harness({ groups: createGroupsSource({ path: dir }), version: "test" });
+    let { samples } = await h.scrape();
+    expect(value(samples, "ds01_exporter_source_up", { source: "groups" })).toBe(1);
+    expect(find(samples, "ds01_group_members_total").map((s) => s.labels.group)).toEqual(["students"]);
+    await run("ln", ["-s", path.join(dir, "pipe.members"), path.join(dir, "linked.members")]);
+    ({ samples } = await h.scrape());
+    expect(value(samples, "ds01_exporter_source_up", { source: "groups" })).toBe(0);
+    expect(reason(h, "groups")).toMatch(/linked\.members is a FIFO/);
+  });
+
+  it("a cgroup file swapped for /dev/zero is refused, not read without end", async () => {
+    const root = await tempDir();
+    const slice = await writeUserSlice(root, "students", "alice", { usageUsec: 1_000_000, memoryCurrent: 1024 });
+    await rm(path.join(slice, "memory.current"), { force: true });
+    await run("ln", ["-s", "/dev/zero", path.join(slice, "memory.current")]);
+    const h = harness({ cgroups: createCgroupSource({ root }), version: "test" });
+    const { samples } = await h.scrape();
+    expect(value(samples, "ds01_exporter_source_up", { source: "cgroup" })).toBe(0);
+    expect(reason(h, "cgroup")).toMatch(/is a character device, not a regular file/);
   });
 });
 

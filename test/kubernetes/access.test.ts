@@ -106,7 +106,8 @@ describe("NetworkPolicies", () => {
   });
 
   it("select every pod of the stack", () => {
-    const policySelectors = ofKind(run, "NetworkPolicy").map((p) => (p["spec"] as { podSelector: { matchLabels: Record<string, string> } }).podSelector.matchLabels);
+    // An empty selector (the namespace's default-deny) selects every pod.
+    const policySelectors = ofKind(run, "NetworkPolicy").map((p) => (p["spec"] as { podSelector: { matchLabels?: Record<string, string> } }).podSelector.matchLabels ?? {});
     for (const w of workloads(run)) {
       const labels = templateOf(w).metadata.labels;
       expect(policySelectors.some((sel) => Object.entries(sel).every(([k, v]) => labels[k] === v)), w.metadata.name).toBe(true);

@@ -94,9 +94,10 @@ function podProblems(where: string, pod: PodSpec, claimTemplates: readonly strin
     if (new Set(mountPaths).size !== mountPaths.length) out.push(`${where}: two mounts at one path`);
     for (const m of c.volumeMounts ?? []) if (!defined.has(m.name)) out.push(`${where}: mount of undefined volume ${m.name}`);
     const sc = c.securityContext;
-    // Rejected by the API server: no_new_privs cannot hold with CAP_SYS_ADMIN or privileged.
-    if (sc?.allowPrivilegeEscalation === false && (sc.privileged || (sc.capabilities?.add ?? []).includes("SYS_ADMIN"))) {
-      out.push(`${where}: allowPrivilegeEscalation=false with SYS_ADMIN or privileged`);
+    // Rejected by the API server (ValidateSecurityContext): no_new_privs with privileged, or with a
+    // capability spelled exactly CAP_SYS_ADMIN (the spelling SYS_ADMIN passes).
+    if (sc?.allowPrivilegeEscalation === false && (sc.privileged || (sc.capabilities?.add ?? []).includes("CAP_SYS_ADMIN"))) {
+      out.push(`${where}: allowPrivilegeEscalation=false with CAP_SYS_ADMIN or privileged`);
     }
   }
   return out;

@@ -131,17 +131,17 @@ describe("workloads", () => {
     }
   });
 
-  it("only DCGM adds a capability, and only SYS_ADMIN; only it may escalate", () => {
+  it("only DCGM adds a capability, and only SYS_ADMIN; no container may escalate, DCGM included", () => {
     const adds = Object.fromEntries(workloads(run).map((w) => [w.metadata.name, container(w).securityContext?.capabilities?.add ?? []]));
     expect(adds["gpu-monitoring-dcgm-exporter"]).toEqual(["SYS_ADMIN"]);
-    // cAdvisor keeps the two read-only capabilities the service spec documents.
-    expect(adds["gpu-monitoring-cadvisor"]).toEqual(["DAC_READ_SEARCH", "SYS_PTRACE"]);
+    // cAdvisor keeps the one read-only capability the service spec documents.
+    expect(adds["gpu-monitoring-cadvisor"]).toEqual(["DAC_READ_SEARCH"]);
     for (const [name, caps] of Object.entries(adds)) {
       if (name === "gpu-monitoring-dcgm-exporter" || name === "gpu-monitoring-cadvisor") continue;
       expect(caps, name).toEqual([]);
     }
     for (const w of workloads(run)) {
-      expect(container(w).securityContext?.allowPrivilegeEscalation, w.metadata.name).toBe(w.metadata.name === "gpu-monitoring-dcgm-exporter");
+      expect(container(w).securityContext?.allowPrivilegeEscalation, w.metadata.name).toBe(false);
     }
   });
 

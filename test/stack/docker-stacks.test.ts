@@ -188,9 +188,9 @@ describe("prod stack (mocks)", async () => {
     expect(containers(run).get(NAMES.dcgmExporter)!.readOnly).toBe(false);
   });
 
-  it("gives cAdvisor its documented host mounts read-only", () => {
+  it("gives cAdvisor its documented host mounts read-only: the Docker socket, not the rest of /var/run", () => {
     const mounts = containers(run).get(NAMES.cadvisor)!.volumes.filter((v) => v.hostPath);
-    expect(mounts.map((m) => m.hostPath).sort()).toEqual(["/", "/dev/disk", "/sys", "/var/lib/docker", "/var/run"]);
+    expect(mounts.map((m) => m.hostPath).sort()).toEqual(["/", "/dev/disk", "/sys", "/var/lib/docker", "/var/run/docker.sock"]);
     expect(mounts.every((m) => m.readOnly)).toBe(true);
   });
 

@@ -83,7 +83,7 @@ describe("service specs", () => {
   it("Alertmanager gets one secret file per receiver credential the alerting config names", () => {
     const alerting = { receivers: [{ name: "ops", type: "slack", webhookUrlSecret: "slackWebhook" }] };
     expect(() => cfgOf({ alerting })).toThrow(ConfigError);
-    expect(() => cfgOf({ alerting })).toThrow(/gpu-monitoring:alerting\.receivers\.0\.webhookUrlSecret: names the secret slackWebhook, which is not set/);
+    expect(() => cfgOf({ alerting })).toThrow(/gpu-monitoring:alerting\.receivers\.0\.webhookUrlSecret: names a secret that is not set in this stack/);
     const spec = alertmanagerService(cfgOf({ alerting }, ["grafanaAdminPassword", "slackWebhook"]));
     expect(spec.secretFiles).toHaveLength(1);
     expect(spec.secretFiles[0]!.secretKey).toBe("slackWebhook");

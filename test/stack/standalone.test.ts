@@ -26,6 +26,7 @@ describe("a component used on its own from another program (docs/stack.md exampl
       plain: {
         profile: "prod",
         bindAddress: "10.0.0.12",
+        exposeUnauthenticated: true,
         components: { prometheus: false, alertmanager: false, grafana: false, cadvisor: false, exporter: false, nodeExporter: true, dcgmExporter: true },
         gpu: { devices: "all" },
       },

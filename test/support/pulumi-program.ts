@@ -25,6 +25,32 @@ export interface Registered {
   readonly urn: string;
   /** Provider reference (`urn::id`) the resource was created with. */
   readonly provider?: string;
+  /** Resource options as the engine receives them. */
+  readonly options: RegisteredOptions;
+}
+
+export interface RegisteredOptions {
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  readonly deleteBeforeReplace: boolean;
+  readonly ignoreChanges: readonly string[];
+  /** Number of aliases (names or URNs the resource was known by before). */
+  readonly aliases: number;
+}
+
+/** The parts of the engine's RegisterResourceRequest the options are read from. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+  getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
+  getAliasesList(): unknown[];
+}
+
+interface RegisteringMonitor {
+  registerResource(req: RegisterRequest, callback: (err: unknown, res: unknown) => void): Promise<void>;
 }
 
 export interface ProgramRun {
@@ -88,6 +114,7 @@ export async function runProgram(options: ProgramOptions): Promise<ProgramRun> {
   const resources: Registered[] = [];
   const urns: string[] = [];
   const urnOf = new Map<string, string>();
+  const optionsOf = new Map<string, RegisteredOptions>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
@@ -100,6 +127,7 @@ export async function runProgram(options: ProgramOptions): Promise<ProgramRun> {
           custom: args.custom ?? false,
           urn: urnOf.get(`${args.type}::${args.name}`) ?? "",
           ...(args.provider ? { provider: args.provider } : {}),
+          options: optionsOf.get(`${args.type}::${args.name}`) ?? { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], aliases: 0 },
         });
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "docker:index/remoteImage:RemoteImage") state["imageId"] = `sha256:${args.name}`;
@@ -111,7 +139,19 @@ export async function runProgram(options: ProgramOptions): Promise<ProgramRun> {
     options.stack,
     false,
   );
-  const monitor = settings.getMonitor() as unknown as UrnMinter;
+  const monitor = settings.getMonitor() as unknown as UrnMinter & RegisteringMonitor;
+  // The mocks' newResource sees type, name and inputs only; the options come from the request.
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    optionsOf.set(`${req.getType()}::${req.getName()}`, {
+      protect: req.getProtect(),
+      retainOnDelete: req.getRetainondelete(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      ignoreChanges: req.getIgnorechangesList(),
+      aliases: req.getAliasesList().length,
+    });
+    return register(req, callback);
+  };
   const mint = monitor.newUrn.bind(monitor);
   monitor.newUrn = (parent, type, name) => {
     const urn = mint(parent, type, name);

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretValues, StackConfig } from "../../config";
-import type { DeployedService, ServicePlatform } from "../../platform";
+import { dataResourceOptions, type DeployedService, type ServicePlatform } from "../../platform";
 import { kebab } from "../../render";
 import type { ServiceSpec } from "../../spec";
 import { cpus, dockerReadOnlyRoot, gpuCapability, healthcheck, memoryMb, uidOf } from "./convert";
@@ -39,9 +39,12 @@ export class DockerPlatform extends pulumi.ComponentResource implements ServiceP
   private readonly config: StackConfig;
   private readonly secrets: SecretValues;
   private readonly buildContext: string;
+  /** This platform's Pulumi name: data volumes are named after it, not after namePrefix. */
+  private readonly platformName: string;
 
   constructor(name: string, args: DockerPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpu-monitoring:docker:Platform", name, {}, opts);
+    this.platformName = name;
     this.config = args.config;
     this.secrets = args.secrets;
     this.buildContext = args.buildContext ?? REPO_ROOT;
@@ -65,11 +68,18 @@ export class DockerPlatform extends pulumi.ComponentResource implements ServiceP
 
     const volumes: Record<string, docker.Volume> = {};
     for (const v of spec.dataVolumes) {
+      // The Pulumi name does not follow namePrefix, and the volume's own name is set once at
+      // creation: a namePrefix change keeps using the same volume instead of replacing it with
+      // an empty one. The alias carries stacks deployed under the earlier, prefix-derived name.
       volumes[v.name] = new docker.Volume(
-        `${spec.resourceName}-${v.name}`,
+        `${this.platformName}-${spec.name}-${v.name}`,
         { name: `${spec.resourceName}-${v.name}`, labels: [{ label: "app.kubernetes.io/part-of", value: "gpu-monitoring" }] },
-        // Data volumes outlive containers: a container replacement keeps the TSDB, silences and dashboards state.
-        opts,
+        {
+          ...opts,
+          ...dataResourceOptions(cfg.data),
+          aliases: [{ name: `${spec.resourceName}-${v.name}` }],
+          ignoreChanges: ["name"],
+        },
       );
     }
 

@@ -1,5 +1,5 @@
 import { DEFAULT_EXPORTER_HOST_TARGET } from "../../config/defaults";
-import type { ConfigProblem } from "../../config/errors";
+import { unsetSecretProblem, type ConfigProblem } from "../../config/errors";
 import type { StackConfig } from "../../config/resolve";
 import type { KubernetesConfig } from "./config";
 
@@ -43,12 +43,7 @@ export function kubernetesConfigProblems(cfg: StackConfig): ConfigProblem[] {
     ];
     for (const [key, name] of refs) {
       if (name !== undefined && !cfg.secretKeys.includes(name)) {
-        problems.push({
-          key,
-          message: `names the secret ${name}, which is not set`,
-          got: JSON.stringify(name),
-          allowed: `a secret set with pulumi config set --secret ${name} <value>`,
-        });
+        problems.push(unsetSecretProblem(key));
       }
     }
   });

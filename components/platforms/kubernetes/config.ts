@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { hostPath, outputDir } from "../../config/paths";
+import { credentialFreeUrl } from "../../config/url";
 
 /**
  * Kubernetes-only settings (`gpu-monitoring:kubernetes`), used when platform is "kubernetes".
@@ -42,7 +44,7 @@ const gpuNodesSchema = z
     /** e.g. "nvidia" where the NVIDIA container runtime is not the node default. */
     runtimeClassName: dnsLabel.optional(),
     /** kubelet's pod-resources socket directory, mounted read-only into the DCGM exporter. */
-    podResourcesPath: z.string().startsWith("/").default("/var/lib/kubelet/pod-resources"),
+    podResourcesPath: hostPath().default("/var/lib/kubelet/pod-resources"),
   })
   .prefault({});
 
@@ -64,7 +66,7 @@ const basicAuthSchema = z.strictObject({
 const remoteWriteSchema = z
   .strictObject({
     /** Remote-write endpoint: Thanos receive, Mimir, Cortex, VictoriaMetrics, any Prometheus remote-write receiver. */
-    url: z.url({ protocol: /^https?$/ }),
+    url: credentialFreeUrl("use basicAuth.passwordSecretKey or bearerTokenSecretKey, which name Pulumi secrets"),
     name: dnsLabel.optional(),
     basicAuth: basicAuthSchema.optional(),
     bearerTokenSecretKey: secretKey.optional(),
@@ -158,7 +160,7 @@ const kubernetesObject = z.strictObject({
    * Write manifests under this directory instead of applying them (GitOps). Nothing is created in
    * a cluster; Secrets are written in plain base64, so keep the directory out of public repositories.
    */
-  renderYamlToDirectory: z.string().min(1).optional(),
+  renderYamlToDirectory: outputDir.optional(),
   /** kubeconfig context to deploy to; unset uses the current context. */
   context: z.string().min(1).optional(),
 });

@@ -1,12 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, type SecretValues, type StackConfig } from "../../config";
-import type { DeployedService, ServicePlatform } from "../../platform";
+import { dataResourceOptions, type DeployedService, type ServicePlatform } from "../../platform";
 import type { BundleOptions } from "../../render";
 import { runsService } from "../../services";
 import { SERVICE_NAMES, type ServiceSpec } from "../../spec";
 import type { Manifest } from "./manifest";
 import { kubernetesConfigProblems } from "./checks";
+import { egressPorts } from "./network";
 import { clusterSpecs, kubernetesBundleOptions } from "./specs";
 import { namespaceManifest, serviceManifests, type ManifestContext } from "./workloads";
 
@@ -38,6 +39,8 @@ export class KubernetesPlatform extends pulumi.ComponentResource implements Serv
   private readonly config: StackConfig;
   private readonly secrets: SecretValues;
   private readonly context: ManifestContext;
+  /** Objects created so far, by kind/name: objects every service carries (the namespace's NetworkPolicies) are created once. */
+  private readonly created = new Set<string>();
 
   constructor(name: string, args: KubernetesPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpu-monitoring:kubernetes:Platform", name, {}, opts);
@@ -66,10 +69,16 @@ export class KubernetesPlatform extends pulumi.ComponentResource implements Serv
       kubernetes: kc,
       secretValue: (key) => this.secret(key),
       enabled: new Set(SERVICE_NAMES.filter((s) => runsService(args.config, s))),
+      egress: egressPorts(args.config),
     };
     if (kc.createNamespace) {
       const ns = namespaceManifest(kc);
-      this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: ns.metadata }, { parent: this, provider: this.provider });
+      // Deleting a namespace deletes every claim in it, StatefulSets' retained ones included.
+      this.namespace = new k8s.core.v1.Namespace(
+        `${name}-namespace`,
+        { metadata: ns.metadata },
+        { parent: this, provider: this.provider, ...dataResourceOptions(args.config.data) },
+      );
     }
     this.registerOutputs({ namespace: kc.namespace });
   }
@@ -81,14 +90,14 @@ export class KubernetesPlatform extends pulumi.ComponentResource implements Serv
       provider: this.provider,
       ...(this.namespace ? { dependsOn: [this.namespace] } : {}),
     };
-    const seen = new Set<string>();
+    const seen = this.created;
     for (const cs of clusterSpecs(this.config, spec)) {
       for (const m of serviceManifests(cs, this.context)) {
         const key = `${m.kind}/${m.metadata.name}`;
-        // Both exporter workloads share the service's one NetworkPolicy.
+        // Both exporter workloads share the service's NetworkPolicies; every service carries the namespace's.
         if (seen.has(key)) continue;
         seen.add(key);
-        objects[key] = createObject(`${m.kind.toLowerCase()}-${m.metadata.name}`, m, opts);
+        objects[key] = createObject(`${m.kind.toLowerCase()}-${m.metadata.name}`, m, m.kind === "PersistentVolumeClaim" ? { ...opts, ...dataResourceOptions(this.config.data) } : opts);
       }
     }
     return { objects, url: pulumi.output(this.urlOf(spec)) };

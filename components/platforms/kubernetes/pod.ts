@@ -99,8 +99,6 @@ export function podTemplate(o: PodOptions): PodTemplate {
   const { spec, files } = o;
   const { uid, gid } = runAs(spec);
   const addCaps = spec.capabilities.add.map(capability);
-  // The API server rejects allowPrivilegeEscalation=false together with CAP_SYS_ADMIN.
-  const mayEscalate = addCaps.includes("SYS_ADMIN");
 
   const hostVolumes: k8s.types.input.core.v1.Volume[] = spec.hostMounts.map((m, i) => ({
     name: `host-${i}`,
@@ -147,7 +145,10 @@ export function podTemplate(o: PodOptions): PodTemplate {
       runAsGroup: gid,
       runAsNonRoot: uid !== 0,
       readOnlyRootFilesystem: spec.readOnlyRootFilesystem,
-      allowPrivilegeEscalation: mayEscalate,
+      // Set for every container, DCGM's included: the API server refuses it only next to a capability
+      // spelled CAP_SYS_ADMIN, and capability() spells it SYS_ADMIN (what runtimes expect). For a
+      // process holding SYS_ADMIN no_new_privs is a small step, not a boundary; docs/kubernetes.md says so.
+      allowPrivilegeEscalation: false,
       privileged: false,
       capabilities: { drop: ["ALL"], ...(addCaps.length ? { add: addCaps } : {}) },
     },

@@ -18,12 +18,13 @@ import {
   type ScrapeConfig,
 } from "../../render";
 import { catalog, type MetricSource } from "../../../metrics";
-import { DRM_API_KEY_FILE, DS01_SOURCE_FLAGS, runsService, serviceSpecs } from "../../services";
+import { CADVISOR_RUNTIME_SOCKET, DRM_API_KEY_FILE, DS01_SOURCE_FLAGS, grafanaCookieEnv, runsService, serviceSpecs } from "../../services";
 import type { ServiceName, ServiceSpec } from "../../spec";
 import type { ExporterWorkloads, KubernetesConfig } from "./config";
 import { kubernetesConfigProblems, remoteWriteSecretKeys } from "./checks";
 import { POD_TARGET_LABELS, alertmanagerDiscovery, kubernetesScrapeJob, type DiscoveredJob } from "./discovery";
 import type { Manifest } from "./manifest";
+import { egressPorts } from "./network";
 import { buildManifests } from "./workloads";
 
 /**
@@ -202,6 +203,8 @@ export function kubernetesBundle(cfg: StackConfig): BundleFile[] {
 
 /** Labels cAdvisor keeps on a cluster: the pod and namespace a container belongs to. */
 const CADVISOR_K8S_LABELS = ["io.kubernetes.container.name", "io.kubernetes.pod.name", "io.kubernetes.pod.namespace"];
+/** Cluster nodes run containerd: its socket (cAdvisor's default path) replaces Docker's, nothing else of /run. */
+const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
 
 /**
  * A service spec as it runs on a cluster; the exporter may become two (Deployment and
@@ -229,13 +232,17 @@ export function clusterSpecs(cfg: StackConfig, spec: ServiceSpec): ServiceSpec[]
           args: spec.args.map((a) =>
             a.startsWith("--whitelisted_container_labels=") ? `${a},${CADVISOR_K8S_LABELS.join(",")}` : a,
           ),
+          hostMounts: spec.hostMounts.map((m) =>
+            m.hostPath === CADVISOR_RUNTIME_SOCKET ? { hostPath: CONTAINERD_SOCKET, mountPath: CONTAINERD_SOCKET, readOnly: true } : m,
+          ),
         },
       ];
     case "grafana": {
       const ing = cfg.kubernetes.grafana.ingress;
       if (!ing.enabled || cfg.grafanaRootUrl) return [spec];
       const scheme = ing.tlsSecretName ? "https" : "http";
-      return [{ ...spec, env: { ...spec.env, GF_SERVER_ROOT_URL: `${scheme}://${ing.host}/` } }];
+      const rootUrl = `${scheme}://${ing.host}/`;
+      return [{ ...spec, env: { ...spec.env, GF_SERVER_ROOT_URL: rootUrl, ...grafanaCookieEnv(rootUrl) } }];
     }
     case "exporter":
       return exporterSpecs(cfg, spec);
@@ -256,5 +263,5 @@ export function kubernetesServiceSpecs(cfg: StackConfig, bundle: readonly Bundle
  * (and what render-to-directory writes), without Pulumi.
  */
 export function kubernetesManifests(cfg: StackConfig, secretValue: (key: string) => pulumi.Input<string>): Manifest[] {
-  return buildManifests({ specs: kubernetesServiceSpecs(cfg), kubernetes: cfg.kubernetes, secretValue });
+  return buildManifests({ specs: kubernetesServiceSpecs(cfg), kubernetes: cfg.kubernetes, secretValue, egress: egressPorts(cfg) });
 }

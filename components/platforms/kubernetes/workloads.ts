@@ -7,7 +7,7 @@ import { sdRolesUsed, type KubernetesSdConfig } from "./discovery";
 import { fileObjects } from "./files";
 import { PART_OF, PART_OF_LABEL, objectLabels, selectorLabels } from "./labels";
 import type { Manifest, ManifestOf } from "./manifest";
-import { networkPolicyFor } from "./network";
+import { egressPolicyFor, namespacePolicies, networkPolicyFor, type EgressPorts } from "./network";
 import { podTemplate, type NodePlacement } from "./pod";
 import { discoveryRules } from "./rbac";
 
@@ -22,6 +22,8 @@ export interface ManifestInput {
   readonly kubernetes: KubernetesConfig;
   /** The value of a secret named in a spec (a Pulumi secret in the program). */
   readonly secretValue: (key: string) => pulumi.Input<string>;
+  /** Ports each service may reach beyond the namespace (egressPorts); none when left out. */
+  readonly egress?: EgressPorts;
 }
 
 /** Alertmanager's gossip port (its default). */
@@ -129,6 +131,8 @@ export interface ManifestContext {
   readonly secretValue: (key: string) => pulumi.Input<string>;
   /** Services running in the stack, for the NetworkPolicies. */
   readonly enabled: ReadonlySet<ServiceName>;
+  /** Ports each service may reach beyond the namespace. */
+  readonly egress: EgressPorts;
 }
 
 export function namespaceManifest(kc: KubernetesConfig): ManifestOf<"Namespace"> {
@@ -146,15 +150,21 @@ export function serviceManifests(spec: ServiceSpec, ctx: ManifestContext): Manif
   }
   const kc = ctx.kubernetes;
   const out = workloadObjects(workloadOf(spec, kc), ctx);
-  if (kc.networkPolicies && spec.ports.length > 0) {
-    out.push(
-      networkPolicyFor(spec, {
-        namespace: kc.namespace,
-        enabled: ctx.enabled,
-        grafanaIngress: kc.grafana.ingress.enabled,
-        ...(kc.alertmanager.replicas > 1 ? { alertmanagerClusterPort: ALERTMANAGER_CLUSTER_PORT } : {}),
-      }),
-    );
+  if (kc.networkPolicies) {
+    // Every service carries the namespace's baseline; whoever creates objects keeps one of each name.
+    out.push(...namespacePolicies(kc.namespace));
+    if (spec.ports.length > 0) {
+      out.push(
+        networkPolicyFor(spec, {
+          namespace: kc.namespace,
+          enabled: ctx.enabled,
+          grafanaIngress: kc.grafana.ingress.enabled,
+          ...(kc.alertmanager.replicas > 1 ? { alertmanagerClusterPort: ALERTMANAGER_CLUSTER_PORT } : {}),
+        }),
+      );
+    }
+    const egress = egressPolicyFor(spec, kc.namespace, ctx.egress);
+    if (egress) out.push(egress);
   }
   return out.map(unshared);
 }
@@ -180,7 +190,7 @@ export function buildManifests(input: ManifestInput): Manifest[] {
     if (names.has(s.resourceName)) throw new Error(`${s.name}: two specs share the resource name ${s.resourceName}`);
     names.add(s.resourceName);
   }
-  const ctx: ManifestContext = { kubernetes: kc, secretValue: input.secretValue, enabled: new Set(input.specs.map((s) => s.name)) };
+  const ctx: ManifestContext = { kubernetes: kc, secretValue: input.secretValue, enabled: new Set(input.specs.map((s) => s.name)), egress: input.egress ?? {} };
   const out: Manifest[] = kc.createNamespace ? [namespaceManifest(kc)] : [];
   // Both exporter workloads share one NetworkPolicy (it selects by component).
   const policies = new Set<string>();
@@ -261,6 +271,8 @@ function workloadObjects(w: Workload, input: Omit<ManifestContext, "enabled">): 
           replicas: w.replicas,
           // Replicas are independent (HA Prometheus) or find each other later (Alertmanager gossip).
           podManagementPolicy: "Parallel",
+          // Kubernetes' default, written out: the claims (the TSDB, silences) outlive the StatefulSet.
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
           selector,
           template,
           volumeClaimTemplates: spec.dataVolumes.map((d) => ({

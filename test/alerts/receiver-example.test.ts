@@ -38,7 +38,7 @@ describe("the receivers example (docs/alerts.md, stacks/Pulumi.prod.yaml)", () =
     const raw = readStackFile(PROD);
     const example = parse(RECEIVER_EXAMPLE_YAML) as Record<string, unknown>;
     expect(() => validateStackConfig({ plain: { ...raw.plain, alerting: example["gpu-monitoring:alerting"] }, secretKeys: raw.secretKeys })).toThrow(
-      /alerting\.receivers\.0\.authPasswordSecret: names the secret smtpPassword[\s\S]*slackWebhookUrl[\s\S]*ticketToken/,
+      /alerting\.receivers\.0\.authPasswordSecret: names a secret that is not set[\s\S]*receivers\.1\.webhookUrlSecret[\s\S]*receivers\.2\.bearerTokenSecret/,
     );
   });
 

@@ -23,6 +23,8 @@ export type Duration = z.infer<typeof durationSchema>;
 const percent = (def: number) => z.number().min(0).max(100).default(def);
 const positive = (def: number) => z.number().positive().default(def);
 const nonNegative = (def: number) => z.number().min(0).default(def);
+/** A count of things (workers, tasks, allocations): a whole number. */
+const count = (def: number) => z.number().int().min(0).default(def);
 
 const ds01Thresholds = z.strictObject({
   /** An allocated slot below this utilisation (0-100) counts as wasted. */
@@ -32,7 +34,7 @@ const ds01Thresholds = z.strictObject({
   /** Share of allocated slots that may be wasted before the system-wide alert. */
   systemGpuWastePercent: percent(50),
   /** The system-wide waste alert needs more allocations than this (1 idle of 1 is not "high waste"). */
-  systemGpuWasteMinAllocations: nonNegative(3),
+  systemGpuWasteMinAllocations: count(3),
   gpuTemperatureWarningCelsius: positive(85),
   gpuTemperatureCriticalCelsius: positive(90),
   gpuMemoryPercent: percent(95),
@@ -70,8 +72,8 @@ const dcgmThresholds = z.strictObject({
 
 const drmThresholds = z.strictObject({
   cpuUtilizationPercent: percent(85),
-  minWorkers: nonNegative(3),
-  pendingTasks: nonNegative(10),
+  minWorkers: count(3),
+  pendingTasks: count(10),
   allocationTimeMs: positive(500),
   /** How many standard deviations from the recent baseline is a regression. */
   regressionZScore: positive(3),

@@ -2,6 +2,7 @@ import { DEFAULT_RETENTION } from "../components/config/defaults";
 import { alertingSchema, thresholdsSchema } from "./config";
 import type { AlertingRule, RuleSet } from "./model";
 import { alertRuleFileName, buildRuleSets, RECORDING_RULE_FILE } from "./render";
+import { RECEIVER_EXAMPLE_YAML } from "./receiverExamples";
 
 /**
  * docs/alerts.md, generated from the rule code with the default thresholds, so the list of
@@ -69,6 +70,8 @@ export function renderAlertDocs(): string {
     "DCGM reports blank fields as values near 2^63 (2^47 for floats); every expression reading DCGM drops those,",
     "and the tests replay each firing case with blank DCGM samples to prove none of them fires.",
     "",
+    "## Routing and receivers",
+    "",
     "Routing: critical alerts repeat every 1h, warnings every 4h, info every 24h (`alerting.routing`). Within a",
     "`family` (same condition, different severity) the more severe alert suppresses the others for the same",
     "instance and GPU; a host whose node-exporter is down suppresses the other alerts with its `instance`.",
@@ -81,6 +84,20 @@ export function renderAlertDocs(): string {
     "`api_url_file` and `credentials_file` fields; alertmanager.yml never holds a secret. Alertmanager 0.25 has",
     "no `url_file` for webhooks, so a webhook URL is plain config and must not carry credentials (the schema",
     "rejects a URL with a user or password).",
+    "",
+    "### Receivers",
+    "",
+    "Without receivers every alert goes to `none` and is only visible in Alertmanager's UI. A stack file with all",
+    "three kinds: critical alerts by email, warnings to Slack, info to a ticket system's webhook (the same block",
+    "is in `stacks/Pulumi.prod.yaml`, commented out; the tests render it and check it with `amtool check-config`):",
+    "",
+    "```yaml",
+    "config:",
+    ...RECEIVER_EXAMPLE_YAML.trimEnd().split("\n").map((l) => `  ${l}`),
+    "```",
+    "",
+    "Set the three secrets it names before `pulumi up`; a receiver naming a secret that is not set stops the",
+    "program with the key named. `npx gpu-monitoring demo` sends every alert to a local webhook that prints them.",
     "",
     ...sets.flatMap(ruleSetSection),
     "## Recording rules",

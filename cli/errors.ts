@@ -12,6 +12,11 @@ export class CliError extends Error {
   }
 }
 
+/** A command given wrong arguments (a flag value out of its set, a flag that does not fit): exit 2. */
+export class UsageError extends CliError {
+  override readonly name = "UsageError";
+}
+
 export function formatError(err: unknown): string {
   if (err instanceof CliError) return `error: ${err.message}\n  next: ${err.next}\n`;
   const message = err instanceof Error ? err.message : String(err);

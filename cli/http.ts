@@ -1,4 +1,4 @@
-import { CliError } from "./errors";
+import { UsageError } from "./errors";
 
 export interface HttpRequest {
   readonly method: "GET" | "POST";
@@ -27,10 +27,10 @@ export function parseBaseUrl(value: string, flag: string): URL {
     url = new URL(value);
   } catch {
     // The value is not repeated: a URL pasted with credentials in it would be echoed.
-    throw new CliError(`${flag} is not a URL`, `give a full URL such as http://127.0.0.1:9090`);
+    throw new UsageError(`${flag} is not a URL`, `give a full URL such as http://127.0.0.1:9090`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new CliError(`${flag} must be http:// or https://, got ${url.protocol}`, `give a URL such as http://127.0.0.1:9090`);
+    throw new UsageError(`${flag} must be http:// or https://, got ${url.protocol}`, `give a URL such as http://127.0.0.1:9090`);
   }
   return url;
 }

@@ -109,7 +109,7 @@ const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g,
  * another Prometheus, every metric of the catalog, every alert, and PromQL to start from.
  * Deterministic: no dates, everything in a fixed order.
  */
-export function integrationGuide(stack: string, cfg: StackConfig, bundle: readonly BundleFile[]): string {
+export function integrationGuide(stack: string, cfg: StackConfig, bundle: readonly BundleFile[], addressing: "container" | "loopback" = "container"): string {
   const { alerts, recordings } = rulesInBundle(bundle);
   const snippet = scrapeConfigSnippet(bundle);
   const enabled = Object.entries(cfg.components)
@@ -126,15 +126,20 @@ export function integrationGuide(stack: string, cfg: StackConfig, bundle: readon
     "| --- | --- |",
     ...bundle.map((f) => `| \`${f.path}\` | ${describePath(f.path)} |`),
     "",
-    "Check them with `promtool check config prometheus/prometheus.yml` and `amtool check-config alertmanager/alertmanager.yml`.",
+    cfg.platform === "kubernetes"
+      ? // Debian's promtool is built without Kubernetes service discovery and rejects kubernetes_sd_configs.
+        "Check the rules with `promtool check rules prometheus/rules/*.yml` and Alertmanager's config with `amtool check-config alertmanager/alertmanager.yml`. `promtool check config prometheus/prometheus.yml` needs a promtool built with Kubernetes service discovery (Prometheus's own release builds; Debian's rejects `kubernetes_sd_configs`)."
+      : "Check them with `promtool check config prometheus/prometheus.yml` and `amtool check-config alertmanager/alertmanager.yml`.",
     "",
   ];
   if (snippet) {
     out.push(
       "## Scrape config",
       "",
-      "To scrape the same targets from a Prometheus of your own, add these jobs to its `scrape_configs`. Targets are the",
-      "addresses the stack uses inside its own network: replace them with addresses your Prometheus can reach.",
+      "To scrape the same targets from a Prometheus of your own, add these jobs to its `scrape_configs`.",
+      addressing === "loopback"
+        ? "Targets are 127.0.0.1 with the configured ports (exported with `--addressing loopback`), for services run as processes on this host."
+        : "Targets are the addresses the stack uses inside its own network: replace them with addresses your Prometheus can reach, or export with `--addressing loopback` for processes on one host.",
       "",
       "```yaml",
       snippet.trimEnd(),

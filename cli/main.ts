@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { exporterCommand } from "../exporter/cli";
+import { demoCommand } from "./commands/demo";
 import { DIFF_ERROR_EXIT, diffCommand } from "./commands/diff";
 import { exportCommand } from "./commands/export";
 import { grafanaCommand } from "./commands/grafana";
@@ -8,8 +11,29 @@ import { reportCommand } from "./commands/report";
 import { servicesCommand } from "./commands/services";
 import { stacksCommand } from "./commands/stacks";
 import { statusCommand } from "./commands/status";
-import { formatError, withoutOptionValues } from "./errors";
+import { formatError, UsageError, withoutOptionValues } from "./errors";
 import { processIo, type CliIo } from "./io";
+
+/** One convention for every command: 0 done, 1 it failed (or found a problem), 2 it was called wrongly. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const EXIT_CODES_HELP = `
+Exit codes (every command): ${EXIT_OK} done; ${EXIT_FAILURE} failed, or found a problem (status: a component down; diff: changes found); ${EXIT_USAGE} wrong usage (unknown command or flag, bad flag value; diff: any error).
+Run \`gpu-monitoring <command> --help\` for a command's flags and examples.
+`;
+
+/** The package's version, from package.json beside the sources. */
+function packageVersion(): string {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8"));
+    if (pkg !== null && typeof pkg === "object" && "version" in pkg && typeof pkg.version === "string") return pkg.version;
+  } catch {
+    // fall through
+  }
+  return "unknown";
+}
 
 /** Commands whose usage errors end with another code than 1, which means something else to them. */
 const USAGE_ERROR_EXIT: ReadonlyMap<string, number> = new Map([["diff", DIFF_ERROR_EXIT]]);
@@ -31,10 +55,12 @@ function configureTree(cmd: Command, io: CliIo): void {
 
 /** The `gpu-monitoring` command: one entry point for every operation on the stack. */
 export function buildProgram(io: CliIo = processIo()): Command {
-  const program = new Command("gpu-monitoring").description(
-    "Monitoring for GPU hosts and GPU clusters: exporter, config export and review diff, Grafana upload, queries, reports, status, services found through SLURM",
-  );
+  const program = new Command("gpu-monitoring")
+    .description("Monitoring for GPU hosts and GPU clusters: local demo, exporter, config export and review diff, Grafana upload, queries, reports, status, services found through SLURM")
+    .version(packageVersion(), "-V, --version", "print the version")
+    .addHelpText("after", EXIT_CODES_HELP);
   program.addCommand(exporterCommand());
+  program.addCommand(demoCommand(io));
   program.addCommand(exportCommand(io));
   program.addCommand(diffCommand(io));
   program.addCommand(grafanaCommand(io));
@@ -54,9 +80,9 @@ export async function execute(argv: readonly string[], io: CliIo): Promise<numbe
     return io.exitCode;
   } catch (err: unknown) {
     // commander has already printed its own message (usage errors, --help, --version).
-    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
     io.stderr.write(formatError(err));
-    return 1;
+    return err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
   }
 }
 

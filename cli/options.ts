@@ -1,4 +1,4 @@
-import { CliError } from "./errors";
+import { UsageError } from "./errors";
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -7,10 +7,10 @@ export function parseDuration(value: string, flag: string): number {
   const parts = [...value.matchAll(/(\d+)(ms|s|m|h|d|w)/g)];
   const consumed = parts.map((p) => p[0]).join("");
   if (parts.length === 0 || consumed !== value) {
-    throw new CliError(`${flag} "${value}" is not a duration`, `use a number with a unit: ms, s, m, h, d or w (e.g. 10s, 5m, 1h30m)`);
+    throw new UsageError(`${flag} "${value}" is not a duration`, `use a number with a unit: ms, s, m, h, d or w (e.g. 10s, 5m, 1h30m)`);
   }
   const ms = parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_MS[p[2] ?? ""] ?? 0), 0);
-  if (ms <= 0) throw new CliError(`${flag} must be more than zero, got "${value}"`, "give a positive duration such as 10s");
+  if (ms <= 0) throw new UsageError(`${flag} must be more than zero, got "${value}"`, "give a positive duration such as 10s");
   return ms;
 }
 
@@ -20,7 +20,7 @@ export function parseTime(value: string, flag: string, now: Date): Date {
   if (/^\d+(\.\d+)?$/.test(value)) return new Date(Number(value) * 1000);
   const date = new Date(value);
   if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(value)) {
-    throw new CliError(`${flag} "${value}" is not a time`, `use RFC 3339 (2026-01-01T00:00:00Z), Unix seconds, or "now"`);
+    throw new UsageError(`${flag} "${value}" is not a time`, `use RFC 3339 (2026-01-01T00:00:00Z), Unix seconds, or "now"`);
   }
   return date;
 }
@@ -34,6 +34,6 @@ export function flagOrEnv(flag: string | undefined, env: Readonly<Record<string,
 
 export function oneOf<const T extends string>(value: string, allowed: readonly T[], flag: string): T {
   const found = allowed.find((a) => a === value);
-  if (found === undefined) throw new CliError(`${flag} "${value}" is not one of ${allowed.join(", ")}`, `use ${flag} ${allowed.join("|")}`);
+  if (found === undefined) throw new UsageError(`${flag} "${value}" is not one of ${allowed.join(", ")}`, `use ${flag} ${allowed.join("|")}`);
   return found;
 }

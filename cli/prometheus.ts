@@ -30,6 +30,15 @@ const apiResponse = z.object({
 });
 
 export type QueryData = z.infer<typeof queryData>;
+
+/** One active scrape target as Prometheus sees it. */
+export interface ScrapeTarget {
+  readonly job: string;
+  readonly scrapeUrl: string;
+  /** "up", "down" or "unknown". */
+  readonly health: string;
+  readonly lastError: string;
+}
 export type Labels = Readonly<Record<string, string>>;
 
 export interface InstantQuery {
@@ -76,6 +85,11 @@ export class PrometheusClient {
       throw new CliError(`Prometheus's answer has an unexpected shape: ${data.error.message}`, "check that --prometheus-url points at a Prometheus 2.x or 3.x");
     }
     return { data: data.data, warnings: body.warnings ?? [] };
+  }
+
+  /** The active scrape targets with their job, health and last error. */
+  async targets(): Promise<readonly ScrapeTarget[]> {
+    return (await this.activeTargets()).map((t) => ({ job: t.labels["job"] ?? t.scrapePool, scrapeUrl: t.scrapeUrl, health: t.health, lastError: t.lastError }));
   }
 
   /** The active scrape targets (/api/v1/targets): labels after relabelling, scrape URL and health. */

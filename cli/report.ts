@@ -1,6 +1,7 @@
+import { JOB_NAMES } from "../components/config/defaults";
 import { agg, call, catalog, eq, range, sel } from "../metrics";
 import { CliError } from "./errors";
-import type { PrometheusClient } from "./prometheus";
+import type { PrometheusClient, ScrapeTarget } from "./prometheus";
 
 export type ReportUnit = "state" | "cores" | "ratio" | "bytes" | "seconds" | "percent" | "count" | "gpus";
 
@@ -11,8 +12,10 @@ export interface ReportQuery {
   readonly expr: string;
   readonly labels: readonly string[];
   readonly unit: ReportUnit;
-  /** Shown when the query returns nothing: which part of the stack would produce the data. */
+  /** Shown when the query returns nothing and its job has no target: which part of the stack would produce the data. */
   readonly whenEmpty: string;
+  /** The scrape job the data comes from, so an empty answer can tell "target down" from "not scraped". */
+  readonly job?: string;
 }
 
 export interface ReportRow {
@@ -23,6 +26,25 @@ export interface ReportRow {
 export interface ReportSection extends ReportQuery {
   readonly rows: readonly ReportRow[];
   readonly error?: string;
+  /** Why there are no rows, when its job's targets are all down (rather than not scraped at all). */
+  readonly down?: string;
+}
+
+/** Prometheus's lastError in words: a name that does not resolve is the usual reason on a new host. */
+export function explainScrapeError(lastError: string): string {
+  const dns = /lookup ([^\s:]+)(?: on [^:]+:\d+)?: (no such host|server misbehaving|i\/o timeout|[^"]*)/.exec(lastError);
+  if (dns) return `DNS: ${dns[1]} does not resolve from Prometheus (${dns[2]})`;
+  if (/connection refused/.test(lastError)) return "connection refused: nothing listens at the target's address";
+  if (/context deadline exceeded|timeout/i.test(lastError)) return "the scrape timed out";
+  return lastError || "no error given";
+}
+
+/** "target down (...)" when every target of the job is down; undefined when one is up or the job has none. */
+export function jobDown(job: string, targets: readonly ScrapeTarget[]): string | undefined {
+  const ofJob = targets.filter((t) => t.job === job);
+  if (ofJob.length === 0 || ofJob.some((t) => t.health === "up")) return undefined;
+  const reasons = [...new Set(ofJob.map((t) => explainScrapeError(t.lastError)))];
+  return `${job} target down (${reasons.join("; ")})`;
 }
 
 export interface Report {
@@ -58,6 +80,7 @@ export function reportQueries(window: string): ReportQuery[] {
       labels: ["instance"],
       unit: "ratio",
       whenEmpty: "node-exporter is not scraped",
+      job: JOB_NAMES.nodeExporter,
     },
     {
       id: "process_memory",
@@ -74,6 +97,7 @@ export function reportQueries(window: string): ReportQuery[] {
       labels: ["instance"],
       unit: "ratio",
       whenEmpty: "node-exporter is not scraped",
+      job: JOB_NAMES.nodeExporter,
     },
     {
       id: "scrape_duration",
@@ -89,7 +113,8 @@ export function reportQueries(window: string): ReportQuery[] {
       expr: call("avg_over_time", range(catalog.DCGM_FI_DEV_GPU_UTIL, window)),
       labels: ["Hostname", "gpu", "modelName", "GPU_I_ID"],
       unit: "percent",
-      whenEmpty: "DCGM exporter is not scraped (no NVIDIA GPU, or the exporter is down)",
+      whenEmpty: "DCGM exporter is not scraped (no NVIDIA GPU, or no dcgm-exporter job)",
+      job: JOB_NAMES.dcgmExporter,
     },
     {
       id: "drm_gpu_utilisation",
@@ -98,6 +123,7 @@ export function reportQueries(window: string): ReportQuery[] {
       labels: ["job"],
       unit: "percent",
       whenEmpty: "the exporter's DRM source is not enabled",
+      job: JOB_NAMES.exporter,
     },
     {
       id: "allocations",
@@ -106,6 +132,7 @@ export function reportQueries(window: string): ReportQuery[] {
       labels: ["gpu_slot", "profile", "user", "container"],
       unit: "gpus",
       whenEmpty: "no DS01 allocations, or the exporter's DS01 source is not enabled",
+      job: JOB_NAMES.exporter,
     },
     {
       id: "user_allocations",
@@ -114,6 +141,7 @@ export function reportQueries(window: string): ReportQuery[] {
       labels: ["user"],
       unit: "gpus",
       whenEmpty: "no DS01 allocations, or the exporter's DS01 source is not enabled",
+      job: JOB_NAMES.exporter,
     },
   ];
 }
@@ -137,6 +165,8 @@ export async function buildReport(
   const queries = opts.queries ?? reportQueries(opts.window);
   const sections: ReportSection[] = [];
   const errors: CliError[] = [];
+  // Prometheus first, before any progress line: an unreachable one fails the report at once.
+  const targets = await client.targets();
   for (const [i, q] of queries.entries()) {
     opts.progress(`[${i + 1}/${queries.length}] ${q.title}`);
     try {
@@ -148,7 +178,8 @@ export async function buildReport(
               value: Number(s.value[1]),
             }))
           : [];
-      sections.push({ ...q, rows: rows.sort((a, b) => compareRows(a, b, q.labels)) });
+      const down = rows.length === 0 && q.job ? jobDown(q.job, targets) : undefined;
+      sections.push({ ...q, rows: rows.sort((a, b) => compareRows(a, b, q.labels)), ...(down ? { down } : {}) });
     } catch (err: unknown) {
       if (!(err instanceof CliError)) throw err;
       errors.push(err);
@@ -216,7 +247,7 @@ export function reportMarkdown(report: Report): string {
       continue;
     }
     if (section.rows.length === 0) {
-      lines.push(`No data: ${section.whenEmpty}.`, "");
+      lines.push(`No data: ${section.down ?? section.whenEmpty}.`, "");
       continue;
     }
     const cols = section.labels.filter((l) => section.rows.some((r) => r.labels[l] !== undefined));

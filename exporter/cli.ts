@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "../cli/errors";
 import { log } from "./core/log";
+import { watchParent } from "./core/parent";
 import { readRegularFileSync } from "./core/regular-file";
 import { ConfigError, runExporter, type ExporterConfig } from "./run";
 import { parseMonitoringTarget, type MonitoringTarget } from "./slurm/discovery";
@@ -197,6 +198,10 @@ export function exporterCommand(): Command {
         };
         process.on("SIGTERM", stop);
         process.on("SIGINT", stop);
+        watchParent(() => {
+          log("info", "parent process gone; stopping");
+          stop("SIGTERM");
+        });
       });
     });
   return command;

@@ -138,3 +138,30 @@ export const NON_PORTABLE_FUNCTIONS = new Set([
   "histogram_stddev",
   "histogram_stdvar",
 ]);
+
+/** Functions and aggregations whose result is in the unit of their argument. */
+const UNIT_PRESERVING = new Set([
+  "sum", "avg", "min", "max", "topk", "bottomk", "quantile",
+  "abs", "ceil", "floor", "round", "clamp", "clamp_min", "clamp_max", "sort", "sort_desc", "label_replace", "label_join",
+  "avg_over_time", "min_over_time", "max_over_time", "last_over_time", "quantile_over_time", "histogram_quantile",
+]);
+
+/**
+ * The catalog unit of an expression's values: the unit of its one metric when everything around
+ * that metric keeps the unit (avg, max_over_time, ...), undefined otherwise (rate, count, arithmetic,
+ * two metrics), so a number is never shown in a unit it is not in.
+ */
+export function unitOf(expr: string): string | undefined {
+  const usage = analyze(expr);
+  const names = [...new Set(usage.metrics)];
+  if (usage.errors.length > 0 || names.length !== 1) return undefined;
+  let keeps = true;
+  parser.parse(expr).iterate({
+    enter: (ref) => {
+      if (ref.name === "BinaryExpr") keeps = false;
+      if (ref.name === "AggregateOp" && !UNIT_PRESERVING.has(expr.slice(ref.from, ref.to).toLowerCase())) keeps = false;
+      if (ref.name === "FunctionIdentifier" && !UNIT_PRESERVING.has(expr.slice(ref.from, ref.to))) keeps = false;
+    },
+  });
+  return keeps ? lookupMetric(names[0] ?? "")?.unit : undefined;
+}

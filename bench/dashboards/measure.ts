@@ -1,7 +1,7 @@
 import { dashboardVariables } from "../../dashboards";
 import { resolveVariables } from "../../test/e2e/checks/dashboards";
 import { interpolate } from "../../test/e2e/checks/variables";
-import { PrometheusApi, seriesCount } from "../../test/e2e/harness/prometheus-api";
+import { PrometheusApi, seriesCount } from "../../cli/local/prometheus-api";
 import { dataPanels, parsedDashboards, targetsOf } from "../../test/dashboards/walk";
 import { grafanaTiming } from "./grafana";
 

@@ -22,7 +22,7 @@ export function diffCommand(io: CliIo): Command {
     .option("--max-bytes <n>", "markdown only: cut the output to this size, saying what was left out", String(DEFAULT_MAX_BYTES))
     .addHelpText(
       "after",
-      `\nExit codes: 0 no changes (and no output), 1 changes, ${DIFF_ERROR_EXIT} an error (bad directory, unknown revision, a stack that does not export).\nSecrets never appear: secret files (*_file) and credential-like fields say only that they changed.\n\nExamples:\n  gpu-monitoring diff --base origin/main --stack prod\n  gpu-monitoring export --stack dev --out /tmp/a && (edit) && gpu-monitoring export --stack dev --out /tmp/b && gpu-monitoring diff /tmp/a /tmp/b -o text\n`,
+      `\nExit codes: 0 no changes (and no output), 1 changes, ${DIFF_ERROR_EXIT} an error (bad directory, unknown revision, a stack that does not export).\nSecrets never appear: secret files (*_file) and credential-like fields say only that they changed.\n\nExamples:\n  gpu-monitoring diff --base origin/main --stack prod   # needs a git clone: compares with the origin/main revision\n  gpu-monitoring export --stack dev --out /tmp/a && (edit) && gpu-monitoring export --stack dev --out /tmp/b && gpu-monitoring diff /tmp/a /tmp/b -o text   # needs a hand edit: (edit) stands for your change\n`,
     )
     .action(async (dirs: string[], flags: Parameters<DiffModule["runDiff"]>[2]) => {
       try {

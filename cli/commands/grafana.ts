@@ -206,7 +206,7 @@ export function grafanaCommand(io: CliIo): Command {
     .option("-q, --quiet", "no progress lines")
     .addHelpText(
       "after",
-      "\nExamples:\n  GRAFANA_URL=http://127.0.0.1:3000 GRAFANA_TOKEN=glsa_... gpu-monitoring grafana upload\n  gpu-monitoring grafana upload --url http://grafana:3000 --token-file ~/.grafana-token --only gpu-overview\n",
+      "\nExamples:\n  GRAFANA_URL=http://127.0.0.1:3000 GRAFANA_TOKEN=glsa_... gpu-monitoring grafana upload\n  gpu-monitoring grafana upload --url http://grafana:3000 --token-file ~/.grafana-token --only ds01-overview,nvidia-dcgm\n",
     )
     .action(async (flags: UploadFlags) => {
       const rawUrl = flagOrEnv(flags.url, io.env, "GRAFANA_URL");

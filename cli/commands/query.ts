@@ -1,12 +1,12 @@
 import { Command, Option } from "commander";
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { CliError } from "../errors";
+import { CliError, UsageError } from "../errors";
 import { parseBaseUrl } from "../http";
 import { progressWriter, type CliIo } from "../io";
 import { flagOrEnv, oneOf, parseDuration, parseTime } from "../options";
 import { PrometheusClient, type Query } from "../prometheus";
-import { resultJson, resultTable, seriesCount } from "../queryOutput";
+import { catalogFormat, resultJson, resultTable, seriesCount } from "../queryOutput";
 
 const OUTPUTS = ["table", "json"] as const;
 /** Prometheus refuses a range query of more than 11,000 points per series. */
@@ -24,12 +24,13 @@ interface QueryFlags {
   out?: string;
   timeout: string;
   quiet?: boolean;
+  raw?: boolean;
 }
 
 /** Prometheus URL from the flag or PROMETHEUS_URL, with a message saying how to give it. */
 export function prometheusUrlFrom(flag: string | undefined, io: CliIo): URL {
   const raw = flagOrEnv(flag, io.env, "PROMETHEUS_URL");
-  if (!raw) throw new CliError("no Prometheus URL given", "pass --prometheus-url http://HOST:9090 or set PROMETHEUS_URL");
+  if (!raw) throw new UsageError("no Prometheus URL given", "pass --prometheus-url http://HOST:9090 or set PROMETHEUS_URL");
   return parseBaseUrl(raw, "--prometheus-url");
 }
 
@@ -37,17 +38,17 @@ export function prometheusUrlFrom(flag: string | undefined, io: CliIo): URL {
 export function buildQuery(expr: string, flags: QueryFlags, now: Date): Query {
   const ranged = flags.range !== undefined || flags.start !== undefined || flags.end !== undefined || flags.step !== undefined;
   if (!ranged) return { kind: "instant", expr, ...(flags.time ? { time: parseTime(flags.time, "--time", now) } : {}) };
-  if (flags.time) throw new CliError("--time is for instant queries and cannot be combined with --range/--start/--end/--step", "drop --time, or drop the range flags");
-  if (flags.range !== undefined && flags.start !== undefined) throw new CliError("--range and --start both set the start", "give one of them");
+  if (flags.time) throw new UsageError("--time is for instant queries and cannot be combined with --range/--start/--end/--step", "drop --time, or drop the range flags");
+  if (flags.range !== undefined && flags.start !== undefined) throw new UsageError("--range and --start both set the start", "give one of them");
   const end = flags.end ? parseTime(flags.end, "--end", now) : now;
   const start = flags.start
     ? parseTime(flags.start, "--start", now)
     : new Date(end.getTime() - parseDuration(flags.range ?? "1h", "--range"));
   const spanSeconds = (end.getTime() - start.getTime()) / 1000;
-  if (spanSeconds <= 0) throw new CliError("the range ends before it starts", "make --start earlier than --end");
+  if (spanSeconds <= 0) throw new UsageError("the range ends before it starts", "make --start earlier than --end");
   const stepSeconds = flags.step ? parseDuration(flags.step, "--step") / 1000 : Math.max(1, Math.ceil(spanSeconds / DEFAULT_POINTS));
   if (spanSeconds / stepSeconds > MAX_POINTS) {
-    throw new CliError(`${Math.ceil(spanSeconds / stepSeconds)} points per series is more than Prometheus allows (${MAX_POINTS})`, "use a larger --step or a shorter range");
+    throw new UsageError(`${Math.ceil(spanSeconds / stepSeconds)} points per series is more than Prometheus allows (${MAX_POINTS})`, "use a larger --step or a shorter range");
   }
   return { kind: "range", expr, start, end, stepSeconds };
 }
@@ -65,10 +66,11 @@ export function queryCommand(io: CliIo): Command {
     .addOption(new Option("-o, --output <format>", "table or json (default table; json with --out)").choices([...OUTPUTS]))
     .option("--out <file>", "write the result to FILE instead of stdout (collect a query)")
     .addOption(new Option("--timeout <duration>", "limit for the request").default("30s"))
+    .option("--raw", "range queries: every point with Prometheus's own numbers, instead of min/avg/max/last per series in the metric's unit")
     .option("-q, --quiet", "no progress lines")
     .addHelpText(
       "after",
-      "\nExamples:\n  gpu-monitoring query --prometheus-url http://127.0.0.1:9090 up\n  gpu-monitoring query 'avg by (gpu) (DCGM_FI_DEV_GPU_UTIL)' --range 6h --step 5m -o json\n  gpu-monitoring query 'sum(ds01_gpu_allocated)' --out allocations.json\n",
+      "\nExamples:\n  gpu-monitoring query --prometheus-url http://127.0.0.1:9090 up\n  gpu-monitoring query 'avg by (gpu) (DCGM_FI_DEV_GPU_UTIL)' --range 6h --step 5m -o json\n  gpu-monitoring query DCGM_FI_DEV_GPU_TEMP --range 2m        # min/avg/max/last per GPU in °C; --raw for every point\n  gpu-monitoring query 'sum(ds01_gpu_allocated)' --out allocations.json\n",
     )
     .action(async (expr: string, flags: QueryFlags) => {
       const client = new PrometheusClient(prometheusUrlFrom(flags.prometheusUrl, io), parseDuration(flags.timeout, "--timeout"));
@@ -78,7 +80,7 @@ export function queryCommand(io: CliIo): Command {
       progress(query.kind === "range" ? `querying ${query.start.toISOString()} .. ${query.end.toISOString()} every ${query.stepSeconds}s` : "querying");
       const { data, warnings } = await client.query(query);
       for (const w of warnings) io.stderr.write(`warning from Prometheus: ${w}\n`);
-      const text = output === "json" ? resultJson(query, data) : resultTable(data);
+      const text = output === "json" ? resultJson(query, data) : resultTable(data, catalogFormat(expr), { raw: flags.raw === true });
       if (flags.out) {
         const path = resolve(io.cwd, flags.out);
         try {

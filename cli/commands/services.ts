@@ -92,6 +92,6 @@ export function servicesCommand(io: CliIo): Command {
     .addCommand(report)
     .addHelpText(
       "after",
-      "\nExamples:\n  gpu-monitoring services list --prometheus-url http://127.0.0.1:9090\n  gpu-monitoring services endpoint ollama_abc123\n  gpu-monitoring services report ollama_abc123 --window 1h > session-report.md\n",
+      "\nExamples:\n  gpu-monitoring services list --prometheus-url http://127.0.0.1:9090\n  gpu-monitoring services endpoint ollama_abc123   # needs a cluster: a SLURM job of that name, scraped\n  gpu-monitoring services report ollama_abc123 --window 1h > session-report.md   # needs a cluster: as above, with an hour of data\n",
     );
 }

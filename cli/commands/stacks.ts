@@ -26,7 +26,8 @@ export interface StackEntry {
 export interface StackMatrixEntry {
   readonly stack: string;
   readonly autoDeploy: boolean;
-  readonly runsOn: string | readonly string[];
+  /** Always a list of runner labels (`runs-on` takes one), whether the stack file gave one label or several. */
+  readonly runsOn: readonly string[];
   /** True on a self-hosted runner, which can reach the loopback URLs of a stack deployed to its own host. */
   readonly selfHosted: boolean;
 }
@@ -40,7 +41,7 @@ function runsOnFrom(value: unknown, file: string): string | readonly string[] {
 
 export function matrixEntry(s: StackEntry): StackMatrixEntry {
   const labels = typeof s.runsOn === "string" ? [s.runsOn] : s.runsOn;
-  return { stack: s.name, autoDeploy: s.autoDeploy, runsOn: s.runsOn, selfHosted: labels.includes("self-hosted") };
+  return { stack: s.name, autoDeploy: s.autoDeploy, runsOn: labels, selfHosted: labels.includes("self-hosted") };
 }
 
 const STACK_FILE = /^Pulumi\.([A-Za-z0-9_.-]+)\.ya?ml$/;
@@ -86,7 +87,10 @@ export function stacksCommand(io: CliIo): Command {
     .option("--dir <dir>", "folder holding the Pulumi.<stack>.yaml files", "stacks")
     .option("--auto-deploy", "only the stacks marked for automatic deployment")
     .addOption(new Option("-o, --output <format>", "table, or json: a one-line array of {stack, autoDeploy, runsOn, selfHosted} (a CI matrix)").choices(["table", "json"]).default("table"))
-    .addHelpText("after", `\nExamples:\n  gpu-monitoring stacks\n  gpu-monitoring stacks --auto-deploy -o json   # [{"stack":"prod","autoDeploy":true,"runsOn":["self-hosted","gpu-host"],"selfHosted":true}]\n`)
+    .addHelpText(
+      "after",
+      `\nExamples:\n  gpu-monitoring stacks\n  gpu-monitoring stacks -o json   # [{"stack":"dev","autoDeploy":false,"runsOn":["ubuntu-latest"],"selfHosted":false},...]\n  gpu-monitoring stacks --auto-deploy -o json   # [] until a stack file sets ${AUTO_DEPLOY_KEY}: true\n`,
+    )
     .action(async (flags: StacksFlags) => {
       const all = await listStacks(resolve(io.cwd, flags.dir));
       const stacks = flags.autoDeploy ? all.filter((s) => s.autoDeploy) : all;

@@ -2,17 +2,19 @@ import { Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ServiceName } from "../../components/spec";
-import { CliError } from "../errors";
+import { CliError, UsageError } from "../errors";
 import { checkAll, PROBES } from "../health";
 import { parseBaseUrl } from "../http";
 import type { CliIo } from "../io";
-import { parseDuration } from "../options";
+import { flagOrEnv, parseDuration } from "../options";
 import { urlsFromStackOutputs } from "../stackOutputs";
 import { formatTable } from "../table";
 
 /** Flag name for each component's URL, e.g. nodeExporter -> --node-exporter-url. */
 const flagFor = (name: ServiceName): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-url`;
 const optionKey = (name: ServiceName): string => `${name}Url`;
+/** Environment variable for each component's URL, e.g. nodeExporter -> NODE_EXPORTER_URL. */
+export const envFor = (name: ServiceName): string => `${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_URL`;
 
 type StatusFlags = Record<string, string | boolean | undefined> & {
   outputs?: string;
@@ -35,26 +37,27 @@ export function statusCommand(io: CliIo): Command {
   const cmd = new Command("status")
     .description("Check each component's health endpoint and print a table; exit 0 only when every component checked is healthy")
     .option("--outputs <file>", "read component URLs from `pulumi stack output --json` saved to FILE, or '-' for stdin");
-  for (const probe of PROBES) cmd.option(`${flagFor(probe.name)} <url>`, `${probe.name} base URL (checks ${probe.path})`);
+  for (const probe of PROBES) cmd.option(`${flagFor(probe.name)} <url>`, `${probe.name} base URL (checks ${probe.path}); else env ${envFor(probe.name)}`);
   return cmd
     .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
     .addOption(new Option("--timeout <duration>", "limit for each check").default("5s"))
     .option("-q, --quiet", "print nothing; the exit code says it all (0 healthy, 1 not)")
     .addHelpText(
       "after",
-      "\nExamples:\n  pulumi stack output --json | gpu-monitoring status --outputs -\n  gpu-monitoring status --prometheus-url http://127.0.0.1:9090 --grafana-url http://127.0.0.1:3000\n  gpu-monitoring status --outputs outputs.json --quiet || echo 'monitoring is degraded'\n",
+      "\nExamples:\n  pulumi stack output --json | gpu-monitoring status --outputs -   # needs Pulumi: a deployed stack's outputs\n  gpu-monitoring status --prometheus-url http://127.0.0.1:9090 --grafana-url http://127.0.0.1:3000\n  gpu-monitoring status --outputs outputs.json --quiet || echo 'monitoring is degraded'\n  PROMETHEUS_URL=http://127.0.0.1:9090 gpu-monitoring status\n\nExit codes: 0 every component healthy, 1 one or more unhealthy, 2 bad usage (no URL given).\n",
     )
     .action(async (flags: StatusFlags) => {
       const raw = flags.outputs ? urlsFromStackOutputs(await readOutputs(io, flags.outputs), flags.outputs === "-" ? "stdin" : flags.outputs) : new Map<ServiceName, string>();
-      // A flag beats the stack outputs for the same component.
+      // A flag beats the environment, which beats the stack outputs, for the same component.
       for (const probe of PROBES) {
-        const value = flags[optionKey(probe.name)];
-        if (typeof value === "string" && value !== "") raw.set(probe.name, value);
+        const flag = flags[optionKey(probe.name)];
+        const value = flagOrEnv(typeof flag === "string" ? flag : undefined, io.env, envFor(probe.name));
+        if (value !== undefined) raw.set(probe.name, value);
       }
       if (raw.size === 0) {
-        throw new CliError(
+        throw new UsageError(
           "no component URLs given",
-          "pass --outputs with `pulumi stack output --json`, or URLs such as --prometheus-url http://127.0.0.1:9090",
+          `pass --outputs with \`pulumi stack output --json\`, URLs such as --prometheus-url http://127.0.0.1:9090, or set ${PROBES.map((p) => envFor(p.name)).slice(0, 3).join(", ")}, ...`,
         );
       }
       const urls = new Map<ServiceName, URL>();
@@ -73,10 +76,11 @@ export function statusCommand(io: CliIo): Command {
           results.map((r) => [r.component, r.healthy ? "healthy" : "UNHEALTHY", `${r.latencyMs} ms`, r.url, r.detail]),
         ),
       );
-      if (unhealthy.length > 0) {
-        io.stderr.write(
-          `${unhealthy.length} of ${results.length} components unhealthy (${unhealthy.map((r) => r.component).join(", ")}); check that they run and that their URLs are right, then rerun\n`,
-        );
-      }
+      // The verdict is part of the result, so it goes to stdout with the table.
+      io.stdout.write(
+        unhealthy.length > 0
+          ? `${unhealthy.length} of ${results.length} components unhealthy (${unhealthy.map((r) => r.component).join(", ")}); check that they run and that their URLs are right, then rerun\n`
+          : `all ${results.length} components healthy\n`,
+      );
     });
 }

@@ -1,4 +1,5 @@
 import { GUIDE_FILE } from "../commands/export";
+import { MANIFEST_FILE } from "../exportManifest";
 import { alertmanagerDiffer } from "./differs/alertmanager";
 import { dashboardsDiffer } from "./differs/dashboards";
 import { kubernetesDiffer } from "./differs/kubernetes";
@@ -11,8 +12,8 @@ import { AREAS, type Change, type Differ, type ExportFiles } from "./model";
 /** One differ per artefact kind; anything they do not claim is compared as text. */
 export const DIFFERS: readonly Differ[] = [rulesDiffer, dashboardsDiffer, prometheusDiffer, alertmanagerDiffer, kubernetesDiffer, servicesDiffer];
 
-/** The guide is written from the files above; its changes are theirs, said once. */
-const DERIVED = new Set([GUIDE_FILE]);
+/** The guide and export's manifest of hashes are written from the files above; their changes are theirs, said once. */
+const DERIVED = new Set([GUIDE_FILE, MANIFEST_FILE]);
 
 /** Every change between two exports of one stack, grouped by area in AREAS order. */
 export function diffStack(before: ExportFiles, after: ExportFiles): Change[] {

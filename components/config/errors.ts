@@ -11,8 +11,30 @@ export interface ConfigProblem {
   readonly allowed: string;
 }
 
+/** Doc sections of the top-level keys documented outside docs/stack.md's config reference. */
+const DOC_PAGES: Readonly<Record<string, string>> = {
+  "thresholds.ds01": "docs/alerts.md#ds01",
+  "thresholds.dcgm": "docs/alerts.md#dcgm-hardware",
+  "thresholds.drm": "docs/alerts.md#drm",
+  "thresholds.stack": "docs/alerts.md#stack-self-monitoring",
+  thresholds: "docs/alerts.md",
+  "alerting.receivers": "docs/alerts.md#receivers",
+  alerting: "docs/alerts.md#routing-and-receivers",
+  kubernetes: "docs/kubernetes.md",
+};
+
+/** The doc page (and section) that documents a config key. */
+export function docPageFor(key: string): string {
+  const parts = key.split(".");
+  for (let n = Math.min(parts.length, 2); n > 0; n--) {
+    const page = DOC_PAGES[parts.slice(0, n).join(".")];
+    if (page) return page;
+  }
+  return "docs/stack.md#config-reference";
+}
+
 export function formatProblem(p: ConfigProblem): string {
-  return `${CONFIG_NAMESPACE}:${p.key}: ${p.message} (got ${p.got}; allowed: ${p.allowed})`;
+  return `${CONFIG_NAMESPACE}:${p.key}: ${p.message} (got ${p.got}; allowed: ${p.allowed}; see ${docPageFor(p.key)})`;
 }
 
 /** Every problem in a stack config at once, so one run shows the user everything to fix. */
@@ -123,6 +145,7 @@ export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): st
 }
 
 function describeType(expected: string): string {
+  if (expected === "int") return "a whole number";
   return expected === "object" ? "a mapping" : expected === "array" ? "a list" : `a ${expected}`;
 }
 
@@ -192,7 +215,7 @@ export function problemsFromZod(
         problems.push({ key, message: allowed ? message : `not a valid ${issue.format}`, got, allowed: allowed ?? `a ${issue.format}` });
         break;
       default:
-        problems.push({ key, message, got, allowed: allowed ?? "see docs/stack.md" });
+        problems.push({ key, message, got, allowed: allowed ?? "see the documented values" });
     }
   }
   return problems;

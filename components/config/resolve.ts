@@ -22,6 +22,7 @@ import {
   type Profile,
 } from "./defaults";
 import { kubernetesConfigProblems } from "../platforms/kubernetes/checks";
+import type { z } from "zod";
 import { sourceProblems, type SourceSetting, type SourceSettings } from "../../exporter/source-rules";
 import { ConfigError, REDACTED, problemsFromZod, renderConfigValue, renderValue, unsetSecretProblem, valueAt, type ConfigProblem } from "./errors";
 import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from "./schema";
@@ -164,12 +165,55 @@ export function validateStackConfig(raw: RawStackConfig, source?: string): Stack
   const parsed = stackConfigInputSchema.safeParse(plain);
   if (!parsed.success) {
     problems.push(...problemsFromZod(parsed.error.issues, plain, stackConfigInputSchema, isSecretPath));
+    problems.push(...crossFieldProblemsOfRest(plain, parsed.error.issues, secretKeys, problems));
     throw new ConfigError(problems, source);
   }
   const cfg = resolve(parsed.data, secretKeys);
   problems.push(...crossFieldProblems(cfg, parsed.data));
   if (problems.length > 0) throw new ConfigError(problems, source);
   return cfg;
+}
+
+/** The config without the values at the given issue paths; a path through a list drops the whole list. */
+function withoutIssues(plain: Record<string, unknown>, issues: readonly z.core.$ZodIssue[]): Record<string, unknown> {
+  const rest = structuredClone(plain);
+  for (const issue of issues) {
+    const paths = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+    for (const path of paths) {
+      const throughList = path.findIndex((_, i) => Array.isArray(valueAt(rest, path.slice(0, i))));
+      const cut = throughList > 0 ? path.slice(0, throughList) : path;
+      if (cut.length === 0) continue;
+      const parent = valueAt(rest, cut.slice(0, -1));
+      if (parent !== null && typeof parent === "object") delete (parent as Record<PropertyKey, unknown>)[cut[cut.length - 1] as PropertyKey];
+    }
+  }
+  return rest;
+}
+
+/**
+ * Cross-field problems of the part of the config that did parse: the values with type or range
+ * errors are dropped (their defaults stand in) and the rest is checked, so one run reports both
+ * a wrong type and an unrelated clash. Problems on keys already reported are left out.
+ */
+function crossFieldProblemsOfRest(
+  plain: Record<string, unknown>,
+  issues: readonly z.core.$ZodIssue[],
+  secretKeys: readonly string[],
+  reported: readonly ConfigProblem[],
+): ConfigProblem[] {
+  let rest = plain;
+  let pending = issues;
+  for (let round = 0; round < 3; round++) {
+    rest = withoutIssues(rest, pending);
+    const retry = stackConfigInputSchema.safeParse(rest);
+    if (retry.success) {
+      const keys = reported.map((p) => p.key);
+      const related = (a: string, b: string): boolean => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+      return crossFieldProblems(resolve(retry.data, secretKeys), retry.data).filter((p) => !keys.some((k) => related(k, p.key)));
+    }
+    pending = retry.error.issues;
+  }
+  return [];
 }
 
 /** No string in a stack config needs more; a longer one would be copied into every rendered file. */

@@ -17,6 +17,8 @@ export interface BundleOptions {
   /** Scrape jobs; default: dockerScrapeJobs(cfg, addressing). The Kubernetes platform passes its own. */
   readonly scrapeJobs?: readonly ScrapeConfig[];
   readonly prometheus?: Omit<PrometheusRenderOptions, "ruleFiles">;
+  /** Where Grafana finds the dashboard files; default: the path in Grafana's container. */
+  readonly grafanaDashboardsDir?: string;
 }
 
 export const BUNDLE_PATHS = {
@@ -50,7 +52,7 @@ export function renderBundle(cfg: StackConfig, options: BundleOptions = {}): Bun
   if (on.alertmanager) files.push({ path: BUNDLE_PATHS.alertmanagerConfig, content: alertmanagerConfigFor(cfg).yaml });
   if (on.grafana) {
     files.push({ path: BUNDLE_PATHS.grafanaDatasources, content: renderGrafanaDatasources(cfg, addressing) });
-    files.push({ path: BUNDLE_PATHS.grafanaDashboardProvider, content: renderGrafanaDashboardProvider() });
+    files.push({ path: BUNDLE_PATHS.grafanaDashboardProvider, content: renderGrafanaDashboardProvider(options.grafanaDashboardsDir) });
     for (const d of dashboardsFor(cfg)) files.push({ path: `${BUNDLE_PATHS.grafanaDashboards}/${d.fileName}`, content: d.json });
   }
   if (on.exporter && cfg.exporter.run === "host" && cfg.slurm.enabled) {

@@ -41,7 +41,7 @@ export function renderGrafanaDatasources(cfg: StackConfig, addressing: Addressin
 }
 
 /** The file provider that loads every generated dashboard; UI edits are not kept (code is the source). */
-export function renderGrafanaDashboardProvider(): string {
+export function renderGrafanaDashboardProvider(dashboardsDir: string = GRAFANA_DASHBOARDS_DIR): string {
   return toYaml(
     {
       apiVersion: 1,
@@ -55,7 +55,7 @@ export function renderGrafanaDashboardProvider(): string {
           disableDeletion: true,
           allowUiUpdates: false,
           updateIntervalSeconds: 30,
-          options: { path: GRAFANA_DASHBOARDS_DIR, foldersFromFilesStructure: false },
+          options: { path: dashboardsDir, foldersFromFilesStructure: false },
         },
       ],
     },

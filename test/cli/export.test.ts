@@ -9,6 +9,7 @@ import { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GUIDE_FILE } from "../../cli/commands/export";
 import { DOCKER_SERVICES_FILE, KUBERNETES_MANIFESTS_FILE, secretPlaceholder } from "../../cli/deploymentRecord";
+import { MANIFEST_FILE } from "../../cli/exportManifest";
 import { promqlExamples, rulesInBundle } from "../../cli/integrationGuide";
 import { loadStackConfigFile } from "../../components/config";
 import { renderBundle } from "../../components/render/bundle";
@@ -68,7 +69,7 @@ describe("export", () => {
       for (const [path, bytes] of a) expect(b.get(path)?.equals(bytes), path).toBe(true);
 
       const again = await runCli(["export", "--stack", stack, "--stacks-dir", STACKS, "--out", second]);
-      expect(again.stderr).toContain(`wrote ${a.size} files to ${second} (0 changed)`);
+      expect(again.stderr).toContain(`wrote ${a.size - 1} files to ${second} (0 changed)`);
     });
 
     it("lays files out like DS01's monitoring folder, exactly the bundle plus the platform's record and the guide", async () => {
@@ -76,9 +77,10 @@ describe("export", () => {
       const cfg = loadStackConfigFile(join(STACKS, `Pulumi.${stack}.yaml`));
       const bundle = renderBundle(cfg);
       const record = cfg.platform === "kubernetes" ? KUBERNETES_MANIFESTS_FILE : DOCKER_SERVICES_FILE;
-      const paths = [...files.keys()];
+      const paths = [...files.keys()].filter((p) => p !== MANIFEST_FILE);
       expect(paths).toContain(GUIDE_FILE);
       expect(paths).toContain(record);
+      expect(Object.keys((JSON.parse(files.get(MANIFEST_FILE)?.toString("utf8") ?? "{}") as { files: object }).files).sort()).toEqual([...paths].sort());
       const rendered = paths.filter((x) => x !== GUIDE_FILE && x !== record);
       for (const p of rendered) {
         expect(p).toMatch(/^(prometheus\/prometheus\.yml|prometheus\/rules\/[^/]+\.ya?ml|alertmanager\/alertmanager\.yml|grafana\/provisioning\/(datasources|dashboards)\/.+|exporter\/exporter\.args)$/);
@@ -175,6 +177,70 @@ describe("export", () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no stack file for "nope"');
     expect(unknown.stderr).toContain(`choose one of: ${stackNames.join(", ")}`);
+  });
+
+  it("--addressing loopback points every target at 127.0.0.1 and the configured ports, and Prometheus loads it", async () => {
+    const out = join(tmp, "loopback");
+    const r = await runCli(["export", "--stack", "dev", "--stacks-dir", STACKS, "--addressing", "loopback", "--out", out]);
+    expect(r.code, r.stderr).toBe(0);
+    const cfg = loadStackConfigFile(join(STACKS, "Pulumi.dev.yaml"));
+    const prom = parseYaml(await readFile(join(out, "prometheus", "prometheus.yml"), "utf8")) as {
+      scrape_configs: { job_name: string; static_configs?: { targets: string[] }[] }[];
+      alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
+    };
+    const targets = prom.scrape_configs.flatMap((j) => (j.static_configs ?? []).flatMap((c) => c.targets));
+    expect(targets.length).toBeGreaterThan(3);
+    for (const t of targets) expect(t).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(targets).toEqual(expect.arrayContaining([`127.0.0.1:${cfg.ports.prometheus}`, `127.0.0.1:${cfg.ports.nodeExporter}`, `127.0.0.1:${cfg.ports.exporter}`]));
+    expect(prom.alerting.alertmanagers[0]?.static_configs[0]?.targets).toEqual([`127.0.0.1:${cfg.ports.alertmanager}`]);
+    const provider = await readFile(join(out, "grafana", "provisioning", "dashboards", "default.yml"), "utf8");
+    expect(provider).toContain(join(out, "grafana", "provisioning", "dashboards", "dashboards"));
+    const { stdout } = await run("promtool", ["check", "config", join(out, "prometheus", "prometheus.yml")]);
+    expect(stdout).toContain("is valid prometheus config file syntax");
+
+    const bad = await runCli(["export", "--stack", "dev", "--stacks-dir", STACKS, "--addressing", "dns", "--out", join(tmp, "nothing")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--addressing "dns" is not one of container, loopback');
+    const k8s = await runCli(["export", "--stack", "k8s", "--stacks-dir", STACKS, "--addressing", "loopback", "--out", join(tmp, "nothing")]);
+    expect(k8s.code).toBe(2);
+    expect(existsSync(join(tmp, "nothing"))).toBe(false);
+  });
+
+  it("refuses to overwrite a file edited since the last export unless --force, and replaces unedited ones", async () => {
+    const out = join(tmp, "edits");
+    const args = ["export", "--stack", "dev", "--stacks-dir", STACKS, "--out", out];
+    expect((await runCli(args)).code).toBe(0);
+    const am = join(out, "alertmanager", "alertmanager.yml");
+    const edited = `${await readFile(am, "utf8")}# a hand edit\n`;
+    await writeFile(am, edited);
+    const promPath = join(out, "prometheus", "prometheus.yml");
+    const original = await readFile(promPath, "utf8");
+
+    const refused = await runCli(args);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("1 file(s) in");
+    expect(refused.stderr).toContain("alertmanager/alertmanager.yml");
+    expect(refused.stderr).toContain("--force");
+    expect(await readFile(am, "utf8")).toBe(edited);
+
+    // A file the last export wrote and nobody touched is simply replaced by a changed render.
+    const loopback = await runCli([...args, "--addressing", "loopback", "--force"]);
+    expect(loopback.code, loopback.stderr).toBe(0);
+    expect(loopback.stderr).toContain("1 edited by hand overwritten (--force)");
+    expect(await readFile(am, "utf8")).not.toContain("# a hand edit");
+    expect(await readFile(promPath, "utf8")).not.toBe(original);
+    const back = await runCli(args);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await readFile(promPath, "utf8")).toBe(original);
+  });
+
+  it("exports a stack with Grafana on but no admin password: the bundle never holds it", async () => {
+    const file = join(tmp, "Pulumi.nopass.yaml");
+    await writeFile(file, "config:\n  gpu-monitoring:platform: docker\n  gpu-monitoring:exporter:\n    simulation: true\n");
+    const r = await runCli(["export", "--stack-file", file, "--out", join(tmp, "nopass"), "-q"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(existsSync(join(tmp, "nopass", "grafana", "provisioning", "datasources", "datasources.yml"))).toBe(true);
   });
 
   it("warns on stderr about each unauthenticated service published beyond loopback, and refuses it without the opt-in", async () => {

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
@@ -33,7 +34,7 @@ const paths = commandPaths(buildProgram());
 describe("gpu-monitoring --help", () => {
   it("has every command of the design", () => {
     expect(paths.map((p) => p.join(" "))).toEqual(
-      expect.arrayContaining(["export", "diff", "grafana", "grafana upload", "query", "report", "status", "stacks", "exporter"]),
+      expect.arrayContaining(["demo", "export", "diff", "grafana", "grafana upload", "query", "report", "status", "stacks", "exporter"]),
     );
   });
 
@@ -54,13 +55,13 @@ describe("gpu-monitoring --help", () => {
     expect(r.stdout).toContain("Usage: gpu-monitoring status");
   });
 
-  it("ends with exit code 1 and a next step on an error, as a real process", async () => {
+  it("ends with exit code 2 and a next step on wrong usage, as a real process", async () => {
     const r = await runBin(["status", "--quiet"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("error: no component URLs given");
     expect(r.stderr).toContain("next: ");
     const unknown = await runBin(["querry", "up"]);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'querry'");
     // diff keeps 1 for "there are changes", so its errors end with 2.
     const diff = await runBin(["diff", "/nonexistent/before", "/nonexistent/after"]);
@@ -68,9 +69,23 @@ describe("gpu-monitoring --help", () => {
     expect(diff.stderr).toContain("before directory /nonexistent/before does not exist");
   });
 
+  it("prints its version and lists the exit codes on the top-level help", async () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as { version: string };
+    const v = await runCli(["--version"]);
+    expect(v).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: "" });
+    const help = await runCli(["--help"]);
+    expect(help.stdout).toContain("Exit codes (every command): 0 done; 1 failed");
+    expect(help.stdout).toContain("2 wrong usage");
+    // The same convention in each command: a bad flag value is exit 2 everywhere.
+    for (const args of [["query", "up", "--output", "xml"], ["export", "--out", "/nonexistent-dir-x", "--stack", "dev", "--addressing", "dns"], ["exporter", "--metrics-port", "x"], ["status", "--output", "xml"]]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(2);
+    }
+  });
+
   it("lists the commands on the top-level help", async () => {
     const r = await runCli(["--help"]);
     expect(r.code).toBe(0);
-    for (const name of ["export", "diff", "grafana", "query", "report", "status", "stacks"]) expect(r.stdout).toMatch(new RegExp(`^  ${name}\\b`, "m"));
+    for (const name of ["demo", "export", "diff", "grafana", "query", "report", "status", "stacks"]) expect(r.stdout).toMatch(new RegExp(`^  ${name}\\b`, "m"));
   });
 });

@@ -1,8 +1,11 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reportQueries } from "../../cli/report";
+import { freePort } from "../../cli/local/ports";
+import { startPrometheus as startLocalPrometheus } from "../../cli/local/services";
+import { waitFor } from "../../cli/local/wait";
+import { explainScrapeError, reportQueries } from "../../cli/report";
 import { checkAgainstCatalog } from "../../metrics/analyze";
 import { closedPort, runCli } from "./harness";
 import { startPrometheus, type PrometheusFixture } from "./prometheus-fixture";
@@ -26,11 +29,11 @@ interface VectorJson {
 }
 
 describe("query against a real Prometheus", () => {
-  it("prints an instant query as a table, one column per label", async () => {
+  it("prints an instant query as a table, one column per label, names as they are", async () => {
     const r = await runCli(["query", "up", "--prometheus-url", prom.url]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^__NAME__\s+INSTANCE\s+JOB\s+VALUE$/);
+    expect(lines[0]).toMatch(/^__name__\s+instance\s+job\s+VALUE$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)).map((c) => [c[2], c[3]]).sort()).toEqual([
       ["fixture", "1"],
       ["prometheus", "1"],
@@ -64,9 +67,24 @@ describe("query against a real Prometheus", () => {
     expect(values.length).toBeGreaterThanOrEqual(2);
     expect(new Set(values.map((v) => v[1]))).toEqual(new Set(["87"]));
 
-    const table = await runCli(["query", 'DCGM_FI_DEV_GPU_UTIL{gpu="1"}', "--prometheus-url", prom.url, "--range", "5s", "--step", "1s"]);
-    expect(table.stdout.split("\n")[0]).toMatch(/TIME\s+VALUE$/);
-    expect(table.stdout).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s+12\n/);
+    const raw = await runCli(["query", 'DCGM_FI_DEV_GPU_UTIL{gpu="1"}', "--prometheus-url", prom.url, "--range", "5s", "--step", "1s", "--raw"]);
+    expect(raw.stdout.split("\n")[0]).toMatch(/TIME\s+VALUE$/);
+    expect(raw.stdout).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s+12\n/);
+  });
+
+  it("summarises a range query per series in the metric's unit, GPUs in order", async () => {
+    const r = await runCli(["query", "DCGM_FI_DEV_GPU_UTIL", "--prometheus-url", prom.url, "--range", "5s", "--step", "1s", "-q"]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^__name__\s+gpu\s+.*\s+MIN\s+AVG\s+MAX\s+LAST\s+POINTS$/);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^DCGM_FI_DEV_GPU_UTIL\s+0\s.*87 %\s+87 %\s+87 %\s+87 %\s+\d+$/);
+    expect(lines[2]).toMatch(/^DCGM_FI_DEV_GPU_UTIL\s+1\s.*12 %\s+12 %\s+12 %\s+12 %\s+\d+$/);
+    // An aggregation keeps the unit; arithmetic on it does not.
+    const avg = await runCli(["query", "avg(DCGM_FI_DEV_GPU_UTIL)", "--prometheus-url", prom.url, "-q"]);
+    expect(avg.stdout.trim().split("\n")[1]).toBe("49.5 %");
+    const scaled = await runCli(["query", "avg(DCGM_FI_DEV_GPU_UTIL) / 100", "--prometheus-url", prom.url, "-q"]);
+    expect(scaled.stdout.trim().split("\n")[1]).toBe("0.495");
   });
 
   it("says what to do with bad PromQL, a wrong URL, no URL, or a range too fine", async () => {
@@ -84,11 +102,16 @@ describe("query against a real Prometheus", () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toContain(`cannot reach http://127.0.0.1:${port}/api/v1/query: ECONNREFUSED`);
 
+    // Wrong usage, not a failure: exit 2, as for every command.
     const none = await runCli(["query", "up"]);
+    expect(none.code).toBe(2);
     expect(none.stderr).toContain("next: pass --prometheus-url http://HOST:9090 or set PROMETHEUS_URL");
 
     const tooFine = await runCli(["query", "up", "--prometheus-url", prom.url, "--range", "30d", "--step", "1s"]);
-    expect(tooFine.code).toBe(1);
+    expect(tooFine.code).toBe(2);
+    const badDuration = await runCli(["query", "up", "--prometheus-url", prom.url, "--range", "soon"]);
+    expect(badDuration.code).toBe(2);
+    expect(badDuration.stderr).toContain('--range "soon" is not a duration');
     expect(tooFine.stderr).toContain("more than Prometheus allows");
   });
 });
@@ -152,11 +175,72 @@ describe("report against a real Prometheus", () => {
     expect(md).toContain("- Targets up: 2 of 2");
   });
 
-  it("fails with a next step when Prometheus is not there", async () => {
+  it("fails at once with a next step when Prometheus is not there, before any progress line", async () => {
     const port = await closedPort();
-    const r = await runCli(["report", "--prometheus-url", `http://127.0.0.1:${port}`, "-q"]);
+    const r = await runCli(["report", "--prometheus-url", `http://127.0.0.1:${port}`]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("ECONNREFUSED");
+    expect(r.stderr).toMatch(/^error: .*ECONNREFUSED/);
+    expect(r.stderr).not.toContain("[1/");
     expect(r.stderr).toContain("next: check --prometheus-url");
   });
+
+  it("writes a self-contained HTML page with charts of GPU utilisation and allocations per user", async () => {
+    const r = await runCli(["report", "--prometheus-url", prom.url, "--window", "10s", "--range", "30s", "--format", "html", "-q"]);
+    expect(r.code, r.stderr).toBe(0);
+    const page = r.stdout;
+    expect(page.startsWith("<!doctype html>")).toBe(true);
+    // uPlot itself is in the page, and nothing is loaded from elsewhere.
+    expect(page).toContain("uPlot");
+    expect(page).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
+    const json = /<script type="application\/json" id="chart-data">([\s\S]*?)<\/script>/.exec(page)?.[1] ?? "[]";
+    const charts = JSON.parse(json) as { id: string; times: number[]; series: { name: string; values: (number | null)[] }[] }[];
+    const gpu = charts.find((c) => c.id === "gpu_utilisation");
+    expect(gpu?.series.map((x) => x.name)).toEqual(["gpu01 GPU 0", "gpu01 GPU 1"]);
+    expect(new Set(gpu?.series[0]?.values.filter((v) => v !== null))).toEqual(new Set([87]));
+    expect(gpu?.times.length).toBeGreaterThan(1);
+    const users = charts.find((c) => c.id === "user_allocations");
+    expect(users?.series.map((x) => x.name)).toEqual(["alice", "bob"]);
+    expect(page).toContain('<div class="chart" id="chart-gpu_utilisation"></div>');
+    expect(page).toContain("<td>alice</td><td>1 GPU</td>");
+  });
+});
+
+describe("report tells a target that is down from one that is not scraped", () => {
+  it("names the job and the reason, DNS included", async () => {
+    expect(
+      explainScrapeError('Get "http://gpu-monitoring-node-exporter:9100/metrics": dial tcp: lookup gpu-monitoring-node-exporter on 127.0.0.53:53: no such host'),
+    ).toBe("DNS: gpu-monitoring-node-exporter does not resolve from Prometheus (no such host)");
+    const ws = await mkdtemp(join(tmpdir(), "gm-report-down-"));
+    const [promPort, closed] = [await freePort(), await closedPort()];
+    const config = join(ws, "prometheus.yml");
+    await writeFile(
+      config,
+      [
+        "global:",
+        "  scrape_interval: 1s",
+        "scrape_configs:",
+        "  - job_name: node-exporter",
+        "    static_configs:",
+        `      - targets: ["127.0.0.1:${closed}"]`,
+        "",
+      ].join("\n"),
+    );
+    const { proc } = await startLocalPrometheus({ configFile: config, dataDir: join(ws, "data"), port: promPort, logDir: ws });
+    try {
+      const url = `http://127.0.0.1:${promPort}`;
+      await waitFor("the node-exporter target to be scraped and down", async () => {
+        const r = await runCli(["query", "up", "--prometheus-url", url, "-q"]);
+        return /node-exporter\s+0$/m.test(r.stdout) ? true : undefined;
+      }, { timeoutMs: 20_000, intervalMs: 500 });
+      const r = await runCli(["report", "--prometheus-url", url, "-q"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("## Host CPU busy");
+      expect(r.stdout).toContain("No data: node-exporter target down (connection refused: nothing listens at the target's address).");
+      // No dcgm-exporter job at all: that one is not scraped.
+      expect(r.stdout).toContain("No data: DCGM exporter is not scraped");
+    } finally {
+      await proc.stop();
+      await rm(ws, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -56,7 +56,8 @@ describe("status", () => {
     expect(nodeExporter.requests.at(-1)).toMatchObject({ method: "GET", path: "/metrics" });
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^COMPONENT\s+STATUS\s+LATENCY\s+URL\s+DETAIL$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual([
+    expect(lines.at(-1)).toBe("all 3 components healthy");
+    expect(lines.slice(1, -1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual([
       ["prometheus", "healthy"],
       ["grafana", "healthy"],
       ["nodeExporter", "healthy"],
@@ -85,7 +86,7 @@ describe("status", () => {
       await writeFile(join(dir, "outputs.json"), JSON.stringify({ grafanaUrl: grafana.url, prometheusUrl: prometheus.url, platform: "docker" }));
       const r = await runCli(["status", "--outputs", "outputs.json"], { cwd: dir });
       expect(r.code).toBe(0);
-      expect(r.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["prometheus", "grafana"]);
+      expect(r.stdout.trim().split("\n").slice(1, -1).map((l) => l.split(/\s+/)[0])).toEqual(["prometheus", "grafana"]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -112,7 +113,18 @@ describe("status", () => {
     expect(row("exporter")).toMatch(/UNHEALTHY .*no answer within 400 ms/);
     expect(row("dcgmExporter")).toMatch(/UNHEALTHY .*HTTP 503: DCGM not initialised/);
     expect(row("cadvisor")).toMatch(/UNHEALTHY .*no samples in the answer/);
-    expect(r.stderr).toContain("5 of 6 components unhealthy (alertmanager, grafana, exporter, dcgmExporter, cadvisor)");
+    expect(r.stdout).toContain("5 of 6 components unhealthy (alertmanager, grafana, exporter, dcgmExporter, cadvisor)");
+    expect(r.stderr).toBe("");
+  });
+
+  it("takes URLs from PROMETHEUS_URL and the other *_URL variables; a flag wins", async () => {
+    const r = await runCli(["status"], { env: { PROMETHEUS_URL: prometheus.url, NODE_EXPORTER_URL: nodeExporter.url } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${prometheus.url}/-/healthy`);
+    expect(r.stdout).toContain(`${nodeExporter.url}/metrics`);
+    const flagWins = await runCli(["status", "--grafana-url", badGrafana.url], { env: { GRAFANA_URL: grafana.url } });
+    expect(flagWins.code).toBe(1);
+    expect(flagWins.stdout).toContain(badGrafana.url);
   });
 
   it("--quiet prints nothing and answers with the exit code alone", async () => {
@@ -144,7 +156,7 @@ describe("status", () => {
 
   it("says what to give when there is nothing to check or the outputs cannot be read", async () => {
     const none = await runCli(["status"]);
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(2);
     expect(none.stderr).toContain("no component URLs given");
     expect(none.stderr).toContain("next: pass --outputs");
     const notJson = await runCli(["status", "--outputs", "-"], { stdin: "Current stack outputs (2):" });

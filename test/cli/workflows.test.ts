@@ -143,7 +143,7 @@ describe("stacks (the workflows' matrix)", () => {
       await writeFile(join(dir, "notes.yaml"), "config: {}\n");
       const auto = await runCli(["stacks", "--auto-deploy", "-o", "json", "--dir", dir]);
       expect(JSON.parse(auto.stdout)).toEqual([
-        { stack: "k8s", autoDeploy: true, runsOn: "ubuntu-latest", selfHosted: false },
+        { stack: "k8s", autoDeploy: true, runsOn: ["ubuntu-latest"], selfHosted: false },
         { stack: "prod", autoDeploy: true, runsOn: ["self-hosted", "gpu-host"], selfHosted: true },
       ]);
       const table = await runCli(["stacks", "--dir", dir], { cwd: dir });

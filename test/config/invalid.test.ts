@@ -105,6 +105,32 @@ describe("invalid stack configs stop the program with the key in the message", (
     expect(err.problems.map((p) => p.key).sort()).toEqual(["platform", "ports.grafana", "retention.time"]);
   });
 
+  it("reports cross-field problems of what did parse next to type errors, in one run", () => {
+    const err = errorOf({ ...BASE, retention: { time: 7 }, ports: { alertmanager: 9090 }, thresholds: { drm: { minWorkers: "three" } } }, []);
+    expect(err.problems.map((p) => p.key).sort()).toEqual(["grafanaAdminPassword", "ports.alertmanager", "retention.time", "thresholds.drm.minWorkers"]);
+    // A key with a type error is not reported a second time through its default.
+    const typed = errorOf({ ...BASE, ports: { alertmanager: "x", grafana: 9090 } });
+    expect(typed.problems.map((p) => p.key).sort()).toEqual(["ports.alertmanager", "ports.grafana"]);
+  });
+
+  it("rejects fractions for counts", () => {
+    for (const key of ["minWorkers", "pendingTasks"]) {
+      const err = errorOf({ ...BASE, thresholds: { drm: { [key]: 2.5 } } });
+      expect(err.message).toContain(`gpu-monitoring:thresholds.drm.${key}: wrong type, expected a whole number (got 2.5`);
+    }
+    expect(errorOf({ ...BASE, thresholds: { ds01: { systemGpuWasteMinAllocations: 0.5 } } }).problems[0]?.key).toBe("thresholds.ds01.systemGpuWasteMinAllocations");
+    expect(validate({ ...BASE, thresholds: { drm: { minWorkers: 2 } } }).thresholds.drm.minWorkers).toBe(2);
+  });
+
+  it("points each problem at the page that documents its key", () => {
+    const err = errorOf({ ...BASE, thresholds: { drm: { minWorkers: -1 }, ds01: { gpuMemoryPercent: 200 } }, ports: { grafana: 0 }, alerting: { receivers: [] } });
+    const line = (key: string): string => err.message.split("\n").find((l) => l.includes(`gpu-monitoring:${key}: `)) ?? "";
+    expect(line("thresholds.drm.minWorkers")).toMatch(/; see docs\/alerts\.md#drm\)$/);
+    expect(line("thresholds.ds01.gpuMemoryPercent")).toMatch(/; see docs\/alerts\.md#ds01\)$/);
+    expect(line("alerting.receivers")).toMatch(/; see docs\/alerts\.md#receivers\)$/);
+    expect(line("ports.grafana")).toMatch(/; see docs\/stack\.md#config-reference\)$/);
+  });
+
   it("never shows a secret's value", () => {
     const err = errorOf({ ...BASE, grafanaAdminPassword: "hunter2-plain", profile: "x" });
     expect(err.message).not.toContain("hunter2-plain");

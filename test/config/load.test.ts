@@ -123,6 +123,6 @@ describe("Pulumi runtime config", () => {
   it("throws a ConfigError naming the key for a bad runtime value", async () => {
     await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "gpu-monitoring", "rt2", false);
     pulumi.runtime.setAllConfig({ "gpu-monitoring:ports": JSON.stringify({ grafana: 0 }) }, []);
-    expect(() => loadStackConfig()).toThrow(/gpu-monitoring:ports\.grafana: too small \(got 0; allowed: a number >= 1\)/);
+    expect(() => loadStackConfig()).toThrow(/gpu-monitoring:ports\.grafana: too small \(got 0; allowed: a number >= 1; see docs\/stack\.md#config-reference\)/);
   });
 });

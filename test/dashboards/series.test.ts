@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { measureRange, HistoryApi, type Measured } from "../../bench/dashboards/measure";
 import { parseShape } from "../../bench/dashboards/shape";
 import { backfillRaw } from "../../bench/dashboards/tsdb";
-import { freePort } from "../e2e/harness/ports";
-import type { ManagedProcess } from "../e2e/harness/process";
-import { startPrometheus } from "../e2e/harness/services";
+import { freePort } from "../../cli/local/ports";
+import type { ManagedProcess } from "../../cli/local/process";
+import { startPrometheus } from "../../cli/local/services";
 
 /**
  * No panel draws more than MAX_SERIES series with the dashboard's defaults, on a real Prometheus

@@ -10,11 +10,11 @@ import { unhealthyRules } from "./checks/rules";
 import { ds01Dashboards, ds01MonitoringDir, ds01RuleFiles, type Ds01Dashboard, type Ds01RuleFiles } from "./ds01/reference";
 import { backfillGauges } from "./ds01/history";
 import { hasFallback, inlineRecordings, referencedRecordings, withoutFallback } from "./ds01/inline";
-import { freePorts } from "./harness/ports";
-import type { PrometheusApi, RuleGroupState } from "./harness/prometheus-api";
-import { startExporter, startNodeExporter, startPrometheus } from "./harness/services";
-import { httpRequest, sleep, waitFor } from "./harness/wait";
-import { Workspace } from "./harness/workspace";
+import { freePorts } from "../../cli/local/ports";
+import type { PrometheusApi, RuleGroupState } from "../../cli/local/prometheus-api";
+import { startExporter, startNodeExporter, startPrometheus } from "../../cli/local/services";
+import { httpRequest, sleep, waitFor } from "../../cli/local/wait";
+import { Workspace } from "../../cli/local/workspace";
 
 /**
  * DS01's drop-in check: DS01's own recording rules and alerts, loaded unmodified into a live

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { unhealthyRules } from "./checks/rules";
 import { jobsInConfig, targetProblems } from "./checks/targets";
 import { defaultVariableValue, interpolate, referencedVariables } from "./checks/variables";
-import type { ActiveTarget } from "./harness/prometheus-api";
+import type { ActiveTarget } from "../../cli/local/prometheus-api";
 
 /**
  * The live suite's checks are pure functions over Prometheus' answers; these cases pin down that

@@ -9,8 +9,8 @@ import { checkDashboardQueries, type DashboardCheck } from "./checks/dashboards"
 import { describeAlert, waitForDelivery, type ExpectedAlert } from "./checks/alerts";
 import { failedEvaluations, recordingRulesWithoutSeries, unhealthyRules } from "./checks/rules";
 import { jobsInConfig, targetProblems } from "./checks/targets";
-import { sleep, waitFor } from "./harness/wait";
-import { LiveStack } from "./live-stack";
+import { sleep, waitFor } from "../../cli/local/wait";
+import { startLiveStack, type LiveStack } from "./live-stack";
 
 /**
  * The generated stack, running for real on loopback: the proofs users depend on (issue 7).
@@ -56,7 +56,7 @@ function mark(phase: string): void {
 }
 
 beforeAll(async () => {
-  stack = await LiveStack.start(DRIVEN);
+  stack = await startLiveStack(DRIVEN);
   mark("stack started");
 }, 90_000);
 

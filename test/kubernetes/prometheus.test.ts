@@ -10,10 +10,10 @@ import { z } from "zod";
 import { readStackFile, validateStackConfig, type StackConfig } from "../../components/config";
 import { kubernetesBundle, podLabelMeta } from "../../components/platforms/kubernetes";
 import { filesUnder, toYaml } from "../../components/render";
-import { freePort } from "../e2e/harness/ports";
-import type { ManagedProcess } from "../e2e/harness/process";
-import { startPrometheus } from "../e2e/harness/services";
-import { httpJson, waitFor } from "../e2e/harness/wait";
+import { freePort } from "../../cli/local/ports";
+import type { ManagedProcess } from "../../cli/local/process";
+import { startPrometheus } from "../../cli/local/services";
+import { httpJson, waitFor } from "../../cli/local/wait";
 import { MAXIMAL } from "./fixtures";
 import { K8S_STACK, k8sStackConfig } from "./harness";
 

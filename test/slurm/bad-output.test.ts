@@ -2,10 +2,10 @@ import { chmod, copyFile, mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManagedProcess } from "../e2e/harness/process";
-import { freePort } from "../e2e/harness/ports";
-import { REPO_ROOT } from "../e2e/harness/services";
-import { waitFor } from "../e2e/harness/wait";
+import { ManagedProcess } from "../../cli/local/process";
+import { freePort } from "../../cli/local/ports";
+import { REPO_ROOT } from "../../cli/local/services";
+import { waitFor } from "../../cli/local/wait";
 import { httpGet, value } from "../exporter/helpers";
 
 const FIXTURES = path.join(__dirname, "fixtures");

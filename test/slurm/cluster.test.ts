@@ -8,12 +8,12 @@ import { runExporter, SLURM_SD_PATH, type StartedExporter } from "../../exporter
 import { parseMonitoringTarget } from "../../exporter/slurm/discovery";
 import { loadStackConfigFile } from "../../components/config";
 import { BUNDLE_PATHS, renderBundle } from "../../components/render";
-import { ManagedProcess } from "../e2e/harness/process";
-import type { PrometheusApi } from "../e2e/harness/prometheus-api";
-import { freePort } from "../e2e/harness/ports";
-import { REPO_ROOT, startPrometheus } from "../e2e/harness/services";
+import { ManagedProcess } from "../../cli/local/process";
+import type { PrometheusApi } from "../../cli/local/prometheus-api";
+import { freePort } from "../../cli/local/ports";
+import { REPO_ROOT, startPrometheus } from "../../cli/local/services";
 import { stackFile } from "../stack/harness";
-import { waitFor } from "../e2e/harness/wait";
+import { waitFor } from "../../cli/local/wait";
 import { httpGet, parseExposition, promtoolFindings, samples, value } from "../exporter/helpers";
 import { runCli } from "../cli/harness";
 import { SlurmCluster } from "./support/cluster";

@@ -1,7 +1,7 @@
-import type { AlertmanagerApi } from "../harness/alertmanager-api";
-import type { PrometheusApi } from "../harness/prometheus-api";
-import { waitFor } from "../harness/wait";
-import type { DeliveredAlert, WebhookReceiver } from "../harness/webhook";
+import type { AlertmanagerApi } from "../../../cli/local/alertmanager-api";
+import type { PrometheusApi } from "../../../cli/local/prometheus-api";
+import { waitFor } from "../../../cli/local/wait";
+import type { DeliveredAlert, WebhookReceiver } from "../../../cli/local/webhook";
 
 /** An alert the suite drives: its name and the labels that identify the driven instance. */
 export interface ExpectedAlert {

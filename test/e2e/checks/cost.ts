@@ -1,4 +1,4 @@
-import type { PrometheusApi } from "../harness/prometheus-api";
+import type { PrometheusApi } from "../../../cli/local/prometheus-api";
 
 export interface SeriesCount {
   readonly labels: Readonly<Record<string, string>>;

@@ -1,5 +1,5 @@
 import type { DashboardQuery, DashboardVariable } from "../../../dashboards";
-import type { PrometheusApi, QueryResult } from "../harness/prometheus-api";
+import type { PrometheusApi, QueryResult } from "../../../cli/local/prometheus-api";
 import { mapLimit } from "./concurrency";
 import { defaultVariableValue, interpolate, type VariableValue } from "./variables";
 

@@ -1,4 +1,4 @@
-import type { PrometheusApi, RuleGroupState } from "../harness/prometheus-api";
+import type { PrometheusApi, RuleGroupState } from "../../../cli/local/prometheus-api";
 import { mapLimit } from "./concurrency";
 
 /** Rule groups or rules Prometheus reports as unhealthy, each naming group, file and rule. */

@@ -1,5 +1,5 @@
 import { parse } from "yaml";
-import type { ActiveTarget } from "../harness/prometheus-api";
+import type { ActiveTarget } from "../../../cli/local/prometheus-api";
 
 /** Job names of a rendered prometheus.yml, in file order. */
 export function jobsInConfig(prometheusYml: string): string[] {

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import type { DashboardVariable } from "../../../dashboards";
 import type { PanelQuery } from "../checks/dashboards";
-import { REPO_ROOT } from "../harness/services";
+import { REPO_ROOT } from "../../../cli/local/services";
 
 /**
  * DS01's own monitoring configuration (recording rules, alerts, dashboards), read unmodified

@@ -4,9 +4,9 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
-import { ManagedProcess } from "../../e2e/harness/process";
-import { freePort } from "../../e2e/harness/ports";
-import { sleep, waitFor } from "../../e2e/harness/wait";
+import { ManagedProcess } from "../../../cli/local/process";
+import { freePort } from "../../../cli/local/ports";
+import { sleep, waitFor } from "../../../cli/local/wait";
 
 /** Binaries of Debian's slurmctld, slurmd, slurm-client and munge packages. */
 const DAEMONS = ["/usr/sbin/munged", "/usr/sbin/slurmctld", "/usr/sbin/slurmd"];

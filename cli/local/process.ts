@@ -8,7 +8,7 @@ export interface ProcessExit {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** Every process the suite started and has not yet seen exit; killed by PID if the runner exits early. */
+/** Every process started here and not yet seen to exit; its group is killed if this process exits early. */
 const live = new Map<number, string>();
 let exitHookInstalled = false;
 
@@ -18,7 +18,7 @@ function installExitHook(): void {
   process.on("exit", () => {
     for (const pid of live.keys()) {
       try {
-        process.kill(pid, "SIGKILL");
+        process.kill(-pid, "SIGKILL");
       } catch {
         // already gone
       }
@@ -27,8 +27,11 @@ function installExitHook(): void {
 }
 
 /**
- * One server process of the test stack. stdout and stderr go to `<logDir>/<name>.<n>.log`, so a
- * failing test can print what the process said; `stop()` ends it by its own PID.
+ * One server process of a local stack (the demo, the end-to-end suite). stdout and stderr go to
+ * `<logDir>/<name>.log`, so a failure can show what the process said. Each runs as the leader of
+ * its own process group: `stop()` signals that group by the leader's PID, so a helper the server
+ * started goes with it, and a Ctrl-C in the terminal reaches only the parent, which stops the
+ * servers in order.
  */
 export class ManagedProcess {
   readonly pid: number;
@@ -71,6 +74,7 @@ export class ManagedProcess {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     const spawned = new Promise<void>((resolve) => child.once("spawn", () => resolve()));
@@ -89,7 +93,7 @@ export class ManagedProcess {
     return this.exitInfo;
   }
 
-  /** SIGTERM by PID, then SIGKILL if it has not exited within `graceMs`. */
+  /** SIGTERM to its process group, then SIGKILL if it has not exited within `graceMs`. */
   async stop(graceMs = 5_000): Promise<ProcessExit> {
     if (this.exitInfo) return this.exitInfo;
     this.signal("SIGTERM");
@@ -99,7 +103,7 @@ export class ManagedProcess {
     return this.exited;
   }
 
-  /** Kills at once by PID (the "process died" case, not a clean shutdown). */
+  /** Kills its process group at once (the "process died" case, not a clean shutdown). */
   async kill(): Promise<ProcessExit> {
     if (this.exitInfo) return this.exitInfo;
     this.signal("SIGKILL");
@@ -108,9 +112,14 @@ export class ManagedProcess {
 
   private signal(sig: NodeJS.Signals): void {
     try {
-      process.kill(this.pid, sig);
+      process.kill(-this.pid, sig);
     } catch {
-      // exited between the check and the signal
+      // the group is gone; signal the leader in case it left its group
+      try {
+        process.kill(this.pid, sig);
+      } catch {
+        // exited between the check and the signal
+      }
     }
   }
 

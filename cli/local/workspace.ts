@@ -9,17 +9,18 @@ export interface RenderedFile {
 }
 
 /**
- * A run's private directory (fs.mkdtemp, so a second run never collides): rendered config,
- * data directories that survive restarts, and process logs.
+ * A local stack's directory: rendered config, data directories that survive restarts, and
+ * process logs. A private temp directory (fs.mkdtemp, so a second run never collides) for a
+ * test, or one the user names (the demo's --data-dir).
  */
 export class Workspace {
   private readonly processes = new Map<string, ManagedProcess>();
 
   private constructor(readonly root: string) {}
 
-  static async create(): Promise<Workspace> {
-    const root = await mkdtemp(join(tmpdir(), "gpu-monitoring-e2e-"));
-    const ws = new Workspace(root);
+  static async create(root?: string): Promise<Workspace> {
+    if (root !== undefined) await mkdir(root, { recursive: true });
+    const ws = new Workspace(root ?? (await mkdtemp(join(tmpdir(), "gpu-monitoring-e2e-"))));
     await Promise.all([ws.logDir, ws.configDir, ws.dataDir("prometheus"), ws.dataDir("alertmanager")].map((d) => mkdir(d, { recursive: true })));
     return ws;
   }
@@ -45,6 +46,11 @@ export class Workspace {
       await mkdir(dirname(target), { recursive: true });
       await writeFile(target, file.content);
     }
+  }
+
+  /** Every tracked process, in start order. */
+  get all(): readonly ManagedProcess[] {
+    return [...this.processes.values()];
   }
 
   /** Tracks a process by name; a restarted service replaces its earlier (stopped) entry. */

@@ -35,12 +35,14 @@ export interface DeliveredAlert extends WebhookAlert {
 const MAX_BODY_BYTES = 1 << 20;
 
 /**
- * The test's own Alertmanager webhook endpoint on 127.0.0.1: records every notification so the
- * suite can assert which alert arrived, with which labels, on which receiver.
+ * An Alertmanager webhook endpoint on 127.0.0.1: records every notification so a test can assert
+ * which alert arrived, with which labels, on which receiver; `onDelivery` lets the demo print each.
  */
 export class WebhookReceiver {
   readonly deliveries: Delivery[] = [];
   private server: Server | undefined;
+
+  constructor(private readonly onDelivery?: (delivery: Delivery) => void) {}
 
   async start(port = 0): Promise<number> {
     const server = createServer((req, res) => {
@@ -53,8 +55,10 @@ export class WebhookReceiver {
       req.on("end", () => {
         try {
           const payload = JSON.parse(Buffer.concat(chunks).toString("utf8")) as WebhookPayload;
-          this.deliveries.push({ receivedAt: Date.now(), path: req.url ?? "/", payload });
+          const delivery = { receivedAt: Date.now(), path: req.url ?? "/", payload };
+          this.deliveries.push(delivery);
           res.writeHead(200).end();
+          this.onDelivery?.(delivery);
         } catch {
           res.writeHead(400).end();
         }

@@ -172,7 +172,12 @@ export function createBoundedServer(handler: RequestListener, limits: HttpLimits
   http.requestTimeout = limits.requestTimeoutMs;
   http.keepAliveTimeout = limits.keepAliveTimeoutMs;
 
+  // Connections handed to the parser by 'connection' are not all in http's own list, so
+  // closeAllConnections alone would leave a keep-alive client holding close() open until it idles out.
+  const open = new Set<Socket>();
   const listener = createNetServer((raw) => {
+    open.add(raw);
+    raw.once("close", () => open.delete(raw));
     raw.setTimeout(limits.idleTimeoutMs, () => raw.destroy());
     raw.on("error", () => raw.destroy());
     http.emit("connection", new OneRequestGate(raw, limits.maxPipelined));
@@ -186,6 +191,7 @@ export function createBoundedServer(handler: RequestListener, limits: HttpLimits
       new Promise<void>((resolve) => {
         listener.close(() => resolve());
         http.closeAllConnections();
+        for (const raw of open) raw.destroy();
       }),
   };
 }

@@ -7,7 +7,7 @@ import { DEFAULT_SIMULATION_SEED, Simulation } from "../../exporter/simulation";
 import type { SimulationOverrides } from "../../exporter/simulation/overrides";
 import { checkDashboardQueries } from "./checks/dashboards";
 import { unhealthyRules } from "./checks/rules";
-import { ds01Dashboards, ds01MonitoringDir, ds01RuleFiles, type Ds01Dashboard, type Ds01RuleFiles } from "./ds01/reference";
+import { DS01_REFERENCE_MISSING, ds01Dashboards, ds01MonitoringDir, ds01RuleFiles, findDs01MonitoringDir, type Ds01Dashboard, type Ds01RuleFiles } from "./ds01/reference";
 import { backfillGauges } from "./ds01/history";
 import { hasFallback, inlineRecordings, referencedRecordings, withoutFallback } from "./ds01/inline";
 import { freePorts } from "../../cli/local/ports";
@@ -74,7 +74,15 @@ function notYetEvaluated(g: RuleGroupState): boolean {
   return !g.lastEvaluation || g.lastEvaluation.startsWith("0001-");
 }
 
+/**
+ * Without DS01's reference files (a clone on its own) the check is skipped with the reason; in CI,
+ * where they always sit beside the clone, their absence fails the run instead of hiding the check.
+ */
+const referenceAbsent = findDs01MonitoringDir() === undefined && !process.env.CI;
+if (referenceAbsent) console.warn(`[ds01 drop-in] skipped: ${DS01_REFERENCE_MISSING}`);
+
 beforeAll(async () => {
+  if (referenceAbsent) return;
   const dir = ds01MonitoringDir();
   rules = ds01RuleFiles(dir);
   dashboards = ds01Dashboards(dir);
@@ -138,7 +146,7 @@ afterAll(async () => {
   if (!failed) await ws?.remove();
 }, 30_000);
 
-describe("DS01's rules and dashboards on our exporter (drop-in)", () => {
+describe.skipIf(referenceAbsent)("DS01's rules and dashboards on our exporter (drop-in)", () => {
   it("Prometheus loads DS01's rule files unmodified, every group and rule", async () => {
     const groups = await prom.ruleGroups();
     expect(new Set(groups.map((g) => g.file))).toEqual(new Set(rules.files));

@@ -7,21 +7,26 @@ import { REPO_ROOT } from "../../../cli/local/services";
 
 /**
  * DS01's own monitoring configuration (recording rules, alerts, dashboards), read unmodified
- * from the shared reference folder that sits beside the repository: `../shared` relative to the
- * repository root (CI and a worktree checkout alike), else `/work/shared`.
+ * from the shared reference folder that sits beside the repository (`../shared` relative to the
+ * repository root), or from DS01_REFERENCE_DIR, a folder holding `reference/ds01-infra/monitoring`.
  */
-const CANDIDATES = [resolve(REPO_ROOT, "..", "shared"), "/work/shared"];
+const CANDIDATES = [process.env.DS01_REFERENCE_DIR, resolve(REPO_ROOT, "..", "shared")].filter((d): d is string => Boolean(d));
 const DS01_MONITORING = join("reference", "ds01-infra", "monitoring");
 
+/** Where DS01's monitoring folder is, or undefined when no candidate holds it. */
+export function findDs01MonitoringDir(): string | undefined {
+  return CANDIDATES.map((shared) => join(shared, DS01_MONITORING)).find((dir) => existsSync(join(dir, "prometheus", "rules")));
+}
+
+/** Why the drop-in check cannot run here, for the skip message and the CI failure. */
+export const DS01_REFERENCE_MISSING =
+  `DS01's monitoring reference was not found: looked for ${DS01_MONITORING} under ${CANDIDATES.join(" and ")}. ` +
+  "The DS01 drop-in check needs the shared reference folder checked out beside the repository (../shared) or DS01_REFERENCE_DIR.";
+
 export function ds01MonitoringDir(): string {
-  for (const shared of CANDIDATES) {
-    const dir = join(shared, DS01_MONITORING);
-    if (existsSync(join(dir, "prometheus", "rules"))) return dir;
-  }
-  throw new Error(
-    `DS01's monitoring reference was not found: looked for ${DS01_MONITORING} under ${CANDIDATES.join(" and ")}. ` +
-      "The DS01 drop-in check needs the shared reference folder checked out beside the repository (../shared).",
-  );
+  const dir = findDs01MonitoringDir();
+  if (!dir) throw new Error(DS01_REFERENCE_MISSING);
+  return dir;
 }
 
 export interface Ds01RecordingRule {

@@ -80,7 +80,7 @@ describe("diff --base on a clone of the project", () => {
     await commit("warn at 87C");
     const changes = await changesOf("dev");
     // The panels that show GPU temperature colour by the same threshold, so they change with the alert.
-    expect(changes.filter((c) => c.area === "dashboards").map((c) => [c.subject, c.fields.find((f) => f.field === "thresholds")?.after])).toEqual([
+    expect(changes.filter((c) => c.area === "dashboards").map((c) => [c.subject, c.fields?.find((f) => f.field === "thresholds")?.after])).toEqual([
       ['panel "Hottest GPU" (id 4)', "green, 87 orange, 90 red"],
       ['panel "GPU temperature" (id 18)', "green, 87 orange, 90 red"],
       ['panel "Hottest GPU" (id 4)', "green, 87 orange, 90 red"],

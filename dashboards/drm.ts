@@ -159,7 +159,7 @@ export function drmDashboard(levels: PanelLevels): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(80, 90),
+            thresholds: rising(levels.fixed.drmMemoryPercent.warn, levels.fixed.drmMemoryPercent.crit),
             width: 3,
           }),
           gaugePanel({
@@ -169,7 +169,7 @@ export function drmDashboard(levels: PanelLevels): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(85, 95),
+            thresholds: rising(levels.fixed.drmGpuPercent.warn, levels.fixed.drmGpuPercent.crit),
             width: 3,
           }),
           statPanel({
@@ -274,7 +274,7 @@ export function drmDashboard(levels: PanelLevels): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: falling(50, 70),
+            thresholds: falling(levels.fixed.drmResourceEfficiencyPercent.crit, levels.fixed.drmResourceEfficiencyPercent.warn),
             width: 6,
           }),
           statPanel({

@@ -73,7 +73,7 @@ export function ds01Overview(levels: PanelLevels): DashboardDef {
             description: "Physical GPUs minus allocated GPU-equivalents (a MIG Ng.* instance counts N/7).",
             queries: [{ expr: `${physicalGpus} - ${equivalentsAllocated}`, instant: true }],
             decimals: 2,
-            thresholds: falling(0.5, 1),
+            thresholds: falling(levels.fixed.gpuEquivalentsFree.crit, levels.fixed.gpuEquivalentsFree.warn),
           }),
           statPanel({
             title: "Active users",
@@ -109,13 +109,13 @@ export function ds01Overview(levels: PanelLevels): DashboardDef {
             title: "MIG free",
             description: "MIG instances nobody holds.",
             queries: [{ expr: call("clamp_min", `${migTotal} - ${migAllocated}`, 0), instant: true }],
-            thresholds: falling(1, 2),
+            thresholds: falling(levels.fixed.slotsFree.crit, levels.fixed.slotsFree.warn),
           }),
           statPanel({
             title: "Slots free",
             description: "Allocatable slots (full GPUs and MIG instances) nobody holds, from the recording rules.",
             queries: [{ expr: sel(recorded["ds01:system_gpu_slots_free"]), instant: true }],
-            thresholds: falling(1, 2),
+            thresholds: falling(levels.fixed.slotsFree.crit, levels.fixed.slotsFree.warn),
           }),
           statPanel({
             title: "MIG mapping",
@@ -281,7 +281,7 @@ export function ds01Overview(levels: PanelLevels): DashboardDef {
             description: "Time the exporter took to serve its last /metrics request.",
             queries: [{ expr: sel(exporterSelf.ds01_exporter_scrape_duration_seconds), instant: true }],
             unit: "s",
-            thresholds: rising(0.025, 0.25),
+            thresholds: rising(levels.fixed.exporterScrapeSeconds.warn, levels.fixed.exporterScrapeSeconds.crit),
             sparkline: true,
             width: 6,
           }),

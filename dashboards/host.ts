@@ -69,7 +69,7 @@ export function hostDashboard(levels: PanelLevels): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(80, 95),
+            thresholds: rising(levels.fixed.hostCpuBusyPercent.warn, levels.fixed.hostCpuBusyPercent.crit),
           }),
           gaugePanel({
             title: "Memory used",
@@ -94,7 +94,7 @@ export function hostDashboard(levels: PanelLevels): DashboardDef {
             description: "1-minute load average divided by the core count; above 1 work is queueing.",
             queries: [{ expr: `${sel(node.node_load1, HOST)} / ${call("scalar", cores)}`, instant: true }],
             decimals: 2,
-            thresholds: rising(1, 2),
+            thresholds: rising(levels.fixed.loadPerCore.warn, levels.fixed.loadPerCore.crit),
             sparkline: true,
           }),
         ],

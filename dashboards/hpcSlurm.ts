@@ -67,7 +67,7 @@ export function hpcSlurm(levels: PanelLevels): DashboardDef {
               title: "Nodes down or drained",
               description: "Nodes that take no new jobs: down, drained, draining or failing.",
               queries: [{ expr: `${sumOf(sel(slurm.slurm_nodes, { state: UNAVAILABLE }))} or vector(0)`, instant: true }],
-              thresholds: rising(1, 2),
+              thresholds: rising(levels.fixed.slurmNodesUnavailable.warn, levels.fixed.slurmNodesUnavailable.crit),
             }),
             gaugePanel({
               title: "GPUs allocated",
@@ -76,7 +76,7 @@ export function hpcSlurm(levels: PanelLevels): DashboardDef {
               unit: "percent",
               min: 0,
               max: 100,
-              thresholds: rising(80, 95),
+              thresholds: rising(levels.fixed.slurmAllocatedPercent.warn, levels.fixed.slurmAllocatedPercent.crit),
             }),
             gaugePanel({
               title: "CPUs allocated",
@@ -85,7 +85,7 @@ export function hpcSlurm(levels: PanelLevels): DashboardDef {
               unit: "percent",
               min: 0,
               max: 100,
-              thresholds: rising(80, 95),
+              thresholds: rising(levels.fixed.slurmAllocatedPercent.warn, levels.fixed.slurmAllocatedPercent.crit),
             }),
             statPanel({
               title: "Jobs running",

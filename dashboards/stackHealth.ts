@@ -139,7 +139,7 @@ export function stackHealth(retentionSizeBytes: number, levels: PanelLevels): Da
             description: "Slowest target's last scrape per job; near the scrape timeout samples start to go missing.",
             queries: [{ expr: agg("max", sel(stack.scrape_duration_seconds, JOB), ["job"]), legend: "{{job}}" }],
             unit: "s",
-            thresholds: rising(1, 5),
+            thresholds: rising(levels.fixed.scrapeDurationSeconds.warn, levels.fixed.scrapeDurationSeconds.crit),
           }),
           timeseriesPanel({
             title: "Samples per scrape",

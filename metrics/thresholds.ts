@@ -176,7 +176,28 @@ export interface PanelLevels {
   readonly tsdbSizePercent: Levels;
   /** Seconds the longest GPU job has waited in SLURM's queue. */
   readonly slurmGpuJobPendingSeconds: Levels;
+  /** Levels of quantities no alert watches. */
+  readonly fixed: typeof FIXED_LEVELS;
 }
+
+/**
+ * Colour levels of quantities no alert watches, kept here with the others so every level the
+ * dashboards use is in one place. For falling quantities (free capacity, efficiency) `crit` is
+ * below `warn`.
+ */
+export const FIXED_LEVELS = {
+  drmMemoryPercent: { warn: 80, crit: 90 },
+  drmGpuPercent: { warn: 85, crit: 95 },
+  drmResourceEfficiencyPercent: { crit: 50, warn: 70 },
+  gpuEquivalentsFree: { crit: 0.5, warn: 1 },
+  slotsFree: { crit: 1, warn: 2 },
+  exporterScrapeSeconds: { warn: 0.025, crit: 0.25 },
+  hostCpuBusyPercent: { warn: 80, crit: 95 },
+  loadPerCore: { warn: 1, crit: 2 },
+  slurmNodesUnavailable: { warn: 1, crit: 2 },
+  slurmAllocatedPercent: { warn: 80, crit: 95 },
+  scrapeDurationSeconds: { warn: 1, crit: 5 },
+} as const satisfies Record<string, Levels>;
 
 /** Utilisation (0-100) above which a GPU counts as properly busy (green). */
 export const GPU_BUSY_PERCENT = 20;
@@ -210,5 +231,6 @@ export function panelLevels(t: Thresholds): PanelLevels {
     drmRegressionBaselineWindow: drm.regressionBaselineWindow,
     tsdbSizePercent: below(stack.tsdbSizeSharePercent, PERCENT_EARLY_WARNING),
     slurmGpuJobPendingSeconds: { warn: slurm.gpuJobPendingSeconds, crit: 2 * slurm.gpuJobPendingSeconds },
+    fixed: FIXED_LEVELS,
   };
 }

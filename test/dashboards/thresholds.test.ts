@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parse } from "yaml";
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { describe, expect, it } from "vitest";
@@ -100,6 +102,19 @@ describe("thresholds shared by alerts and dashboards", () => {
     const queries = (b: Bundle) => (uid: string, title: string) => targetsOf(b.panel(uid, title)).map((t) => t.expr);
     expect(queries(after)(UID.nvidiaDcgm, "Hottest GPU")).toEqual(queries(before)(UID.nvidiaDcgm, "Hottest GPU"));
     expect(steps(after.panel(UID.host, "CPU busy"))).toEqual(steps(before.panel(UID.host, "CPU busy")));
+  });
+});
+
+describe("colour levels in one place", () => {
+  it("no dashboard writes a level as a number: each comes from metrics/thresholds.ts", () => {
+    const dir = join(__dirname, "../../dashboards");
+    const literal = /\b(rising|falling)\(\s*-?[0-9.]+\s*,\s*-?[0-9.]+\s*\)/;
+    const found = readdirSync(dir)
+      .filter((f) => f.endsWith(".ts"))
+      .flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n").map((line, i) => [`${f}:${i + 1}`, line] as const))
+      .filter(([, line]) => literal.test(line))
+      .map(([where, line]) => `${where}: ${line.trim()}`);
+    expect(found).toEqual([]);
   });
 });
 

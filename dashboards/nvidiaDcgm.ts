@@ -1,4 +1,4 @@
-import { agg, dcgm, FULL_GPU, MIG_INSTANCE, ne, re, recorded, sel, type Matchers, type MeasuredEntityName, type MeasuredGpuName } from "../metrics";
+import { agg, call, dcgm, DCGM_GPU_RATE_FIELDS, FULL_GPU, MIG_INSTANCE, ne, range, re, recorded, sel, type Matchers, type MeasuredEntityName, type MeasuredGpuName } from "../metrics";
 import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import { dcgmHostsExpr, measured, onHostOverRange, type DcgmMetric } from "./kit/dcgm";
@@ -19,8 +19,9 @@ import { UID } from "./uids";
 /**
  * Gauges come from the recorded `gpu_entity:*:measured` and `gpu:*:measured` series
  * (alerts/rules/dcgm-recording.ts): blank values already dropped and the host in one `host`
- * label, so a panel reads one selector. Counters are read raw, since a panel's rate window
- * follows its range.
+ * label, so a panel reads one selector. Rates average the recorded 5-minute rates
+ * (`gpu:*:rate5m`) over the panel's interval; only the increases (energy over the range, ECC errors
+ * per interval) read the raw counters.
  */
 const SELECTED = { host: re("$host"), gpu: re("$gpu") };
 
@@ -42,9 +43,11 @@ function gpuCounter<M extends DcgmMetric>(fn: "rate" | "increase", metric: M, wi
   return measured(onHostOverRange(fn, metric, window, { gpu: re("$gpu") } as Matchers<M>));
 }
 
-/** The selected counter's per-second rate. */
-function gpuRate<M extends DcgmMetric>(metric: M): string {
-  return gpuCounter("rate", metric, "$__rate_interval");
+type RateMetric = (typeof recorded)[`gpu:${(typeof DCGM_GPU_RATE_FIELDS)[number]}:rate5m`];
+
+/** A counter's per-second rate per physical GPU, from its recorded 5-minute rate averaged over the panel's interval. */
+function gpuRate(metric: RateMetric): string {
+  return call("avg_over_time", range(metric, "$__rate_interval", SELECTED));
 }
 
 const GPU_LEGEND = "{{host}} GPU {{gpu}}";
@@ -53,10 +56,6 @@ const MIG_LEGEND = "{{host}} GPU {{gpu}} instance {{GPU_I_ID}} ({{GPU_I_PROFILE}
 const RAW_GPU_LEGEND = "{{Hostname}}{{hostname}} GPU {{gpu}}";
 /** One physical GPU in raw series: device-level fields repeat on each MIG instance's series, so group by these. */
 const PER_GPU = ["Hostname", "hostname", "gpu", "UUID"];
-/** A device-level raw counter once per physical GPU. */
-function perGpu(expr: string): string {
-  return agg("max", expr, PER_GPU);
-}
 /** mJ per kWh. */
 const MILLIJOULES_PER_KWH = 3.6e9;
 
@@ -255,7 +254,7 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
           timeseriesPanel({
             title: "Power from energy counter",
             description: "Average power between samples, from the total-energy counter (mJ/s → W): catches spikes the power gauge misses.",
-            queries: [{ expr: `${agg("max", gpuRate(dcgm.DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION), PER_GPU)} / 1000`, legend: RAW_GPU_LEGEND }],
+            queries: [{ expr: `${gpuRate(r["gpu:DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION:rate5m"])} / 1000`, legend: GPU_LEGEND }],
             unit: "watt",
           }),
         ],
@@ -280,8 +279,8 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
             title: "Throttling",
             description: "Share of time the GPU was held back by thermal or power limits (DCGM violation counters, µs per second).",
             queries: [
-              { expr: `${perGpu(gpuRate(dcgm.DCGM_FI_DEV_THERMAL_VIOLATION))} / 1e6`, legend: "thermal " + RAW_GPU_LEGEND },
-              { expr: `${perGpu(gpuRate(dcgm.DCGM_FI_DEV_POWER_VIOLATION))} / 1e6`, legend: "power " + RAW_GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_THERMAL_VIOLATION:rate5m"])} / 1e6`, legend: "thermal " + GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_POWER_VIOLATION:rate5m"])} / 1e6`, legend: "power " + GPU_LEGEND },
             ],
             unit: "percentunit",
             expectData: false,
@@ -305,14 +304,14 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
           timeseriesPanel({
             title: "PCIe replays",
             description: "PCIe retries per second; steady replays mean a bad link or riser.",
-            queries: [{ expr: perGpu(gpuRate(dcgm.DCGM_FI_DEV_PCIE_REPLAY_COUNTER)), legend: RAW_GPU_LEGEND }],
+            queries: [{ expr: gpuRate(r["gpu:DCGM_FI_DEV_PCIE_REPLAY_COUNTER:rate5m"]), legend: GPU_LEGEND }],
             unit: "short",
             thresholds: ANY_BAD,
           }),
           timeseriesPanel({
             title: "NVLink bandwidth",
             description: "NVLink traffic over all lanes (GPUs without NVLink show nothing).",
-            queries: [{ expr: perGpu(gpuRate(dcgm.DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL)), legend: RAW_GPU_LEGEND }],
+            queries: [{ expr: gpuRate(r["gpu:DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL:rate5m"]), legend: GPU_LEGEND }],
             unit: "short",
             expectData: false,
             width: 24,

@@ -17,6 +17,8 @@ export {
   DCGM_ENTITY_LABELS,
   DCGM_GPU_FIELDS,
   DCGM_GPU_LABELS,
+  DCGM_GPU_RATE_FIELDS,
+  DCGM_RATE_WINDOW,
   DCGM_XID_LABELS,
   type MeasuredEntityName,
   type MeasuredGpuName,

@@ -45,6 +45,16 @@ export const DCGM_GPU_FIELDS = [
   "DCGM_FI_DEV_ROW_REMAP_FAILURE",
 ] as const satisfies readonly DcgmField[];
 export const DCGM_GPU_LABELS = ["host", "gpu", "UUID", "modelName"] as const;
+/** Counters recorded as a per-second rate over 5 minutes per physical GPU; a panel averages them over its interval. */
+export const DCGM_GPU_RATE_FIELDS = [
+  "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+  "DCGM_FI_DEV_THERMAL_VIOLATION",
+  "DCGM_FI_DEV_POWER_VIOLATION",
+  "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
+  "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL",
+] as const satisfies readonly DcgmField[];
+/** Window of the recorded DCGM counter rates. */
+export const DCGM_RATE_WINDOW = "5m";
 /** The last XID per physical GPU keeps its code and message. */
 export const DCGM_XID_LABELS = [...DCGM_GPU_LABELS, "err_code", "err_msg"] as const;
 
@@ -53,18 +63,20 @@ type GpuField = (typeof DCGM_GPU_FIELDS)[number];
 export type MeasuredEntityName<F extends EntityField = EntityField> = `gpu_entity:${F}:measured`;
 export type MeasuredGpuName<F extends GpuField | "DCGM_FI_DEV_XID_ERRORS" = GpuField | "DCGM_FI_DEV_XID_ERRORS"> = `gpu:${F}:measured`;
 
-function measuredRecords<const F extends DcgmField, const P extends string, const L extends string>(
+function measuredRecords<const F extends DcgmField, const P extends string, const L extends string, const S extends string = "measured">(
   level: P,
   fields: readonly F[],
   labels: readonly L[],
   per: string,
-): { readonly [K in F as `${P}:${K}:measured`]: MetricDef<`${P}:${K}:measured`, L> } {
+  suffix: S = "measured" as S,
+): { readonly [K in F as `${P}:${K}:${S}`]: MetricDef<`${P}:${K}:${S}`, L> } {
   return Object.fromEntries(
     fields.map((f) => {
-      const unit = dcgm[f].unit;
-      return [`${level}:${f}:measured`, rec(`${level}:${f}:measured`, `${dcgm[f].help} ${per}, blank values dropped.`, labels, unit)];
+      const name = `${level}:${f}:${suffix}`;
+      const unit = suffix === "measured" ? dcgm[f].unit : undefined;
+      return [name, rec(name, `${dcgm[f].help} ${per}, blank values dropped.`, labels, unit)];
     }),
-  ) as { readonly [K in F as `${P}:${K}:measured`]: MetricDef<`${P}:${K}:measured`, L> };
+  ) as { readonly [K in F as `${P}:${K}:${S}`]: MetricDef<`${P}:${K}:${S}`, L> };
 }
 
 const dcgmMeasured = {
@@ -77,6 +89,7 @@ const dcgmMeasured = {
   ),
   ...measuredRecords("gpu", DCGM_GPU_FIELDS, DCGM_GPU_LABELS, "Per physical GPU"),
   ...measuredRecords("gpu", ["DCGM_FI_DEV_XID_ERRORS"] as const, DCGM_XID_LABELS, "Per physical GPU"),
+  ...measuredRecords("gpu", DCGM_GPU_RATE_FIELDS, DCGM_GPU_LABELS, "Per second over 5 minutes, per physical GPU (windows holding a blank value left out)", "rate5m"),
 };
 
 /**

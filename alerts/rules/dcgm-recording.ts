@@ -3,12 +3,17 @@ import {
   DCGM_ENTITY_LABELS,
   DCGM_GPU_FIELDS,
   DCGM_GPU_LABELS,
+  DCGM_GPU_RATE_FIELDS,
+  DCGM_RATE_WINDOW,
   DCGM_XID_LABELS,
   TARGET_LABELS,
   agg,
+  call,
   dcgm,
   framebufferPercent,
   measured,
+  measuredOverWindow,
+  range,
   recorded,
   sel,
   withHostLabel,
@@ -33,6 +38,13 @@ export function dcgmRecordingGroups(): RuleGroup[] {
     record(recorded["gpu_entity:dcgm_framebuffer_used:percent"].name, agg("max", withHostLabel(framebufferPercent()), [...DCGM_ENTITY_LABELS, ...TARGET_LABELS])),
     ...DCGM_GPU_FIELDS.map((f) => record(recorded[`gpu:${f}:measured`].name, clean(sel(dcgm[f]), DCGM_GPU_LABELS))),
     record(recorded["gpu:DCGM_FI_DEV_XID_ERRORS:measured"].name, clean(sel(dcgm.DCGM_FI_DEV_XID_ERRORS), DCGM_XID_LABELS)),
+    // A window holding a blank sample is left out: rate() would read it as an enormous jump.
+    ...DCGM_GPU_RATE_FIELDS.map((f) =>
+      record(
+        recorded[`gpu:${f}:rate5m`].name,
+        agg("max", withHostLabel(`${call("rate", range(dcgm[f], DCGM_RATE_WINDOW))} and (${measuredOverWindow(dcgm[f], DCGM_RATE_WINDOW)})`), [...DCGM_GPU_LABELS, ...TARGET_LABELS]),
+      ),
+    ),
   ];
   return [{ name: "dcgm_measured", interval: "30s", rules }];
 }

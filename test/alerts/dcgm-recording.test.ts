@@ -79,6 +79,9 @@ describe("cleaned DCGM recordings", () => {
       series("DCGM_FI_DEV_GPU_TEMP", mig("1"), "70x10"),
       series("DCGM_FI_DEV_GPU_TEMP", mig("2"), "70x10"),
       series("DCGM_FI_DEV_XID_ERRORS", { ...full, err_code: "79", err_msg: "GPU has fallen off the bus" }, "79x10"),
+      // Throttled 30 s of every minute: 30,000,000 µs a minute; the relabelled host's counter reads blank once.
+      series("DCGM_FI_DEV_THERMAL_VIOLATION", full, "0+30000000x10"),
+      series("DCGM_FI_DEV_THERMAL_VIOLATION", relabelled, `0+30000000x3 ${SENTINEL_SAMPLE} 150000000+30000000x5`),
     ];
     const result = await promtool({
       interval: "1m",
@@ -112,6 +115,12 @@ describe("cleaned DCGM recordings", () => {
           expr: "gpu:DCGM_FI_DEV_GPU_TEMP:measured",
           eval_time: "5m30s",
           exp_samples: [sample("gpu:DCGM_FI_DEV_GPU_TEMP:measured", gpuOut(mig("1")), 70)],
+        },
+        {
+          // Half of wall time throttled on gpu01; on gpu02 every 5-minute window up to 8m holds the blank sample, so no rate.
+          expr: "round(gpu:DCGM_FI_DEV_THERMAL_VIOLATION:rate5m)",
+          eval_time: "6m",
+          exp_samples: [sample("", gpuOut(full), 500000)],
         },
         {
           expr: "gpu:DCGM_FI_DEV_XID_ERRORS:measured",

@@ -77,10 +77,18 @@ async function writeInputs(dir: string): Promise<void> {
   ]);
 }
 
+/** A family with its samples sorted: the sources' own series come in the order their reads first finished. */
+function sortSamples(family: string): string {
+  const lines = family.split("\n");
+  const head = lines.filter((l) => l.startsWith("#"));
+  const samples = lines.filter((l) => l !== "" && !l.startsWith("#")).sort();
+  return [...head, ...samples].join("\n") + (family.endsWith("\n") ? "\n" : "");
+}
+
 /**
  * The DS01 collector's page for the fixed host written into `dir` (an empty directory), as the
  * exporter serves it and as prom-client's Registry writes it. Only the source timestamps change
- * from run to run; they read `<time>`.
+ * from run to run; they read `<time>`. The sources' own families are sorted.
  */
 export async function fixtureExposition(dir: string): Promise<{ served: string; registry: string }> {
   setQuietLog(true);
@@ -101,7 +109,12 @@ export async function fixtureExposition(dir: string): Promise<{ served: string; 
     await collector.refresh();
     const pieces = await renderMetrics(registry);
     const served = Buffer.concat(pieces.map((p) => (typeof p === "string" ? Buffer.from(p) : p))).toString("utf8");
-    const mask = (text: string): string => text.replace(/^(ds01_exporter_source_last_success_timestamp_seconds\{[^}]*\}) \S+$/gm, "$1 <time>");
+    const mask = (text: string): string =>
+      text
+        .replace(/^(ds01_exporter_source_last_success_timestamp_seconds\{[^}]*\}) \S+$/gm, "$1 <time>")
+        .split("\n\n")
+        .map((family) => (family.startsWith("# HELP ds01_exporter_source_") ? sortSamples(family) : family))
+        .join("\n\n");
     return { served: mask(served), registry: mask(await registry.metrics()) };
   } finally {
     await collector.close();

@@ -159,15 +159,17 @@ export class EventsLog implements Source<EventCounts> {
       // Throws ENOENT while the log does not exist: the source is down until it appears.
       await this.openCurrent();
     }
-    await this.drain(now);
-    let current;
-    try {
-      current = await fs.stat(this.opts.path);
-    } catch (err: unknown) {
+    // The open file and the path are looked at together: one round trip to the file system a
+    // scrape, not two, while the log has not changed.
+    const [own, atPath] = await Promise.allSettled([this.file!.stat(), fs.stat(this.opts.path)]);
+    if (own.status === "rejected") throw own.reason;
+    await this.drain(now, own.value.size);
+    if (atPath.status === "rejected") {
       // Rotated away and not yet recreated: the old file is all there is for now.
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw err;
+      if ((atPath.reason as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw atPath.reason;
     }
+    const current = atPath.value;
     if (current.ino !== this.ino) {
       this.stats.rotations++;
       await this.drain(now);
@@ -187,11 +189,11 @@ export class EventsLog implements Source<EventCounts> {
     this.resetLine();
   }
 
-  /** Reads from the offset to the end of the open file. */
-  private async drain(now: number): Promise<void> {
+  /** Reads from the offset to the end of the open file (its size as just seen, if known). */
+  private async drain(now: number, knownSize?: number): Promise<void> {
     const file = this.file;
     if (!file) return;
-    const size = (await file.stat()).size;
+    const size = knownSize ?? (await file.stat()).size;
     if (size < this.offset) {
       this.stats.truncations++;
       this.offset = 0;
@@ -209,6 +211,7 @@ export class EventsLog implements Source<EventCounts> {
       this.stats.bytesRead += bytesRead;
       this.scan(chunk.subarray(0, bytesRead), now);
     }
+    this.scanner.release();
   }
 
   private scan(buf: Buffer, now: number): void {

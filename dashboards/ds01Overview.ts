@@ -22,10 +22,18 @@ import {
 import { orZero } from "./kit/expr";
 import { UID } from "./uids";
 
+/**
+ * Rows in the allocation table: the least-utilised allocations, which are the ones to act on. A
+ * busy host holds one allocation per slot and container (dozens with MIG); each user's full list
+ * is one click away on DS01 My Usage.
+ */
+const ALLOCATION_ROWS = 20;
+
 export function ds01Overview(levels: PanelLevels): DashboardDef {
   const temp = levels.gpuTemperatureCelsius;
   const util = levels.gpuUtilisationPercent;
   const allocations = sel(ds01.ds01_gpu_allocated);
+  const leastUtilised = call("bottomk", ALLOCATION_ROWS, sel(recorded["ds01:allocation_utilization"]));
   const migAllocated = orZero(agg("count", sel(ds01.ds01_gpu_allocated, { profile: ne("full") })));
   const migTotal = orZero(agg("count", sel(ds01.ds01_mig_slot_info)));
   const physicalGpus = `(${physicalGpuCount()})`;
@@ -183,10 +191,12 @@ export function ds01Overview(levels: PanelLevels): DashboardDef {
         panels: [
           tablePanel({
             title: "GPU → user → container",
-            description: "Every GPU and MIG slot held right now, with its container, user, interface and current utilisation.",
+            description:
+              `The ${ALLOCATION_ROWS} least-utilised GPU and MIG slots held right now, with their container, user, interface and current utilisation. ` +
+              "A user's name opens DS01 My Usage with all of that user's allocations.",
             queries: [
-              { expr: allocations, table: true },
-              { expr: sel(recorded["ds01:allocation_utilization"]), table: true },
+              { expr: `${allocations} and on(gpu_slot, container) ${leastUtilised}`, table: true },
+              { expr: leastUtilised, table: true },
             ],
             merge: true,
             hideColumns: ["job", "instance", "Value #A", "gpu_uuid"],
@@ -202,6 +212,7 @@ export function ds01Overview(levels: PanelLevels): DashboardDef {
             unit: "percent",
             decimals: 0,
             thresholds: falling(util.crit, util.warn),
+            links: [{ title: "DS01 My Usage", url: `/d/${UID.ds01User}?var-user=\${__data.fields.User}` }],
             width: 16,
             height: 9,
           }),

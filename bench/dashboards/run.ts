@@ -2,7 +2,6 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { RECORDING_RULE_FILE, alertingSchema, renderRuleFiles, thresholdsSchema } from "../../alerts";
 import { freePort } from "../../cli/local/ports";
 import type { ManagedProcess } from "../../cli/local/process";
 import { PrometheusApi, seriesCount } from "../../cli/local/prometheus-api";
@@ -10,7 +9,7 @@ import { startPrometheus } from "../../cli/local/services";
 import { sleep } from "../../cli/local/wait";
 import { HistoryApi, measureRange, type Measured } from "./measure";
 import { liveRuleGroupCost } from "./ruleGroups";
-import { backfillRaw, backfillRules, recordNames, ruleLayers } from "./tsdb";
+import { backfillRaw, backfillRules, recordingRules, recordNames, ruleLayers } from "./tsdb";
 import { parseShape, USAGE, type BenchShape } from "./shape";
 
 /**
@@ -43,13 +42,6 @@ async function prometheus(dir: string, days: number): Promise<{ proc: ManagedPro
 
 async function blockCount(dataDir: string): Promise<number> {
   return (await readdir(dataDir, { withFileTypes: true })).filter((d) => d.isDirectory() && /^[0-9A-Z]{26}$/.test(d.name)).length;
-}
-
-function recordingRules(): string {
-  const files = renderRuleFiles({ thresholds: thresholdsSchema.parse(undefined), alerting: alertingSchema.parse(undefined), retentionSize: "20GB" });
-  const recording = files.find((f) => f.fileName === RECORDING_RULE_FILE);
-  if (!recording) throw new Error(`no ${RECORDING_RULE_FILE} among the rendered rule files`);
-  return recording.content;
 }
 
 /** Backfills the recording rules of `rulesYaml` not yet in the history (all of them on a new one). */

@@ -4,6 +4,7 @@ import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
+import { RECORDING_RULE_FILE, alertingSchema, renderRuleFiles, thresholdsSchema } from "../../alerts";
 import { hostSeries, openMetricsWindow } from "./history";
 import type { BenchShape } from "./shape";
 
@@ -37,6 +38,14 @@ export async function backfillRaw(shape: BenchShape, dataDir: string, workDir: s
   };
   await Promise.all([worker(0), worker(1)]);
   return { samples, series: series.length };
+}
+
+/** The stack's recording rules with default settings, as rendered into the rule file Prometheus loads. */
+export function recordingRules(): string {
+  const files = renderRuleFiles({ thresholds: thresholdsSchema.parse(undefined), alerting: alertingSchema.parse(undefined), retentionSize: "20GB" });
+  const recording = files.find((f) => f.fileName === RECORDING_RULE_FILE);
+  if (!recording) throw new Error(`no ${RECORDING_RULE_FILE} among the rendered rule files`);
+  return recording.content;
 }
 
 interface RuleDoc {

@@ -1,4 +1,4 @@
-import { agg, cadvisor, call, ds01, ne, range, recorded, sel } from "../metrics";
+import { agg, call, ds01, range, recorded, sel } from "../metrics";
 import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import { orZero, topkOverRange } from "./kit/expr";
@@ -22,9 +22,13 @@ function ofUsersContainers(expr: string, rankOverRange: string): string {
 
 /** Containers drawn per panel: a user's week can hold hundreds of short-lived ones. */
 const TOP_CONTAINERS = 10;
-const CONTAINER = { name: ne("") };
-const cpuOverRange = agg("sum", call("rate", `${range(cadvisor.container_cpu_usage_seconds_total, "$__range", CONTAINER)} @ end()`), ["name"]);
-const memoryOverRange = agg("sum", call("max_over_time", `${range(cadvisor.container_memory_working_set_bytes, "$__range", CONTAINER)} @ end()`), ["name"]);
+/** Per-container recordings (alerts/rules/container-recording.ts): one series per container, cAdvisor's cgroup labels summed away. */
+const CPU = recorded["name:container_cpu_usage_seconds:rate5m"];
+const MEMORY = recorded["name:container_memory_working_set_bytes:sum"];
+const MEMORY_LIMIT = recorded["name:container_spec_memory_limit_bytes:sum"];
+const cpuOverRange = agg("sum", call("avg_over_time", `${range(CPU, "$__range")} @ end()`), ["name"]);
+const memoryOverRange = agg("sum", call("max_over_time", `${range(MEMORY, "$__range")} @ end()`), ["name"]);
+const memoryNow = agg("sum", sel(MEMORY), ["name"]);
 
 export function ds01User(levels: PanelLevels): DashboardDef {
   const util = levels.gpuUtilisationPercent;
@@ -176,10 +180,7 @@ export function ds01User(levels: PanelLevels): DashboardDef {
             description: "CPU cores used by my ten GPU containers busiest over the time range (cAdvisor).",
             queries: [
               {
-                expr: ofUsersContainers(
-                  agg("sum", call("rate", range(cadvisor.container_cpu_usage_seconds_total, "$__rate_interval", CONTAINER)), ["name"]),
-                  cpuOverRange,
-                ),
+                expr: ofUsersContainers(agg("sum", call("avg_over_time", range(CPU, "$__rate_interval")), ["name"]), cpuOverRange),
                 legend: "{{name}}",
               },
             ],
@@ -191,7 +192,7 @@ export function ds01User(levels: PanelLevels): DashboardDef {
             description: "Working set of my ten GPU containers largest over the time range (cAdvisor).",
             queries: [
               {
-                expr: ofUsersContainers(agg("sum", sel(cadvisor.container_memory_working_set_bytes, CONTAINER), ["name"]), memoryOverRange),
+                expr: ofUsersContainers(memoryNow, memoryOverRange),
                 legend: "{{name}}",
               },
             ],
@@ -205,11 +206,7 @@ export function ds01User(levels: PanelLevels): DashboardDef {
               {
                 expr: ofUsersContainers(
                   // A limit of 0 means "no limit": leave those containers out rather than divide by it.
-                  `100 * ${agg("sum", sel(cadvisor.container_memory_working_set_bytes, CONTAINER), ["name"])} / (${agg(
-                    "sum",
-                    sel(cadvisor.container_spec_memory_limit_bytes, CONTAINER),
-                    ["name"],
-                  )} > 0)`,
+                  `100 * ${memoryNow} / (${agg("sum", sel(MEMORY_LIMIT), ["name"])} > 0)`,
                   memoryOverRange,
                 ),
                 legend: "{{name}}",

@@ -1,4 +1,4 @@
-import { agg, cadvisor, call, ne, node, nre, range, recorded, sel, type MetricDef } from "../metrics";
+import { agg, cadvisor, call, ne, node, nre, range, recorded, sel } from "../metrics";
 import { topkOverRange } from "./kit/expr";
 import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
@@ -17,10 +17,16 @@ const cores = sel(recorded["instance:node_cpus:count"], HOST);
 /** Containers drawn per panel: enough for the busy ones, few enough to read with churn. */
 const TOP_CONTAINERS = 10;
 
-/** The TOP_CONTAINERS containers with the highest rate of `counter` over the range, per step. */
-function busiestByRate(counter: MetricDef): string {
-  const perStep = agg("sum", call("rate", range(counter, "$__rate_interval", CONTAINER)), ["name"]);
-  const overRange = agg("sum", call("rate", `${range(counter, "$__range", CONTAINER)} @ end()`), ["name"]);
+type ContainerRate = (typeof recorded)["name:container_cpu_usage_seconds:rate5m" | "name:container_network_receive_bytes:rate5m" | "name:container_network_transmit_bytes:rate5m"];
+
+/**
+ * The TOP_CONTAINERS containers with the highest recorded rate over the range, per step: the
+ * per-container recordings (alerts/rules/container-recording.ts) averaged over the step, so a
+ * week reads one series per container rather than every raw cAdvisor series.
+ */
+function busiestByRate(rate: ContainerRate): string {
+  const perStep = agg("sum", call("avg_over_time", range(rate, "$__rate_interval")), ["name"]);
+  const overRange = agg("sum", call("avg_over_time", `${range(rate, "$__range")} @ end()`), ["name"]);
   return topkOverRange(TOP_CONTAINERS, perStep, overRange, ["name"]);
 }
 
@@ -221,7 +227,7 @@ export function hostDashboard(levels: PanelLevels): DashboardDef {
             description: "CPU cores used by the ten containers busiest over the time range.",
             queries: [
               {
-                expr: busiestByRate(cadvisor.container_cpu_usage_seconds_total),
+                expr: busiestByRate(recorded["name:container_cpu_usage_seconds:rate5m"]),
                 legend: "{{name}}",
               },
             ],
@@ -235,8 +241,8 @@ export function hostDashboard(levels: PanelLevels): DashboardDef {
               {
                 expr: topkOverRange(
                   TOP_CONTAINERS,
-                  agg("sum", sel(cadvisor.container_memory_working_set_bytes, CONTAINER), ["name"]),
-                  agg("sum", call("max_over_time", `${range(cadvisor.container_memory_working_set_bytes, "$__range", CONTAINER)} @ end()`), ["name"]),
+                  agg("sum", sel(recorded["name:container_memory_working_set_bytes:sum"]), ["name"]),
+                  agg("sum", call("max_over_time", `${range(recorded["name:container_memory_working_set_bytes:sum"], "$__range")} @ end()`), ["name"]),
                   ["name"],
                 ),
                 legend: "{{name}}",
@@ -250,11 +256,11 @@ export function hostDashboard(levels: PanelLevels): DashboardDef {
             description: "Bytes received and sent per second by the ten containers busiest over the time range.",
             queries: [
               {
-                expr: busiestByRate(cadvisor.container_network_receive_bytes_total),
+                expr: busiestByRate(recorded["name:container_network_receive_bytes:rate5m"]),
                 legend: "in {{name}}",
               },
               {
-                expr: busiestByRate(cadvisor.container_network_transmit_bytes_total),
+                expr: busiestByRate(recorded["name:container_network_transmit_bytes:rate5m"]),
                 legend: "out {{name}}",
               },
             ],

@@ -35,7 +35,9 @@ export const PER_HOST_BUDGET = {
   // the cleaned fields and rates (10 per entity, 16 per physical GPU) and DS01's slot and device series.
   "dcgm-exporter": { fixed: 20, per: { gpuEntities: 55 } },
   "ds01-exporter": { fixed: 260, per: { allocations: 3, users: 3, drmWorkers: 4 } },
-  cadvisor: { fixed: 300, per: { containers: 40 } },
+  // About 40 raw series per container, plus the five per-container recordings kept under the job
+  // (alerts/rules/container-recording.ts).
+  cadvisor: { fixed: 300, per: { containers: 45 } },
 } as const satisfies Record<string, Linear>;
 
 /** The stack's fixed cost, once per stack whatever the number of hosts. */

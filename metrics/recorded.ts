@@ -198,4 +198,35 @@ export const recorded = {
     "percent",
   ),
   "instance:node_cpus:count": rec("instance:node_cpus:count", "CPU cores of a host, as node-exporter counts them."),
+  // Per named container (alerts/rules/container-recording.ts): cAdvisor's cgroup, image and cpu labels summed away.
+  "name:container_cpu_usage_seconds:rate5m": rec(
+    "name:container_cpu_usage_seconds:rate5m",
+    "CPU cores a named container used, averaged over 5 minutes (cAdvisor).",
+    ["name"],
+    "short",
+  ),
+  "name:container_memory_working_set_bytes:sum": rec(
+    "name:container_memory_working_set_bytes:sum",
+    "Working set of a named container (cAdvisor).",
+    ["name"],
+    "bytes",
+  ),
+  "name:container_spec_memory_limit_bytes:sum": rec(
+    "name:container_spec_memory_limit_bytes:sum",
+    "Memory limit of a named container; 0 when it has none (cAdvisor).",
+    ["name"],
+    "bytes",
+  ),
+  "name:container_network_receive_bytes:rate5m": rec(
+    "name:container_network_receive_bytes:rate5m",
+    "Bytes per second a named container received over all its interfaces, over 5 minutes (cAdvisor).",
+    ["name"],
+    "Bps",
+  ),
+  "name:container_network_transmit_bytes:rate5m": rec(
+    "name:container_network_transmit_bytes:rate5m",
+    "Bytes per second a named container sent over all its interfaces, over 5 minutes (cAdvisor).",
+    ["name"],
+    "Bps",
+  ),
 } as const;

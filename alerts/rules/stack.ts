@@ -1,3 +1,4 @@
+import { containerRecordingGroups } from "./container-recording";
 import { agg, call, eq, ne, node, nre, range, recorded, sel, stack } from "../../metrics";
 import type { RuleContext } from "../context";
 import { alert, durationMs, humanized, input, num, record, type AlertingRule, type RuleGroup, type RuleSet } from "../model";
@@ -264,7 +265,7 @@ export function stackRuleSet(ctx: RuleContext): RuleSet {
   return {
     id: "stack",
     title: "Stack self-monitoring",
-    recording: hostCpuRecordingGroups(),
+    recording: [...hostCpuRecordingGroups(), ...containerRecordingGroups()],
     alerting: [
       { name: "stack_meta", interval: "30s", rules: [watchdog()] },
       { name: "stack_targets", interval: "30s", rules: [targetDown(ctx)] },

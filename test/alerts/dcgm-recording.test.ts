@@ -1,11 +1,10 @@
-import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { alertingSchema } from "../../alerts/config";
 import { RECORDING_RULE_FILE, renderRuleFiles } from "../../alerts/render";
 import { SENTINEL_SAMPLE } from "../../alerts/rules/fixtures";
 import { DCGM_ENTITY_FIELDS, DCGM_GPU_FIELDS } from "../../metrics";
 import { defaultThresholds } from "../../metrics/thresholds";
-import { runTool, withFiles } from "./tools";
+import { testRecordingRules } from "./tools";
 
 /**
  * The cleaned DCGM recordings (alerts/rules/dcgm-recording.ts) under promtool, on series shaped
@@ -50,15 +49,7 @@ const sample = (name: string, labels: Labels, value: number) => ({
   value,
 });
 
-async function promtool(tests: object): Promise<{ code: number; output: string }> {
-  return withFiles(
-    [
-      { name: RECORDING_RULE_FILE, content: recordingFile() },
-      { name: "tests.yml", content: stringify({ rule_files: [RECORDING_RULE_FILE], evaluation_interval: "30s", tests: [tests] }) },
-    ],
-    (dir) => runTool("promtool", ["test", "rules", "tests.yml"], dir),
-  );
-}
+const promtool = (tests: object) => testRecordingRules(recordingFile(), tests);
 
 describe("cleaned DCGM recordings", () => {
   it("drop blank values, fold Hostname and hostname into host, keep MIG instances apart and GPUs once", async () => {

@@ -3,6 +3,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { stringify } from "yaml";
+import { RECORDING_RULE_FILE } from "../../alerts/render";
 
 export interface ToolResult {
   readonly code: number;
@@ -28,6 +30,17 @@ export async function withFiles<T>(files: readonly { name: string; content: stri
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** One promtool unit test (`promql_expr_test` and the like) run against the rendered recording rules. */
+export function testRecordingRules(recordingYaml: string, test: object): Promise<ToolResult> {
+  return withFiles(
+    [
+      { name: RECORDING_RULE_FILE, content: recordingYaml },
+      { name: "tests.yml", content: stringify({ rule_files: [RECORDING_RULE_FILE], evaluation_interval: "30s", tests: [test] }) },
+    ],
+    (dir) => runTool("promtool", ["test", "rules", "tests.yml"], dir),
+  );
 }
 
 /** A 127.0.0.1 port the kernel just handed out (listen on port 0), free a moment ago. */

@@ -133,6 +133,7 @@ export const BUILTIN_VARIABLE_SAMPLES: Readonly<Record<string, string>> = {
   __interval: "30s",
   __interval_ms: "30000",
   __range: "1h",
+  __range_s: "3600",
 };
 
 /**

@@ -1,7 +1,7 @@
-import { agg, call, dcgm, DCGM_GPU_RATE_FIELDS, FULL_GPU, MIG_INSTANCE, ne, range, re, recorded, sel, type Matchers, type MeasuredEntityName, type MeasuredGpuName } from "../metrics";
+import { agg, call, DCGM_GPU_RATE_FIELDS, FULL_GPU, MIG_INSTANCE, ne, range, re, recorded, sel, type Matchers, type MeasuredEntityName, type MeasuredGpuName } from "../metrics";
 import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
-import { dcgmHostsExpr, measured, onHostOverRange, type DcgmMetric } from "./kit/dcgm";
+import { dcgmHostsExpr } from "./kit/dcgm";
 import {
   ANY_BAD,
   barGaugePanel,
@@ -20,8 +20,8 @@ import { UID } from "./uids";
  * Gauges come from the recorded `gpu_entity:*:measured` and `gpu:*:measured` series
  * (alerts/rules/dcgm-recording.ts): blank values already dropped and the host in one `host`
  * label, so a panel reads one selector. Rates average the recorded 5-minute rates
- * (`gpu:*:rate5m`) over the panel's interval; only the increases (energy over the range, ECC errors
- * per interval) read the raw counters.
+ * (`gpu:*:rate5m`) over the panel's interval; counts (energy over the range, ECC errors per
+ * interval) are those averages times the span, so no panel reads a raw counter.
  */
 const SELECTED = { host: re("$host"), gpu: re("$gpu") };
 
@@ -38,11 +38,6 @@ function card(metric: GpuMetric): string {
   return sel(metric, SELECTED);
 }
 
-/** `fn(counter[window])` on the selected hosts and GPUs; a jump to or from a blank value is dropped. */
-function gpuCounter<M extends DcgmMetric>(fn: "rate" | "increase", metric: M, window: string): string {
-  return measured(onHostOverRange(fn, metric, window, { gpu: re("$gpu") } as Matchers<M>));
-}
-
 type RateMetric = (typeof recorded)[`gpu:${(typeof DCGM_GPU_RATE_FIELDS)[number]}:rate5m`];
 
 /** A counter's per-second rate per physical GPU, from its recorded 5-minute rate averaged over the panel's interval. */
@@ -52,10 +47,6 @@ function gpuRate(metric: RateMetric): string {
 
 const GPU_LEGEND = "{{host}} GPU {{gpu}}";
 const MIG_LEGEND = "{{host}} GPU {{gpu}} instance {{GPU_I_ID}} ({{GPU_I_PROFILE}})";
-/** Raw counters: the exporter spells the host label one of two ways; a series has one, so one of these is empty. */
-const RAW_GPU_LEGEND = "{{Hostname}}{{hostname}} GPU {{gpu}}";
-/** One physical GPU in raw series: device-level fields repeat on each MIG instance's series, so group by these. */
-const PER_GPU = ["Hostname", "hostname", "gpu", "UUID"];
 /** mJ per kWh. */
 const MILLIJOULES_PER_KWH = 3.6e9;
 
@@ -136,11 +127,8 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
             description: "Energy the selected GPUs used over the dashboard's time range.",
             queries: [
               {
-                // With MIG on, device-level fields repeat on every instance's series: count each GPU once.
-                expr: `${agg(
-                  "sum",
-                  agg("max", gpuCounter("increase", dcgm.DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION, "$__range"), PER_GPU),
-                )} / ${MILLIJOULES_PER_KWH}`,
+                // The mean power over the range (mJ/s, one series per physical GPU) times the range's seconds.
+                expr: `${agg("sum", call("avg_over_time", range(recorded["gpu:DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION:rate5m"], "$__range", SELECTED)))} * $__range_s / ${MILLIJOULES_PER_KWH}`,
                 instant: true,
               },
             ],
@@ -334,10 +322,10 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
           }),
           timeseriesPanel({
             title: "ECC errors",
-            description: "Volatile single-bit (corrected) and double-bit (uncorrected) ECC errors in each interval.",
+            description: "Volatile single-bit (corrected) and double-bit (uncorrected) ECC errors in each interval, from their recorded 5-minute rates.",
             queries: [
-              { expr: gpuCounter("increase", dcgm.DCGM_FI_DEV_ECC_SBE_VOL_TOTAL, "$__rate_interval"), legend: "single-bit " + RAW_GPU_LEGEND },
-              { expr: gpuCounter("increase", dcgm.DCGM_FI_DEV_ECC_DBE_VOL_TOTAL, "$__rate_interval"), legend: "double-bit " + RAW_GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_ECC_SBE_VOL_TOTAL:rate5m"])} * $__interval_ms / 1000`, legend: "single-bit " + GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_ECC_DBE_VOL_TOTAL:rate5m"])} * $__interval_ms / 1000`, legend: "double-bit " + GPU_LEGEND },
             ],
             unit: "short",
             thresholds: ANY_BAD,

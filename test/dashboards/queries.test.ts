@@ -179,15 +179,17 @@ describe("substituteVariables", () => {
 
 describe("DCGM dashboard", () => {
   const dcgmQueries = queries.filter((q) => q.dashboardUid === UID.nvidiaDcgm);
+  /** Metrics a query reads; variables substituted first, so Grafana's built-ins ($__range_s) read as numbers. */
+  const metricsOf = (expr: string) => analyze(substituteVariables(expr, samplesFor(UID.nvidiaDcgm))).metrics;
 
   /** Whether a query reads DCGM's raw series, or only series recorded from them. */
-  const readsRaw = (expr: string) => analyze(expr).metrics.some((m) => m.startsWith("DCGM_FI_"));
+  const readsRaw = (expr: string) => metricsOf(expr).some((m) => m.startsWith("DCGM_FI_"));
   const cleaned = new Map(recordingRules().map((r) => [r.record, r.expr]));
 
   it("drops DCGM's blank values in every query, at query time or in the recording it reads", () => {
     for (const q of dcgmQueries) {
       if (readsRaw(q.expr)) expect(q.expr, q.panelTitle).toContain(`< ${DCGM_SENTINEL_THRESHOLD}`);
-      for (const m of analyze(q.expr).metrics.filter((x) => !x.startsWith("DCGM_FI_"))) expect(cleaned.get(m), `${q.panelTitle}: ${m}`).toContain(`< ${DCGM_SENTINEL_THRESHOLD}`);
+      for (const m of metricsOf(q.expr).filter((x) => !x.startsWith("DCGM_FI_"))) expect(cleaned.get(m), `${q.panelTitle}: ${m}`).toContain(`< ${DCGM_SENTINEL_THRESHOLD}`);
     }
   });
 

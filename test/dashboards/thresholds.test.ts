@@ -145,11 +145,12 @@ describe("DCGM fragments shared by alerts and dashboards", () => {
     expect(rule("gpu:DCGM_FI_DEV_GPU_TEMP:measured")).toContain(fragments.host);
   });
 
+  // Panels read DCGM through the recordings, which drop blank values; a panel that reads a raw
+  // field again must filter the same way (queries.test.ts checks that it filters at all).
   it("write DCGM's blank filter one way everywhere, in rules and in panels", () => {
     const exprs = [...b.rules.map((r) => r.expr), ...b.queries];
     const mentions = exprs.flatMap((e) => [...e.matchAll(new RegExp(`(.{2})${DCGM_SENTINEL_THRESHOLD}`, "g"))].map((m) => m[1]));
     expect(mentions.length).toBeGreaterThan(20);
     expect(new Set(mentions)).toEqual(new Set(["< "]));
-    expect(b.queries.some((q) => q.includes(`< ${DCGM_SENTINEL_THRESHOLD}`))).toBe(true);
   });
 });

@@ -112,6 +112,19 @@ const slurmThresholds = z.strictObject({
   gpuJobPendingSeconds: positive(3600),
 });
 
+const kubernetesThresholds = z.strictObject({
+  /** A pod asking for GPUs may stay Pending this long (seconds since it was created) before the alert. */
+  gpuPodPendingSeconds: positive(900),
+  /** A scheduled pod whose GPUs' average utilisation (0-100) stays below this holds them idle. */
+  idleGpuUtilizationPercent: percent(5),
+  /** The window the idle-GPU alert averages utilisation over; a pod must be older than this. */
+  idleGpuWindow: durationSchema.default("1h"),
+  /** The idle-GPU alert fires for a namespace holding at least this many idle GPU devices. */
+  idleGpuMinDevices: z.number().int().min(1).default(1),
+  /** Allocatable GPUs of a node below their highest value in this window mean devices were lost. */
+  allocatableDropWindow: durationSchema.default("1h"),
+});
+
 export const thresholdsSchema = withDefaults(
   z.strictObject({
     ds01: withDefaults(ds01Thresholds),
@@ -119,6 +132,7 @@ export const thresholdsSchema = withDefaults(
     drm: withDefaults(drmThresholds),
     stack: withDefaults(stackThresholds),
     slurm: withDefaults(slurmThresholds),
+    kubernetes: withDefaults(kubernetesThresholds),
   }),
 );
 export type Thresholds = z.infer<typeof thresholdsSchema>;
@@ -220,6 +234,8 @@ const ruleSetsSchema = z.strictObject({
   stack: z.boolean().default(true),
   /** Rendered only on stacks with the SLURM source on (slurm.enabled). */
   slurm: z.boolean().default(true),
+  /** Rendered only on Kubernetes stacks that run kube-state-metrics. */
+  kubernetes: z.boolean().default(true),
 });
 
 export const alertingSchema = withDefaults(

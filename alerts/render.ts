@@ -6,6 +6,7 @@ import { durationMs, formatDuration, type AlertingRule, type Rule, type RuleGrou
 import { dcgmRuleSet } from "./rules/dcgm";
 import { drmRuleSet } from "./rules/drm";
 import { ds01RuleSet } from "./rules/ds01";
+import { kubernetesRuleSet } from "./rules/kubernetes";
 import { slurmRuleSet } from "./rules/slurm";
 import { stackRuleSet } from "./rules/stack";
 
@@ -39,7 +40,7 @@ export function ruleContext(opts: RenderRuleOptions): RuleContext {
 /** Every rule set, unfiltered by the on/off switches: what the docs and the tests read. */
 export function buildRuleSets(opts: RenderRuleOptions): RuleSet[] {
   const ctx = ruleContext(opts);
-  return [ds01RuleSet(ctx), dcgmRuleSet(ctx), drmRuleSet(ctx), stackRuleSet(ctx), slurmRuleSet(ctx)];
+  return [ds01RuleSet(ctx), dcgmRuleSet(ctx), drmRuleSet(ctx), stackRuleSet(ctx), slurmRuleSet(ctx), kubernetesRuleSet(ctx)];
 }
 
 /** Every alerting rule of every rule set, with the set it belongs to. */

@@ -22,8 +22,12 @@ export interface DashboardFile {
 
 /** Prometheus rule files: thresholds and switches from the config, job names as the stack scrapes them. */
 export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
-  // The SLURM alerts only where the exporter reads a SLURM cluster.
-  const alerting = { ...cfg.alerting, ruleSets: { ...cfg.alerting.ruleSets, slurm: cfg.alerting.ruleSets.slurm && cfg.slurm.enabled } };
+  // The SLURM alerts only where the exporter reads a SLURM cluster, the Kubernetes ones only on a cluster.
+  const sets = cfg.alerting.ruleSets;
+  const alerting = {
+    ...cfg.alerting,
+    ruleSets: { ...sets, slurm: sets.slurm && cfg.slurm.enabled, kubernetes: sets.kubernetes && cfg.platform === "kubernetes" },
+  };
   return renderRuleFiles({ thresholds: cfg.thresholds, alerting, retentionSize: cfg.retention.size, jobs: JOB_NAMES });
 }
 

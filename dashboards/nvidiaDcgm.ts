@@ -53,7 +53,7 @@ export function nvidiaDcgm(): DashboardDef {
       "How is each GPU doing as hardware? Utilisation, framebuffer memory, temperature, power and energy, clocks, " +
       "PCIe and NVLink traffic, ECC/XID errors and MIG instances from NVIDIA's DCGM exporter, per host and GPU.",
     tags: ["gpu", "dcgm", "nvidia"],
-    related: [UID.ds01Overview, UID.host],
+    related: [UID.ds01Overview, UID.host, UID.k8sGpuWorkloads],
     variables: [
       queryResultVariable("host", dcgmHostsExpr(), "host", {
         label: "Host",

@@ -4,6 +4,7 @@ import { ds01Overview } from "./ds01Overview";
 import { ds01User } from "./ds01User";
 import { hostDashboard } from "./host";
 import { hpcSlurm } from "./hpcSlurm";
+import { k8sGpuWorkloads } from "./k8sGpuWorkloads";
 import type { DashboardDef } from "./kit/dashboard";
 import { nvidiaDcgm } from "./nvidiaDcgm";
 import { stackHealth } from "./stackHealth";
@@ -13,5 +14,5 @@ export const DEFAULT_RETENTION_SIZE_BYTES = 20 * 2 ** 30;
 
 /** Every dashboard of the stack, freshly built (builders are mutable, so never shared between calls). */
 export function dashboardDefinitions(retentionSizeBytes: number): DashboardDef[] {
-  return [ds01Overview(), ds01User(), ds01History(), nvidiaDcgm(), drmDashboard(), hostDashboard(), stackHealth(retentionSizeBytes), hpcSlurm()];
+  return [ds01Overview(), ds01User(), ds01History(), nvidiaDcgm(), drmDashboard(), hostDashboard(), stackHealth(retentionSizeBytes), hpcSlurm(), k8sGpuWorkloads()];
 }

@@ -1,13 +1,18 @@
 import {
   FULL_GPU_RESOURCE,
-  GPU_RESOURCE_PATTERN,
+  GPU_RESOURCES as GPU,
+  ON_POD as onPod,
+  POD_KEY,
   agg,
   call,
   dcgm,
   kubeStateMetrics as ksm,
+  gpuNodes,
   ne,
+  pendingGpuPods,
+  podAgeSeconds,
+  podInPhase as inPhase,
   range,
-  re,
   recorded,
   sel,
   stack,
@@ -26,14 +31,8 @@ import { real } from "./sentinel";
 /** The scrape job of kube-state-metrics. */
 export const KUBE_STATE_METRICS_JOB = "kube-state-metrics";
 
-const GPU = { resource: re(GPU_RESOURCE_PATTERN) } as const;
-const POD_KEY = ["namespace", "pod"] as const;
-const onPod = `on(${POD_KEY.join(", ")})`;
-
 /** Per pod and container, one request whatever the number of kube-state-metrics replicas scraped. */
 const gpuRequests = agg("max", sel(ksm.kube_pod_container_resource_requests, GPU), ["namespace", "pod", "container", "node", "resource"]);
-const inPhase = (phases: string) => `(${agg("max", sel(ksm.kube_pod_status_phase, { phase: re(phases) }), [...POD_KEY])} == 1)`;
-const podAgeSeconds = `(time() - ${agg("max", sel(ksm.kube_pod_created), [...POD_KEY])})`;
 
 /** Utilisation (0-100) of each device a pod uses: GPU_UTIL for whole GPUs, the MIG engine ratio x100 for slices. */
 const deviceUtilisation = `(${real(sel(dcgm.DCGM_FI_DEV_GPU_UTIL, { GPU_I_ID: "", pod: ne("") }))} or (${real(
@@ -61,8 +60,8 @@ function recordingGroups(ctx: RuleContext): RuleGroup[] {
       name: "k8s_gpu_usage",
       interval: "30s",
       rules: [
-        record(r["k8s:pod_gpu_utilization"].name, agg("avg", deviceUtilisation, [...POD_KEY])),
-        record(r["k8s:pod_gpu_busy"].name, `${agg("sum", deviceUtilisation, [...POD_KEY])} / 100`),
+        record(r["k8s:pod_gpu_utilization"].name, agg("avg", deviceUtilisation, POD_KEY)),
+        record(r["k8s:pod_gpu_busy"].name, `${agg("sum", deviceUtilisation, POD_KEY)} / 100`),
         record(
           r["k8s:node_gpu_busy"].name,
           agg("sum", `${sel(r["k8s:pod_gpu_busy"])} * ${onPod} group_left(node) ${agg("max", sel(r["k8s:pod_gpu_requests"], scheduled), ["namespace", "pod", "node"])}`, ["node"]),
@@ -145,10 +144,9 @@ function podPending(ctx: RuleContext): AlertingRule {
   });
   const summary = "GPU pod {{ $labels.namespace }}/{{ $labels.pod }} is pending too long";
   const description = `Pod {{ $labels.namespace }}/{{ $labels.pod }} asks for GPUs and has been Pending for {{ $value | humanizeDuration }}, over ${num(limit)} s.`;
-  const requestsGpus = `(${agg("sum", sel(ksm.kube_pod_container_resource_requests, GPU), [...POD_KEY])} > 0)`;
   return alert({
     alert: "KubeGpuPodPendingTooLong",
-    expr: `${podAgeSeconds} > ${num(limit)} and ${onPod} ${inPhase("Pending")} and ${onPod} ${requestsGpus}`,
+    expr: `${podAgeSeconds()} > ${num(limit)} and ${onPod} ${pendingGpuPods()}`,
     for: "1m",
     severity: "warning",
     summary,
@@ -210,7 +208,7 @@ function namespaceIdle(ctx: RuleContext): AlertingRule {
   const idlePods = [
     `${sel(r["k8s:pod_gpu_requests"], scheduled)}`,
     `(${call("avg_over_time", range(r["k8s:pod_gpu_utilization"], t.idleGpuWindow))} < ${num(t.idleGpuUtilizationPercent)})`,
-    `(${podAgeSeconds} > ${num(windowSeconds)})`,
+    `(${podAgeSeconds()} > ${num(windowSeconds)})`,
     inPhase("Running"),
   ].join(` and ${onPod} `);
   const summary = "Namespace {{ $labels.namespace }} holds GPUs it does not use";
@@ -296,7 +294,6 @@ function gpuNodeNotReady(): AlertingRule {
   const ready = (node: string, status: "true" | "false" | "unknown") =>
     (["true", "false", "unknown"] as const).map((s) => input(ksm.kube_node_status_condition, { ...KSM, node, condition: "Ready", status: s }, `${s === status ? 1 : 0}x${n}`));
   const capacity = (node: string, resource: string, value: number) => input(ksm.kube_node_status_capacity, { ...KSM, node, resource, unit: "integer" }, `${value}x${n}`);
-  const gpuNodes = agg("max", sel(ksm.kube_node_status_capacity, GPU), ["node"]);
   const summary = "GPU node {{ $labels.node }} is not ready";
   const description = "Node {{ $labels.node }}, which has GPUs, has not been Ready for 5 minutes: its GPU pods are not running there and no new ones are scheduled.";
   const fired = (node: string) => ({
@@ -306,7 +303,7 @@ function gpuNodeNotReady(): AlertingRule {
   });
   return alert({
     alert: "KubeGpuNodeNotReady",
-    expr: `${sel(ksm.kube_node_status_condition, { condition: "Ready", status: "true" })} == 0 and on(node) (${gpuNodes} > 0)`,
+    expr: `${sel(ksm.kube_node_status_condition, { condition: "Ready", status: "true" })} == 0 and on(node) ${gpuNodes()}`,
     for: "5m",
     severity: "warning",
     summary,

@@ -52,6 +52,7 @@ const shiftedThresholds: Thresholds = thresholdsSchema.parse({
   },
   stack: { tsdbSizeSharePercent: 70, notificationFailurePercent: 20, rateWindow: "10m" },
   slurm: { gpuJobPendingSeconds: 1800 },
+  kubernetes: { gpuPodPendingSeconds: 2400, idleGpuUtilizationPercent: 12, idleGpuWindow: "2h", idleGpuMinDevices: 2, allocatableDropWindow: "3h" },
 });
 const shifted: RenderRuleOptions = { ...defaults, thresholds: shiftedThresholds, retentionSize: "512MB" };
 
@@ -143,7 +144,7 @@ describe("rendered rule files", () => {
   it("pass promtool check rules", async () => {
     for (const opts of [defaults, shifted]) {
       const files = renderRuleFiles(opts);
-      expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "drm.alerts.yml", "stack.alerts.yml", "slurm.alerts.yml"]);
+      expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "drm.alerts.yml", "stack.alerts.yml", "slurm.alerts.yml", "kubernetes.alerts.yml"]);
       const result = await withFiles(
         files.map((f) => ({ name: f.fileName, content: f.content })),
         (dir) => runTool("promtool", ["check", "rules", ...files.map((f) => f.fileName)], dir),
@@ -166,7 +167,7 @@ describe("rendered rule files", () => {
       maxFor: "2m",
     });
     const files = renderRuleFiles({ ...defaults, alerting });
-    expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "stack.alerts.yml", "slurm.alerts.yml"]);
+    expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "stack.alerts.yml", "slurm.alerts.yml", "kubernetes.alerts.yml"]);
     const docs = files.map((f) => parse(f.content) as { groups: { name: string; interval?: string; rules: { alert?: string; record?: string; for?: string }[] }[] });
     const rules = docs.flatMap((d) => d.groups.flatMap((g) => g.rules));
     const alerts = rules.filter((r) => r.alert).map((r) => r.alert);
@@ -261,6 +262,7 @@ describe("promtool test rules", () => {
         "GPUThermalThrottling",
         "GPUPowerThrottling",
         "GPURowRemapFailure",
+        "KubeNamespaceGpusIdle",
       ].sort(),
     );
     const result = await promtoolTest(defaults, blanked);

@@ -64,7 +64,7 @@ function recordingGroups(ctx: RuleContext): RuleGroup[] {
         record(r["k8s:pod_gpu_busy"].name, `${agg("sum", deviceUtilisation, POD_KEY)} / 100`),
         record(
           r["k8s:node_gpu_busy"].name,
-          agg("sum", `${sel(r["k8s:pod_gpu_busy"])} * ${onPod} group_left(node) ${agg("max", sel(r["k8s:pod_gpu_requests"], scheduled), ["namespace", "pod", "node"])}`, ["node"]),
+          agg("sum", `${sel(r["k8s:pod_gpu_busy"])} * ${onPod} group_left(node) ${agg("group", sel(r["k8s:pod_gpu_requests"], scheduled), ["namespace", "pod", "node"])}`, ["node"]),
         ),
         record(r["k8s:namespace_gpu_busy"].name, agg("sum", sel(r["k8s:pod_gpu_busy"]), ["namespace"])),
         // Running pods only: a scheduled pod still pulling its image has not started to use its devices.

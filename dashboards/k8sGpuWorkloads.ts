@@ -1,6 +1,7 @@
 import {
   FULL_GPU_RESOURCE,
   GPU_RESOURCES,
+  KUBE_STATE_METRICS_JOB,
   MIG_RESOURCES,
   ON_POD,
   agg,
@@ -33,8 +34,6 @@ import {
 import { labelValuesVariable } from "./kit/variables";
 import { UID } from "./uids";
 
-/** The kube-state-metrics scrape job (its `up` series). */
-const KSM_JOB = "kube-state-metrics";
 /** Pending GPU pods waiting longer than this (seconds) turn orange, twice that red: the alert's default. */
 const PENDING_WARN_SECONDS = 900;
 /** Utilisation (0-100) below which a held device counts as idle in colours: the alert's default. */
@@ -139,7 +138,7 @@ export function k8sGpuWorkloads(): DashboardDef {
             statPanel({
               title: "kube-state-metrics",
               description: "Whether Prometheus scrapes kube-state-metrics; when down, every panel here is stale.",
-              queries: [{ expr: sel(stack.up, { job: KSM_JOB }), instant: true }],
+              queries: [{ expr: sel(stack.up, { job: KUBE_STATE_METRICS_JOB }), instant: true }],
               mappings: UP_DOWN_MAPPINGS,
               thresholds: ZERO_BAD,
             }),

@@ -15,7 +15,7 @@ export { physicalGpuCount } from "./ds01-queries";
 export { GPU_RESOURCES, MIG_RESOURCES, ON_POD, POD_KEY, gpuNodes, pendingGpuPods, podAgeSeconds, podGpuRequests, podInPhase } from "./kube-queries";
 export { DCGM_SENTINEL_THRESHOLD } from "./dcgm";
 export { SLURM_TARGET_LABELS } from "./slurm";
-export { FULL_GPU_RESOURCE, GPU_RESOURCE_PATTERN, MIG_RESOURCE_PATTERN, kubeResourceOf, type KubeResource } from "./kubeStateMetrics";
+export { FULL_GPU_RESOURCE, GPU_RESOURCE_PATTERN, KUBE_STATE_METRICS_JOB, MIG_RESOURCE_PATTERN, kubeResourceOf, type KubeResource } from "./kubeStateMetrics";
 export { cadvisor, dcgm, drm, ds01, exporterSelf, kubeStateMetrics, node, recorded, slurm, stack };
 
 /** Every metric the stack touches, by name. */

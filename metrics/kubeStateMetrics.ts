@@ -62,6 +62,9 @@ export const kubeStateMetrics = {
   ]),
 } as const;
 
+/** The scrape job of kube-state-metrics: the rules and the dashboard select its `up` by it. */
+export const KUBE_STATE_METRICS_JOB = "kube-state-metrics";
+
 /** The Kubernetes API resource (kube-state-metrics' `--resources` name) each metric is built from. */
 export type KubeResource = "pods" | "nodes";
 export function kubeResourceOf(metricName: string): KubeResource {

@@ -1,6 +1,7 @@
 import {
   FULL_GPU_RESOURCE,
   GPU_RESOURCES as GPU,
+  KUBE_STATE_METRICS_JOB,
   ON_POD as onPod,
   POD_KEY,
   agg,
@@ -27,9 +28,6 @@ import { real } from "./sentinel";
  * who waits for them, who holds them idle, and nodes losing devices. "Devices" are whole GPUs and
  * MIG slices, each counted as the extended resource the pod asked for.
  */
-
-/** The scrape job of kube-state-metrics. */
-export const KUBE_STATE_METRICS_JOB = "kube-state-metrics";
 
 /** Per pod and container, one request whatever the number of kube-state-metrics replicas scraped. */
 const gpuRequests = agg("max", sel(ksm.kube_pod_container_resource_requests, GPU), ["namespace", "pod", "container", "node", "resource"]);

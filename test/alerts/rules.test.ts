@@ -197,11 +197,13 @@ describe("rendered rule files", () => {
     expect(tsdb?.expr).toContain(String(512 * 2 ** 20));
   });
 
-  it("TargetDown leaves DS01's own jobs to DS01's alerts only while that rule set is on", () => {
+  it("TargetDown leaves DS01's own jobs to DS01's alerts, and kube-state-metrics to its own, only while those rule sets are on", () => {
     const on = rulesOf(defaults).find((r) => r.alert === "TargetDown");
-    const off = rulesOf({ ...defaults, alerting: alertingSchema.parse({ ruleSets: { ds01: false } }) }).find((r) => r.alert === "TargetDown");
+    const off = rulesOf({ ...defaults, alerting: alertingSchema.parse({ ruleSets: { ds01: false, kubernetes: false } }) }).find((r) => r.alert === "TargetDown");
+    const kubeOnly = rulesOf({ ...defaults, alerting: alertingSchema.parse({ ruleSets: { ds01: false } }) }).find((r) => r.alert === "TargetDown");
     expect(on?.expr).toContain('job!~"ds01-exporter|node-exporter');
     expect(off?.expr).toBe("up == 0");
+    expect(kubeOnly?.expr).toBe('up{job!~"kube-state-metrics"} == 0');
   });
 });
 

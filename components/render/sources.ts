@@ -2,7 +2,11 @@ import { retentionSizeBytes } from "../../alerts/context";
 import { renderAlertmanagerConfig, type AlertmanagerSecretFile } from "../../alerts/alertmanager";
 import { renderRuleFiles } from "../../alerts/render";
 import { buildDashboards } from "../../dashboards";
-import { JOB_NAMES, type StackConfig } from "../config";
+import { STACK_JOB_NAMES } from "../../metrics/jobs";
+
+/** The service whose series the Kubernetes alerts read (components/services/kubeStateMetrics.ts). */
+const KUBE_STATE_METRICS_SERVICE = "kubeStateMetrics";
+import type { StackConfig } from "../config/resolve";
 
 /**
  * Where the bundle's rule files, dashboards and Alertmanager routing come from (alerts/ and
@@ -22,13 +26,13 @@ export interface DashboardFile {
 
 /** Prometheus rule files: thresholds and switches from the config, job names as the stack scrapes them. */
 export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
-  // The SLURM alerts only where the exporter reads a SLURM cluster, the Kubernetes ones only on a cluster.
+  // The SLURM alerts only where the exporter reads a SLURM cluster, the Kubernetes ones only where kube-state-metrics runs.
   const sets = cfg.alerting.ruleSets;
   const alerting = {
     ...cfg.alerting,
-    ruleSets: { ...sets, slurm: sets.slurm && cfg.slurm.enabled, kubernetes: sets.kubernetes && cfg.platform === "kubernetes" },
+    ruleSets: { ...sets, slurm: sets.slurm && cfg.slurm.enabled, kubernetes: sets.kubernetes && cfg.components[KUBE_STATE_METRICS_SERVICE] === true },
   };
-  return renderRuleFiles({ thresholds: cfg.thresholds, alerting, retentionSize: cfg.retention.size, jobs: JOB_NAMES });
+  return renderRuleFiles({ thresholds: cfg.thresholds, alerting, retentionSize: cfg.retention.size, jobs: STACK_JOB_NAMES });
 }
 
 /** Grafana dashboards, with the TSDB size panel measured against this stack's retention size. */
@@ -42,5 +46,5 @@ export function dashboardsFor(cfg: StackConfig): DashboardFile[] {
  * alerting config's default `none` receiver keeps alerts in Alertmanager's UI and API only.
  */
 export function alertmanagerConfigFor(cfg: StackConfig): { yaml: string; secretFiles: AlertmanagerSecretFile[] } {
-  return renderAlertmanagerConfig(cfg.alerting, { nodeExporterJob: JOB_NAMES.nodeExporter });
+  return renderAlertmanagerConfig(cfg.alerting, { nodeExporterJob: STACK_JOB_NAMES.nodeExporter });
 }

@@ -1,5 +1,9 @@
-import { GPU_RESOURCE_PATTERN, kubeResourceOf, kubeStateMetrics, type KubeResource } from "../../metrics";
+import { GPU_RESOURCE_PATTERN, KUBE_STATE_METRICS_JOB, kubeResourceOf, kubeStateMetrics as catalogEntries, type KubeResource } from "../../metrics";
+import type { StackConfig } from "../config/resolve";
 import type { RelabelConfig } from "../render/prometheus";
+import type { ServiceSpec } from "../spec";
+import { NOBODY, baseSpec, mainPort, resources } from "./common";
+import type { ApiRule, ServiceDescriptor } from "./descriptor";
 
 /**
  * kube-state-metrics as this stack runs it: the official image, only the pod and node metrics the
@@ -17,7 +21,7 @@ export const KUBE_STATE_METRICS_PORTS = { metrics: 8080, telemetry: 8081 } as co
 
 /** The catalog's kube-state-metrics metric names, sorted. */
 export function kubeStateMetricsNames(): string[] {
-  return Object.keys(kubeStateMetrics).sort();
+  return Object.keys(catalogEntries).sort();
 }
 
 /**
@@ -42,19 +46,12 @@ export function kubeStateMetricsArgs(): string[] {
   ];
 }
 
-/** A Kubernetes RBAC rule, as the ClusterRole holds it. */
-export interface KubeStateMetricsRule {
-  readonly apiGroups: string[];
-  readonly resources: string[];
-  readonly verbs: string[];
-}
-
 /**
  * The ClusterRole's rules: list and watch on exactly the resources kube-state-metrics is told to
  * collect (pods and nodes are core-group resources; nodes are cluster-scoped, so the role is a
  * ClusterRole). No get, no secrets, no tokenreviews: the scrape is not proxied through an auth filter.
  */
-export function kubeStateMetricsRules(): KubeStateMetricsRule[] {
+export function kubeStateMetricsRules(): ApiRule[] {
   return [{ apiGroups: [""], resources: kubeStateMetricsResources(), verbs: ["list", "watch"] }];
 }
 
@@ -84,3 +81,49 @@ export const KUBE_STATE_METRICS_METRIC_RELABELS: readonly RelabelConfig[] = [
   ...keepOnlyWhere("kube_pod_status_phase", "phase", "Pending|Running"),
   ...keepOnlyWhere("kube_node_status_condition", "condition", "Ready"),
 ];
+
+/**
+ * The pod: both ports, nobody, read-only root, no capabilities; one replica holds the whole
+ * cluster's pods and nodes. Probes as upstream recommends for this release: startup on /healthz
+ * (serving), liveness on /livez (fails while the API server cannot be reached), readiness on the
+ * telemetry port's /readyz (metrics ready to serve).
+ */
+export function kubeStateMetricsService(cfg: StackConfig): ServiceSpec {
+  const main = mainPort(cfg, "kubeStateMetrics");
+  const { metrics, telemetry } = KUBE_STATE_METRICS_PORTS;
+  return {
+    ...baseSpec(cfg, "kubeStateMetrics"),
+    args: kubeStateMetricsArgs(),
+    ports: [main, { name: "telemetry", containerPort: telemetry, hostPort: telemetry }],
+    user: NOBODY,
+    healthCheck: { kind: "http", path: "/healthz", port: metrics },
+    livenessCheck: { kind: "http", path: "/livez", port: metrics },
+    readinessCheck: { kind: "http", path: "/readyz", port: telemetry },
+    resources: resources("50m", "64Mi", "500m", "512Mi"),
+    placement: "cluster",
+  };
+}
+
+export const kubeStateMetrics: ServiceDescriptor = {
+  name: "kubeStateMetrics",
+  componentType: "KubeStateMetrics",
+  summary: "kube-state-metrics: pods' GPU and MIG requests, phases and pending reasons, nodes' allocatable GPUs and readiness (Kubernetes only)",
+  image: KUBE_STATE_METRICS_IMAGE,
+  port: { name: "http-metrics", number: KUBE_STATE_METRICS_PORTS.metrics },
+  enabledByDefault: { dev: true, prod: true },
+  platforms: ["kubernetes"],
+  scrape: {
+    job: KUBE_STATE_METRICS_JOB,
+    interval: "30s",
+    metricRelabels: KUBE_STATE_METRICS_METRIC_RELABELS,
+    // Its series name other pods and their nodes: those labels are data, never the scraped pod's.
+    kubernetes: { honorLabels: true, dataLabelsOf: ["kube-state-metrics"] },
+  },
+  probe: { path: "/healthz", kind: "healthy" },
+  build: kubeStateMetricsService,
+  kubernetes: {
+    workload: "Deployment",
+    apiAccess: () => ({ cluster: kubeStateMetricsRules() }),
+    egress: { apiServer: true },
+  },
+};

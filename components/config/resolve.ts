@@ -128,6 +128,17 @@ export interface RawStackConfig {
 }
 
 /**
+ * The config of a stack that runs only these services (a component used on its own, e.g. a
+ * node-exporter on a GPU host of another program): `components` is set for every registered
+ * service, on for these and off for the rest, and everything else comes from `plain` as in a
+ * stack file. Throws ConfigError like validateStackConfig.
+ */
+export function serviceConfig(services: readonly ServiceName[], plain: Readonly<Record<string, unknown>> = {}, secretKeys: readonly string[] = []): StackConfig {
+  const components = Object.fromEntries(registeredServices().map((d) => [d.name, services.includes(d.name)]));
+  return validateStackConfig({ plain: { ...plain, components }, secretKeys });
+}
+
+/**
  * Validates a raw stack config and fills in the profile's defaults. Throws one ConfigError
  * listing every problem; never returns a half-valid config.
  */

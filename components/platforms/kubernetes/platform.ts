@@ -31,12 +31,12 @@ export interface KubernetesService extends DeployedService {
  * provider: the kubeconfig context from the config, or, with `renderYamlToDirectory`, a provider
  * that writes manifests to that directory and creates nothing (GitOps).
  */
-export class KubernetesPlatform extends pulumi.ComponentResource implements ServicePlatform {
+export class KubernetesPlatform extends pulumi.ComponentResource implements ServicePlatform<KubernetesService> {
   readonly kind = "kubernetes" as const;
   readonly bundleOptions: BundleOptions;
   readonly provider: k8s.Provider;
   readonly namespace?: k8s.core.v1.Namespace;
-  private readonly config: StackConfig;
+  readonly config: StackConfig;
   private readonly secrets: SecretValues;
   private readonly context: ManifestContext;
   /** Objects created so far, by kind/name: objects every service carries (the namespace's NetworkPolicies) are created once. */

@@ -5,7 +5,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertingSchema, thresholdsSchema } from "../../alerts/config";
 import { renderRuleFiles } from "../../alerts/render";
-import { KUBE_STATE_METRICS_METRIC_RELABELS, kubeStateMetricsAllowlist, kubeStateMetricsNames } from "../../components/services/kubeStateMetrics";
+import { parse } from "yaml";
+import { readStackFile, validateStackConfig } from "../../components/config";
+import { kubernetesBundle } from "../../components/platforms/kubernetes";
+import { kubeStateMetricsAllowlist, kubeStateMetricsNames } from "../../components/services/kubeStateMetrics";
 import { toYaml } from "../../components/render";
 import { dashboardQueries, substituteVariables, UID } from "../../dashboards";
 import { KUBE_STATE_METRICS_JOB } from "../../metrics";
@@ -14,6 +17,7 @@ import type { ManagedProcess } from "../../cli/local/process";
 import type { PrometheusApi, Sample } from "../../cli/local/prometheus-api";
 import { startPrometheus } from "../../cli/local/services";
 import { waitFor } from "../../cli/local/wait";
+import { K8S_STACK } from "./harness";
 import { kubeStateMetricsPage, type FakeNode, type FakePod } from "./kube-state-metrics-page";
 
 /**
@@ -78,6 +82,20 @@ function dcgmPage(): string {
 
 const IDLE_WINDOW = "20s";
 
+/**
+ * The k8s stack's own kube-state-metrics job, as prometheus.yml renders it, with Kubernetes
+ * discovery swapped for a static target carrying the labels the discovery's relabelling would
+ * leave (test/kubernetes/prometheus.test.ts runs that relabelling itself).
+ */
+function renderedJob(port: number): Record<string, unknown> {
+  const bundle = kubernetesBundle(validateStackConfig(readStackFile(K8S_STACK)));
+  const doc = parse(bundle.find((f) => f.path === "prometheus/prometheus.yml")?.content ?? "") as { scrape_configs: Record<string, unknown>[] };
+  const job = doc.scrape_configs.find((c) => c["job_name"] === KUBE_STATE_METRICS_JOB);
+  if (!job) throw new Error("the k8s stack has no kube-state-metrics job");
+  const { kubernetes_sd_configs: _sd, relabel_configs: _relabel, scrape_interval: _i, scrape_timeout: _t, ...rest } = job;
+  return { ...rest, static_configs: [{ targets: [`127.0.0.1:${port}`], labels: { instance: "gpu-monitoring-kube-state-metrics-6c9f7" } }] };
+}
+
 describe("kube-state-metrics and DCGM in a running Prometheus, through the stack's rules, relabelling and dashboard", () => {
   let dir = "";
   let prometheus: ManagedProcess | undefined;
@@ -122,12 +140,7 @@ describe("kube-state-metrics and DCGM in a running Prometheus, through the stack
         global: { scrape_interval: "1s", scrape_timeout: "1s", evaluation_interval: "1s" },
         rule_files: [join(dir, "rules", "*.yml")],
         scrape_configs: [
-          {
-            job_name: KUBE_STATE_METRICS_JOB,
-            honor_labels: true,
-            static_configs: target(ksmPort, { instance: "gpu-monitoring-kube-state-metrics-6c9f7" }),
-            metric_relabel_configs: KUBE_STATE_METRICS_METRIC_RELABELS,
-          },
+          renderedJob(ksmPort),
           { job_name: "dcgm-exporter", honor_labels: true, static_configs: target(dcgmPort, {}) },
         ],
       }),

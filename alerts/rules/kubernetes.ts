@@ -94,7 +94,7 @@ interface FakePod {
 }
 
 /** The pod's kube-state-metrics series: creation time, phase (one series per phase) and its container's request. */
-export function podSeries(p: FakePod): InputSeries[] {
+function podSeries(p: FakePod): InputSeries[] {
   const id = { ...KSM, namespace: p.namespace, pod: p.pod, uid: `uid-${p.pod}` };
   const n = p.samples;
   return [
@@ -109,7 +109,7 @@ export function podSeries(p: FakePod): InputSeries[] {
 }
 
 /** DCGM's series for one device a pod uses: GPU_UTIL (0-100) for a whole GPU, GR_ENGINE_ACTIVE (0-1) for a MIG slice. */
-export function deviceSeries(o: { node: string; gpu: string; namespace: string; pod: string; mig?: { id: string; profile: string }; values: string }): InputSeries {
+function deviceSeries(o: { node: string; gpu: string; namespace: string; pod: string; mig?: { id: string; profile: string }; values: string }): InputSeries {
   const labels = {
     gpu: o.gpu,
     UUID: `GPU-${o.node}-${o.gpu}`,

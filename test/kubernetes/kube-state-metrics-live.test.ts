@@ -10,7 +10,7 @@ import { readStackFile, validateStackConfig } from "../../components/config";
 import { kubernetesBundle } from "../../components/platforms/kubernetes";
 import { kubeStateMetricsAllowlist, kubeStateMetricsNames } from "../../components/services/kubeStateMetrics";
 import { toYaml } from "../../components/render";
-import { dashboardQueries, substituteVariables, UID } from "../../dashboards";
+import { dashboardQueries, dashboardVariables, substituteVariables, UID } from "../../dashboards";
 import { KUBE_STATE_METRICS_JOB } from "../../metrics";
 import { freePort } from "../../cli/local/ports";
 import type { ManagedProcess } from "../../cli/local/process";
@@ -215,6 +215,12 @@ describe("kube-state-metrics and DCGM in a running Prometheus, through the stack
     await new Promise((r) => setTimeout(r, 3000));
     expect(await firing()).toEqual(expected);
     expect(got).toEqual(expected);
+  });
+
+  it("the dashboard's namespace variable offers the namespaces with GPU pods", async () => {
+    const [variable] = dashboardVariables(UID.k8sGpuWorkloads);
+    const options = (await api.vector(variable!.expr)).map((s) => s.metric[variable!.label]).sort();
+    expect([...new Set(options)]).toEqual(["research", "vision"]);
   });
 
   it("every query of the k8s-gpu-workloads dashboard returns data", async () => {

@@ -1,4 +1,7 @@
-import { registeredServices, type ProbeKind } from "../components/services";
+// The registry and the built-in services only: the CLI starts without the renderers.
+import "../components/services/builtin";
+import type { ProbeKind } from "../components/services/descriptor";
+import { registeredServices } from "../components/services/registry";
 import type { ServiceName } from "../components/spec";
 import { displayUrl, httpRequest, HttpFailure, joinUrl } from "./http";
 

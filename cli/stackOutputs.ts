@@ -1,4 +1,5 @@
-import { registeredServices } from "../components/services";
+import "../components/services/builtin";
+import { registeredServices } from "../components/services/registry";
 import type { ServiceName } from "../components/spec";
 import { CliError } from "./errors";
 

@@ -1,4 +1,5 @@
 import type { StackConfig } from "../config/resolve";
+import type { ScrapeDescriptor } from "../services/descriptor";
 import { registeredServices } from "../services/registry";
 import { dockerAddressing, type Addressing } from "./addressing";
 import { toYaml } from "./yaml";
@@ -87,21 +88,28 @@ function staticJob(job: string, interval: string, targets: readonly string[], mo
 export function stackScrapeJobs(cfg: StackConfig, addressing: Addressing): ScrapeConfig[] {
   const jobs: ScrapeConfig[] = [];
   for (const d of registeredServices()) {
-    const scrape = d.scrape;
-    if (!scrape) continue;
-    const interval = cfg.scrapeIntervals[d.name] ?? scrape.interval;
-    const more: Partial<ScrapeConfig> = {
-      ...(scrape.metricsPath ? { metrics_path: scrape.metricsPath } : {}),
-      ...(scrape.metricRelabels ? { metric_relabel_configs: [...scrape.metricRelabels] } : {}),
-    };
+    if (!d.scrape) continue;
     if (cfg.components[d.name]) {
-      jobs.push(staticJob(scrape.job, interval, [addressing.target(d.name)], more));
+      jobs.push(serviceStaticJob(cfg, d.name, d.scrape, [addressing.target(d.name)]));
       continue;
     }
-    const standIn = scrape.standIn?.(cfg);
-    if (standIn) jobs.push(staticJob(scrape.job, interval, [addressing.portTarget(standIn.service, standIn)], more));
+    const standIn = d.scrape.standIn?.(cfg);
+    if (standIn) jobs.push(serviceStaticJob(cfg, d.name, d.scrape, [addressing.portTarget(standIn.service, standIn)]));
   }
   return jobs;
+}
+
+/** The configured scrape interval of a service's job (`scrapeIntervals.<service>`), else its descriptor's. */
+export function serviceScrapeInterval(cfg: StackConfig, service: string, scrape: ScrapeDescriptor): string {
+  return cfg.scrapeIntervals[service] ?? scrape.interval;
+}
+
+/** A service's job with static targets, as its descriptor describes it. */
+export function serviceStaticJob(cfg: StackConfig, service: string, scrape: ScrapeDescriptor, targets: readonly string[]): ScrapeConfig {
+  return staticJob(scrape.job, serviceScrapeInterval(cfg, service, scrape), targets, {
+    ...(scrape.metricsPath ? { metrics_path: scrape.metricsPath } : {}),
+    ...(scrape.metricRelabels ? { metric_relabel_configs: [...scrape.metricRelabels] } : {}),
+  });
 }
 
 /** Jobs the user adds: static `host:port` lists and file-based discovery. Same on every platform. */

@@ -1,5 +1,4 @@
 import { retentionSizeBytes } from "../../alerts/context";
-import { renderAlertmanagerConfig, type AlertmanagerSecretFile } from "../../alerts/alertmanager";
 import { renderRuleFiles } from "../../alerts/render";
 import { buildDashboards } from "../../dashboards";
 import { STACK_JOB_NAMES } from "../../metrics/jobs";
@@ -40,11 +39,4 @@ export function dashboardsFor(cfg: StackConfig): DashboardFile[] {
   return buildDashboards({ retentionSizeBytes: retentionSizeBytes(cfg.retention.size) });
 }
 
-/**
- * alertmanager.yml from the alerting config (routes, inhibition, receivers), and the secret files
- * its receivers read: which Pulumi secret goes into which file. Without receivers configured, the
- * alerting config's default `none` receiver keeps alerts in Alertmanager's UI and API only.
- */
-export function alertmanagerConfigFor(cfg: StackConfig): { yaml: string; secretFiles: AlertmanagerSecretFile[] } {
-  return renderAlertmanagerConfig(cfg.alerting, { nodeExporterJob: STACK_JOB_NAMES.nodeExporter });
-}
+export { alertmanagerConfigFor } from "./alertmanager";

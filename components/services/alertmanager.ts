@@ -1,9 +1,8 @@
 import { STACK_JOB_NAMES } from "../../metrics/jobs";
 import type { StackConfig } from "../config/resolve";
 import { headlessServiceName } from "../platforms/kubernetes/labels";
-import { ALERTMANAGER_CONFIG_DIR } from "../render/alertmanager";
-import { renderBundle, type BundleFile } from "../render/bundle";
-import { alertmanagerConfigFor } from "../render/sources";
+import { ALERTMANAGER_CONFIG_DIR, alertmanagerConfigFor } from "../render/alertmanager";
+import type { BundleFile } from "../render/bundle";
 import type { ServiceSpec } from "../spec";
 import { NOBODY, baseSpec, configFilesFrom, mainPort, portOfUrl, resources, wgetHealth, withoutFlags } from "./common";
 import type { ServiceDescriptor } from "./descriptor";
@@ -11,7 +10,7 @@ import type { ServiceDescriptor } from "./descriptor";
 export const ALERTMANAGER_DATA_DIR = "/alertmanager";
 
 /** Alertmanager: routing from the bundle, notification secrets as files, silences on a volume. */
-export function alertmanagerService(cfg: StackConfig, bundle: readonly BundleFile[] = renderBundle(cfg)): ServiceSpec {
+export function alertmanagerSpec(cfg: StackConfig, bundle: readonly BundleFile[]): ServiceSpec {
   const port = mainPort(cfg, "alertmanager");
   return {
     ...baseSpec(cfg, "alertmanager"),
@@ -47,7 +46,7 @@ export const alertmanager: ServiceDescriptor = {
   enabledByDefault: { dev: true, prod: true },
   scrape: { job: STACK_JOB_NAMES.alertmanager, interval: "30s" },
   probe: { path: "/-/healthy", kind: "healthy" },
-  build: alertmanagerService,
+  build: alertmanagerSpec,
   kubernetes: {
     // Silences and the notification log per replica; replicas gossip with each other.
     workload: "StatefulSet",

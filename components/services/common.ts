@@ -1,5 +1,6 @@
 import type { StackConfig } from "../config/resolve";
-import { filesUnder, type BundleFile } from "../render/bundle";
+import type { BundleFile } from "../render/bundle";
+import { filesUnder } from "../render/files";
 import { resourceName } from "../render/names";
 import type { ConfigFileSpec, PortSpec, ResourceSpec, ServiceName, ServiceSpec } from "../spec";
 import { serviceDescriptor } from "./registry";

@@ -1,7 +1,7 @@
 import { STACK_JOB_NAMES } from "../../metrics/jobs";
 import type { StackConfig } from "../config/resolve";
 import type { KubernetesConfig } from "../platforms/kubernetes/config";
-import { renderBundle, type BundleFile } from "../render/bundle";
+import type { BundleFile } from "../render/bundle";
 import { GRAFANA_PROVISIONING_DIR } from "../render/grafana";
 import type { ServiceSpec } from "../spec";
 import { baseSpec, configFilesFrom, mainPort, resources, wgetHealth } from "./common";
@@ -21,7 +21,7 @@ export function grafanaCookieEnv(rootUrl: string): Record<string, string> {
  * Grafana: provisioning from the bundle; the admin password only as a file (`__FILE` variable),
  * so it shows in neither `docker inspect` nor the environment of the process.
  */
-export function grafanaService(cfg: StackConfig, bundle: readonly BundleFile[] = renderBundle(cfg)): ServiceSpec {
+export function grafanaSpec(cfg: StackConfig, bundle: readonly BundleFile[]): ServiceSpec {
   const port = mainPort(cfg, "grafana");
   const rootUrl = cfg.grafanaRootUrl ?? `http://${cfg.bindAddresses.grafana === "0.0.0.0" ? "localhost" : cfg.bindAddresses.grafana}:${port.hostPort}`;
   return {
@@ -90,7 +90,7 @@ export const grafana: ServiceDescriptor = {
         ],
   scrape: { job: STACK_JOB_NAMES.grafana, interval: "30s" },
   probe: { path: "/api/health", kind: "grafana" },
-  build: grafanaService,
+  build: grafanaSpec,
   kubernetes: {
     storage: (kc) => kc.storage.grafana,
     imageUid: 472,

@@ -2,7 +2,10 @@ import "./builtin";
 import type { StackConfig } from "../config/resolve";
 import { renderBundle, type BundleFile } from "../render/bundle";
 import type { ServiceName, ServiceSpec } from "../spec";
+import { alertmanagerSpec } from "./alertmanager";
 import type { ServiceDescriptor } from "./descriptor";
+import { grafanaSpec } from "./grafana";
+import { prometheusSpec } from "./prometheus";
 import { findServiceDescriptor, perService, registeredServices } from "./registry";
 
 export * from "./alertmanager";
@@ -15,6 +18,18 @@ export * from "./grafana";
 export * from "./nodeExporter";
 export * from "./prometheus";
 export { findServiceDescriptor, registerService, registeredServices, serviceDescriptor } from "./registry";
+
+/** A spec builder that renders the stack's bundle itself when it is not given one. */
+function withDefaultBundle(build: (cfg: StackConfig, bundle: readonly BundleFile[]) => ServiceSpec) {
+  return (cfg: StackConfig, bundle: readonly BundleFile[] = renderBundle(cfg)): ServiceSpec => build(cfg, bundle);
+}
+
+/** Prometheus' spec: config and rules from the bundle, TSDB on a persistent volume, retention from config. */
+export const prometheusService = withDefaultBundle(prometheusSpec);
+/** Alertmanager's spec: routing from the bundle, notification secrets as files, silences on a volume. */
+export const alertmanagerService = withDefaultBundle(alertmanagerSpec);
+/** Grafana's spec: provisioning from the bundle, the admin password only as a file. */
+export const grafanaService = withDefaultBundle(grafanaSpec);
 
 /** A change to a service's spec before it is deployed: the patch point for what the config does not cover. */
 export type SpecTransform = (spec: ServiceSpec, cfg: StackConfig) => ServiceSpec;

@@ -4,7 +4,7 @@ import type { StackConfig } from "../config/resolve";
 import { remoteWriteSecretKeys } from "../platforms/kubernetes/checks";
 import { sdRolesUsed, type KubernetesSdConfig } from "../platforms/kubernetes/discovery";
 import { discoveryRules } from "../platforms/kubernetes/rbac";
-import { renderBundle, type BundleFile } from "../render/bundle";
+import type { BundleFile } from "../render/bundle";
 import { PROMETHEUS_CONFIG_DIR } from "../render/prometheus";
 import type { ServiceSpec } from "../spec";
 import { NOBODY, baseSpec, configFilesFrom, mainPort, portOfUrl, resources, wgetHealth } from "./common";
@@ -13,7 +13,7 @@ import type { ServiceDescriptor } from "./descriptor";
 export const PROMETHEUS_DATA_DIR = "/prometheus";
 
 /** Prometheus: config and rules from the bundle, TSDB on a persistent volume, retention from config. */
-export function prometheusService(cfg: StackConfig, bundle: readonly BundleFile[] = renderBundle(cfg)): ServiceSpec {
+export function prometheusSpec(cfg: StackConfig, bundle: readonly BundleFile[]): ServiceSpec {
   const port = mainPort(cfg, "prometheus");
   const fileSdMount = cfg.fileSd.hostDir
     ? [{ hostPath: cfg.fileSd.hostDir, mountPath: `${PROMETHEUS_CONFIG_DIR}/file_sd`, readOnly: true }]
@@ -83,7 +83,7 @@ export const prometheus: ServiceDescriptor = {
   enabledByDefault: { dev: true, prod: true },
   scrape: { job: STACK_JOB_NAMES.prometheus, interval: "30s" },
   probe: { path: "/-/healthy", kind: "healthy" },
-  build: prometheusService,
+  build: prometheusSpec,
   kubernetes: {
     // Replicas keep their own TSDB: a StatefulSet with one claim each.
     workload: "StatefulSet",

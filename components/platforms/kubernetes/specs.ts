@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../config/errors";
 import type { StackConfig } from "../../config/resolve";
-import { byNameAddressing, extraScrapeJobs, renderBundle, scrapeTimeout, type BundleFile, type BundleOptions, type ScrapeConfig } from "../../render";
+import { byNameAddressing, extraScrapeJobs, renderBundle, scrapeTimeout, serviceScrapeInterval, serviceStaticJob, type BundleFile, type BundleOptions, type ScrapeConfig } from "../../render";
 import { catalog, type MetricSource } from "../../../metrics";
 import { PROMETHEUS_SECRETS_DIR, buildSpec, registeredServices, runsService, serviceDescriptor, type SpecTransforms } from "../../services";
 import type { ServiceDescriptor, ScrapeDescriptor } from "../../services/descriptor";
@@ -31,8 +31,9 @@ function dataLabelsOf(sources: readonly MetricSource[] | undefined): string[] {
   return POD_TARGET_LABELS.filter((l) => carried.has(l));
 }
 
-function discovered(cfg: StackConfig, scrape: ScrapeDescriptor, job: Omit<DiscoveredJob, "jobName" | "interval" | "timeout">): ScrapeConfig {
-  const interval = cfg.scrapeIntervals[job.service] ?? scrape.interval;
+/** A job that finds the pods of `job.service` by discovery, with the descriptor's name, interval and relabelling. */
+function discovered(cfg: StackConfig, owner: string, scrape: ScrapeDescriptor, job: Omit<DiscoveredJob, "jobName" | "interval" | "timeout">): ScrapeConfig {
+  const interval = serviceScrapeInterval(cfg, owner, scrape);
   return kubernetesScrapeJob(cfg.kubernetes.namespace, {
     jobName: scrape.job,
     interval,
@@ -52,25 +53,13 @@ function serviceScrapeJobs(cfg: StackConfig, d: ServiceDescriptor): ScrapeConfig
   const withData = dataLabels.length ? { dataLabels } : {};
   if (runsService(cfg, d.name)) {
     const perNode = typeof k.perNode === "function" ? k.perNode(cfg) : (k.perNode ?? false);
-    return [discovered(cfg, scrape, { service: d.name, portName: d.port.name, perNode, ...(k.honorLabels ? { honorLabels: true } : {}), ...withData })];
+    return [discovered(cfg, d.name, scrape, { service: d.name, portName: d.port.name, perNode, ...(k.honorLabels ? { honorLabels: true } : {}), ...withData })];
   }
-  if (cfg.components[d.name] && d.externalTarget) {
-    // Enabled but run elsewhere (our exporter under systemd on the hosts): scraped where the config says.
-    const interval = cfg.scrapeIntervals[d.name] ?? scrape.interval;
-    return [
-      {
-        job_name: scrape.job,
-        scrape_interval: interval,
-        scrape_timeout: scrapeTimeout(interval),
-        ...(scrape.metricsPath ? { metrics_path: scrape.metricsPath } : {}),
-        ...(scrape.metricRelabels ? { metric_relabel_configs: [...scrape.metricRelabels] } : {}),
-        static_configs: [{ targets: [d.externalTarget(cfg)] }],
-      },
-    ];
-  }
+  // Enabled but run elsewhere (our exporter under systemd on the hosts): scraped where the config says.
+  if (cfg.components[d.name] && d.externalTarget) return [serviceStaticJob(cfg, d.name, scrape, [d.externalTarget(cfg)])];
   const standIn = scrape.standIn?.(cfg);
   if (standIn && runsService(cfg, standIn.service)) {
-    return [discovered(cfg, { ...scrape, interval: cfg.scrapeIntervals[d.name] ?? scrape.interval }, { service: standIn.service, portName: standIn.portName, perNode: false, ...withData })];
+    return [discovered(cfg, d.name, scrape, { service: standIn.service, portName: standIn.portName, perNode: false, ...withData })];
   }
   return [];
 }

@@ -107,7 +107,7 @@ export function kubeStateMetricsService(cfg: StackConfig): ServiceSpec {
 export const kubeStateMetrics: ServiceDescriptor = {
   name: "kubeStateMetrics",
   componentType: "KubeStateMetrics",
-  summary: "kube-state-metrics: pods' GPU and MIG requests, phases and pending reasons, nodes' allocatable GPUs and readiness (Kubernetes only)",
+  summary: "kube-state-metrics: pods' GPU and MIG requests, phases and pending reasons, nodes' allocatable GPUs and readiness",
   image: KUBE_STATE_METRICS_IMAGE,
   port: { name: "http-metrics", number: KUBE_STATE_METRICS_PORTS.metrics },
   enabledByDefault: { dev: true, prod: true },

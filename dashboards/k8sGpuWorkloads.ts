@@ -163,7 +163,7 @@ export function k8sGpuWorkloads(): DashboardDef {
               description: "Each GPU node: devices allocatable, requested and busy, whether it is Ready and whether it is cordoned.",
               queries: [
                 { expr: sumOf(sel(ksm.kube_node_status_allocatable, GPU_RESOURCES), ["node"]), table: true, instant: true },
-                { expr: orZero(sumOf(sel(r["k8s:node_gpu_allocated"]), ["node"])), table: true, instant: true },
+                { expr: sumOf(sel(r["k8s:node_gpu_allocated"]), ["node"]), table: true, instant: true },
                 { expr: sel(r["k8s:node_gpu_busy"]), table: true, instant: true },
                 { expr: `${agg("max", sel(ksm.kube_node_status_condition, { condition: "Ready", status: "true" }), ["node"])} and on(node) ${gpuNodes()}`, table: true, instant: true },
                 { expr: `${agg("max", sel(ksm.kube_node_spec_unschedulable), ["node"])} and on(node) ${gpuNodes()}`, table: true, instant: true },
@@ -223,7 +223,7 @@ export function k8sGpuWorkloads(): DashboardDef {
               queries: [
                 { expr: sumOf(`${sel(r["k8s:pod_gpu_requests"], NS)} and ${ON_POD} ${pendingGpuPods()}`, ["namespace", "pod", "resource"]), table: true, instant: true },
                 { expr: `${podAgeSeconds()} and ${ON_POD} ${pendingPods}`, table: true, instant: true },
-                { expr: orZero(`${agg("max", sel(ksm.kube_pod_status_unschedulable, NS), ["namespace", "pod"])} and ${ON_POD} ${pendingPods}`), table: true, instant: true },
+                { expr: `${agg("max", sel(ksm.kube_pod_status_unschedulable, NS), ["namespace", "pod"])} and ${ON_POD} ${pendingPods}`, table: true, instant: true },
               ],
               merge: true,
               renameColumns: { namespace: "Namespace", pod: "Pod", resource: "Resource", "Value #A": "Devices", "Value #B": "Waiting", "Value #C": "Unschedulable" },
@@ -311,8 +311,8 @@ export function k8sGpuWorkloads(): DashboardDef {
               description: "Per MIG resource (nvidia.com/mig-<profile>): slices the nodes offer, slices scheduled pods hold, and slices pods wait for.",
               queries: [
                 { expr: sumOf(sel(ksm.kube_node_status_allocatable, MIG_RESOURCES), ["resource"]), table: true, instant: true },
-                { expr: orZero(sumOf(sel(r["k8s:node_gpu_allocated"], MIG_RESOURCES), ["resource"])), table: true, instant: true },
-                { expr: orZero(sumOf(sel(r["k8s:namespace_gpu_pending"], MIG_RESOURCES), ["resource"])), table: true, instant: true },
+                { expr: sumOf(sel(r["k8s:node_gpu_allocated"], MIG_RESOURCES), ["resource"]), table: true, instant: true },
+                { expr: sumOf(sel(r["k8s:namespace_gpu_pending"], MIG_RESOURCES), ["resource"]), table: true, instant: true },
               ],
               merge: true,
               renameColumns: { resource: "Resource", "Value #A": "Allocatable", "Value #B": "Requested", "Value #C": "Pending" },

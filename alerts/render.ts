@@ -17,6 +17,11 @@ export interface RenderRuleOptions {
   readonly retentionSize?: string;
   /** Scrape job names where they differ from DS01's (DEFAULT_JOB_NAMES). */
   readonly jobs?: Partial<Record<StackJobService, string>>;
+  /**
+   * Whether the stack runs kube-state-metrics (default true): without it the Kubernetes recording
+   * rules would only ever record nothing, so they are left out with its alerts.
+   */
+  readonly kubeStateMetrics?: boolean;
 }
 
 export interface RuleFile {
@@ -33,6 +38,7 @@ export function ruleContext(opts: RenderRuleOptions): RuleContext {
     thresholds: opts.thresholds,
     jobs: { ...DEFAULT_JOB_NAMES, ...opts.jobs },
     ruleSets: opts.alerting.ruleSets,
+    kubeStateMetrics: opts.kubeStateMetrics ?? true,
     ...(opts.retentionSize ? { retentionBytes: retentionSizeBytes(opts.retentionSize) } : {}),
   };
 }

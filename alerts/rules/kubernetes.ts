@@ -342,7 +342,7 @@ export function kubernetesRuleSet(ctx: RuleContext): RuleSet {
   return {
     id: "kubernetes",
     title: "Kubernetes GPU scheduling",
-    recording: recordingGroups(ctx),
+    recording: ctx.kubeStateMetrics ? recordingGroups(ctx) : [],
     alerting: [
       {
         name: "kubernetes_gpu_alerts",

@@ -31,7 +31,13 @@ export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
     ...cfg.alerting,
     ruleSets: { ...sets, slurm: sets.slurm && cfg.slurm.enabled, kubernetes: sets.kubernetes && cfg.components[KUBE_STATE_METRICS_SERVICE] === true },
   };
-  return renderRuleFiles({ thresholds: cfg.thresholds, alerting, retentionSize: cfg.retention.size, jobs: STACK_JOB_NAMES });
+  return renderRuleFiles({
+    thresholds: cfg.thresholds,
+    alerting,
+    retentionSize: cfg.retention.size,
+    jobs: STACK_JOB_NAMES,
+    kubeStateMetrics: cfg.components[KUBE_STATE_METRICS_SERVICE] === true,
+  });
 }
 
 /** Grafana dashboards, with the TSDB size panel measured against this stack's retention size. */

@@ -1,6 +1,7 @@
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { kubernetesBundle } from "../../components/platforms/kubernetes";
+import { ruleFilesFor } from "../../components/render/sources";
 import { readStackFile, validateStackConfig } from "../../components/config";
 import { KUBE_STATE_METRICS_IMAGE, kubeStateMetricsRules } from "../../components/services/kubeStateMetrics";
 import { KUBE_STATE_METRICS_JOB, kubeResourceOf } from "../../metrics";
@@ -90,7 +91,7 @@ describe("kube-state-metrics on the k8s stack", () => {
     expect(bundle.map((f) => f.path)).toContain("prometheus/rules/kubernetes.alerts.yml");
   });
 
-  it("switched off, takes its alerts along and leaves the recording rules", async () => {
+  it("switched off, takes its scrape job and its alerts along", () => {
     const off = validateStackConfig({ ...readStackFile(K8S_STACK), plain: { ...readStackFile(K8S_STACK).plain, components: { ...(readStackFile(K8S_STACK).plain["components"] as object), kubeStateMetrics: false } } });
     const paths = kubernetesBundle(off).map((f) => f.path);
     expect(paths).not.toContain("prometheus/rules/kubernetes.alerts.yml");
@@ -105,5 +106,13 @@ describe("kube-state-metrics on Docker", () => {
     const err = errorOf({ ...BASE, components: { kubeStateMetrics: true } });
     expect(err.problems.map((p) => p.key)).toEqual(["components.kubeStateMetrics"]);
     expect(err.message).toMatch(/kubernetes/);
+  });
+
+  it("renders neither the Kubernetes alerts nor their recording rules, which would record nothing there", () => {
+    const files = ruleFilesFor(validate(BASE));
+    expect(files.map((f) => f.fileName)).not.toContain("kubernetes.alerts.yml");
+    expect(files.find((f) => f.fileName === "recording.rules.yml")?.content).not.toContain("k8s:");
+    const cluster = ruleFilesFor(validateStackConfig(readStackFile(K8S_STACK)));
+    expect(cluster.find((f) => f.fileName === "recording.rules.yml")?.content).toContain("record: k8s:pod_gpu_requests");
   });
 });

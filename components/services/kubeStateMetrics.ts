@@ -26,7 +26,7 @@ export function kubeStateMetricsNames(): string[] {
 
 /**
  * `--metric-allowlist`: kube-state-metrics reads each entry as an unanchored regular expression,
- * so every name is anchored (`kube_pod_created` alone would also let `kube_pod_created_by_*` through).
+ * so every name is anchored (`kube_pod_status_ready` alone would also let `kube_pod_status_ready_time` through).
  */
 export function kubeStateMetricsAllowlist(): string[] {
   return kubeStateMetricsNames().map((n) => `^${n}$`);
@@ -48,7 +48,7 @@ export function kubeStateMetricsArgs(): string[] {
 
 /**
  * The ClusterRole's rules: list and watch on exactly the resources kube-state-metrics is told to
- * collect (pods and nodes are core-group resources; nodes are cluster-scoped, so the role is a
+ * collect (pods and nodes, the only KubeResource values, are core-group resources; nodes are cluster-scoped, so the role is a
  * ClusterRole). No get, no secrets, no tokenreviews: the scrape is not proxied through an auth filter.
  */
 export function kubeStateMetricsRules(): ApiRule[] {

@@ -1,6 +1,6 @@
 import { STACK_JOB_NAMES } from "../../metrics/jobs";
 import type { ServiceDescriptor } from "../services/descriptor";
-import { perService, registeredServices } from "../services/registry";
+import { liveServiceTable, perService, registeredServices } from "../services/registry";
 import type { BuiltinServiceName, ServiceName } from "../spec";
 
 export type Profile = "dev" | "prod";
@@ -16,6 +16,13 @@ export const defaultPorts = (): Readonly<Record<ServiceName, number>> => perServ
 /** Ports each image listens on inside its container; fixed by the images, not configurable. */
 export const containerPorts = (): Readonly<Record<ServiceName, number>> => perService((d) => d.port.number);
 
+/** @deprecated use defaultImages(); reads the registered services when read. */
+export const DEFAULT_IMAGES = liveServiceTable(defaultImages);
+/** @deprecated use defaultPorts(). */
+export const DEFAULT_PORTS = liveServiceTable(defaultPorts);
+/** @deprecated use containerPorts(). */
+export const CONTAINER_PORTS = liveServiceTable(containerPorts);
+
 /** Port of the exporter's simulated DCGM endpoint, inside its container and published by default. */
 export const SIMULATED_DCGM_PORT = 9400;
 
@@ -27,6 +34,8 @@ export const defaultScrapeIntervals = (): Readonly<Record<ServiceName | "default
   default: DEFAULT_SCRAPE_INTERVAL,
   ...perService((d) => d.scrape?.interval ?? DEFAULT_SCRAPE_INTERVAL),
 });
+/** @deprecated use defaultScrapeIntervals(). */
+export const DEFAULT_SCRAPE_INTERVALS = liveServiceTable(defaultScrapeIntervals);
 
 export const DCP_COLLECTORS = "/etc/dcgm-exporter/dcp-metrics-included.csv";
 

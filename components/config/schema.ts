@@ -86,7 +86,7 @@ export const namePrefix = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, {
 const GPU_ID = /^(?:\d{1,3}|(?:GPU|MIG)-[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}|MIG-GPU-[0-9A-Fa-f-]{36}\/\d{1,2}\/\d{1,2})$/;
 
 /** One optional key per registered service (`components.<service>`, `ports.<service>`, ...). */
-function perService<T extends z.ZodType>(services: readonly string[], value: T) {
+function perServiceKeys<T extends z.ZodType>(services: readonly string[], value: T) {
   const shape = Object.fromEntries(services.map((s) => [s, value.optional()])) as { [K in BuiltinServiceName]: z.ZodOptional<T> } & Record<string, z.ZodOptional<T>>;
   return z.strictObject(shape);
 }
@@ -201,19 +201,19 @@ function stackConfigInputSchemaFor(services: readonly string[]) {
     platform: z.enum(["docker", "kubernetes"]).optional(),
     profile: z.enum(["dev", "prod"]).optional(),
     namePrefix: namePrefix.optional(),
-    components: perService(services, z.boolean()).optional(),
+    components: perServiceKeys(services, z.boolean()).optional(),
     gpu: gpuSchema.optional(),
     exporter: exporterSchema.optional(),
     bindAddress: ipv4.optional(),
-    bindAddresses: perService(services, ipv4).optional(),
+    bindAddresses: perServiceKeys(services, ipv4).optional(),
     /** Publishing services that have no authentication on an address beyond loopback must be meant. */
     exposeUnauthenticated: z.boolean().optional(),
-    ports: perService(services, port).optional(),
-    images: perService(services, pinnedImage).optional(),
+    ports: perServiceKeys(services, port).optional(),
+    images: perServiceKeys(services, pinnedImage).optional(),
     retention: z.strictObject({ time: duration.optional(), size: byteSize.optional() }).optional(),
     /** What `pulumi destroy` and renames may do to the data volumes, claims and namespace. */
     data: z.strictObject({ retainOnDelete: z.boolean().optional(), protect: z.boolean().optional() }).optional(),
-    scrapeIntervals: z.strictObject({ default: duration.optional(), ...perService(services, duration).shape }).optional(),
+    scrapeIntervals: z.strictObject({ default: duration.optional(), ...perServiceKeys(services, duration).shape }).optional(),
     evaluationInterval: duration.optional(),
     externalLabels: labelMap.optional(),
     extraScrapeTargets: z.array(extraScrapeTargetSchema).optional(),

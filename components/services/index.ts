@@ -6,7 +6,7 @@ import { alertmanagerSpec } from "./alertmanager";
 import type { ServiceDescriptor } from "./descriptor";
 import { grafanaSpec } from "./grafana";
 import { prometheusSpec } from "./prometheus";
-import { findServiceDescriptor, perService, registeredServices } from "./registry";
+import { findServiceDescriptor, liveServiceTable, perService, registeredServices } from "./registry";
 
 export * from "./alertmanager";
 export * from "./cadvisor";
@@ -41,6 +41,9 @@ export type SpecTransforms = Readonly<Partial<Record<ServiceName, SpecTransform>
 export function serviceBuilders(): Readonly<Record<ServiceName, ServiceDescriptor["build"]>> {
   return perService((d) => d.build);
 }
+
+/** @deprecated use serviceBuilders(); reads the registered services when read. */
+export const SERVICE_BUILDERS = liveServiceTable(serviceBuilders);
 
 /**
  * Whether the stack runs a container/pod for the service: registered, enabled, and deployed by

@@ -49,3 +49,19 @@ export function findServiceDescriptor(name: string): ServiceDescriptor | undefin
 export function perService<T>(value: (d: ServiceDescriptor) => T): Readonly<Record<ServiceName, T>> {
   return Object.fromEntries(registered.map((d) => [d.name, value(d)])) as Record<ServiceName, T>;
 }
+
+/**
+ * A table keyed by service that reads the registered services each time it is read, for the
+ * constants code imported before the tables were derived (DEFAULT_IMAGES, SERVICE_BUILDERS, ...).
+ */
+export function liveServiceTable<T>(read: () => Readonly<Record<ServiceName, T>>): Readonly<Record<ServiceName, T>> {
+  return new Proxy({} as Record<ServiceName, T>, {
+    get: (_target, key) => (typeof key === "string" ? read()[key] : undefined),
+    has: (_target, key) => typeof key === "string" && key in read(),
+    ownKeys: () => Reflect.ownKeys(read()),
+    getOwnPropertyDescriptor: (_target, key) => {
+      const table = read();
+      return typeof key === "string" && key in table ? { value: table[key], enumerable: true, configurable: true, writable: false } : undefined;
+    },
+  });
+}

@@ -8,6 +8,7 @@ import {
   dcgm,
   gpuNodes,
   kubeStateMetrics as ksm,
+  measured,
   ne,
   pendingGpuPods,
   podAgeSeconds,
@@ -16,11 +17,12 @@ import {
   sel,
   stack,
 } from "../metrics";
+import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
-import { measured } from "./kit/dcgm";
 import { orZero } from "./kit/expr";
 import {
   barGaugePanel,
+  falling,
   gaugePanel,
   NEUTRAL,
   rising,
@@ -34,10 +36,6 @@ import {
 import { labelValuesVariable } from "./kit/variables";
 import { UID } from "./uids";
 
-/** Pending GPU pods waiting longer than this (seconds) turn orange, twice that red: the alert's default. */
-const PENDING_WARN_SECONDS = 900;
-/** Utilisation (0-100) below which a held device counts as idle in colours: the alert's default. */
-const IDLE_PERCENT = 5;
 
 const NS = { namespace: re("$namespace") } as const;
 const r = recorded;
@@ -55,7 +53,11 @@ function kubernetesOnly(section: DashboardDef["sections"][number]): DashboardDef
   return { ...section, panels: section.panels.map((p): PanelDef => ({ ...p, expectData: zeroWhenEmpty(p) })) };
 }
 
-export function k8sGpuWorkloads(): DashboardDef {
+export function k8sGpuWorkloads(levels: PanelLevels): DashboardDef {
+  const pending = levels.k8sGpuPodPendingSeconds;
+  const utilisation = levels.k8sPodGpuUtilisationPercent;
+  const fixed = levels.fixed;
+  const idleBelow = `${utilisation.crit}%`;
   const allocatable = sumOf(sel(ksm.kube_node_status_allocatable, GPU_RESOURCES));
   const allocated = sumOf(sel(r["k8s:node_gpu_allocated"]));
   return {
@@ -101,7 +103,7 @@ export function k8sGpuWorkloads(): DashboardDef {
               unit: "percent",
               min: 0,
               max: 100,
-              thresholds: rising(80, 95),
+              thresholds: rising(fixed.k8sDevicesAllocatedPercent.warn, fixed.k8sDevicesAllocatedPercent.crit),
             }),
             statPanel({
               title: "Devices busy",
@@ -113,15 +115,15 @@ export function k8sGpuWorkloads(): DashboardDef {
             }),
             statPanel({
               title: "Idle devices held",
-              description: `Devices held by running pods whose utilisation is below ${IDLE_PERCENT}% now.`,
+              description: `Devices held by running pods whose utilisation is below ${idleBelow} now.`,
               queries: [{ expr: orZero(sumOf(sel(r["k8s:namespace_gpu_idle"]))), instant: true }],
-              thresholds: rising(1, 4),
+              thresholds: rising(fixed.k8sIdleDevices.warn, fixed.k8sIdleDevices.crit),
             }),
             statPanel({
               title: "Pending GPU pods",
               description: "Pods that request GPUs or MIG slices and are Pending (unscheduled, or scheduled and not started).",
               queries: [{ expr: orZero(agg("count", pendingGpuPods())), instant: true }],
-              thresholds: rising(1, 5),
+              thresholds: rising(fixed.k8sPendingGpuPods.warn, fixed.k8sPendingGpuPods.crit),
               sparkline: true,
             }),
             statPanel({
@@ -133,7 +135,7 @@ export function k8sGpuWorkloads(): DashboardDef {
                   instant: true,
                 },
               ],
-              thresholds: rising(1, 2),
+              thresholds: rising(fixed.k8sGpuNodesNotReady.warn, fixed.k8sGpuNodesNotReady.crit),
             }),
             statPanel({
               title: "kube-state-metrics",
@@ -229,7 +231,7 @@ export function k8sGpuWorkloads(): DashboardDef {
               renameColumns: { namespace: "Namespace", pod: "Pod", resource: "Resource", "Value #A": "Devices", "Value #B": "Waiting", "Value #C": "Unschedulable" },
               valueColumn: "Waiting",
               unit: "s",
-              thresholds: rising(PENDING_WARN_SECONDS, 2 * PENDING_WARN_SECONDS),
+              thresholds: rising(pending.warn, pending.crit),
               width: 24,
             }),
             timeseriesPanel({
@@ -244,7 +246,7 @@ export function k8sGpuWorkloads(): DashboardDef {
               description: "How long the longest-waiting Pending GPU pod of each namespace has existed.",
               queries: [{ expr: agg("max", `${podAgeSeconds()} and ${ON_POD} ${pendingPods}`, ["namespace"]), legend: "{{namespace}}" }],
               unit: "s",
-              thresholds: rising(PENDING_WARN_SECONDS, 2 * PENDING_WARN_SECONDS),
+              thresholds: rising(pending.warn, pending.crit),
               thresholdLines: true,
             }),
             barGaugePanel({
@@ -273,7 +275,7 @@ export function k8sGpuWorkloads(): DashboardDef {
           panels: [
             timeseriesPanel({
               title: "Idle devices per namespace",
-              description: `Devices held by each namespace's running pods whose utilisation is below ${IDLE_PERCENT}%.`,
+              description: `Devices held by each namespace's running pods whose utilisation is below ${idleBelow}.`,
               queries: [{ expr: sel(r["k8s:namespace_gpu_idle"], NS), legend: "{{namespace}}" }],
               unit: "short",
               stack: true,
@@ -288,7 +290,7 @@ export function k8sGpuWorkloads(): DashboardDef {
             }),
             tablePanel({
               title: "Pods holding idle devices",
-              description: `Running pods whose devices are below ${IDLE_PERCENT}% utilisation now, with the node they hold them on.`,
+              description: `Running pods whose devices are below ${idleBelow} utilisation now, with the node they hold them on.`,
               queries: [
                 { expr: sumOf(sel(r["k8s:pod_gpu_idle"], NS), ["namespace", "pod", "node"]), table: true, instant: true },
                 { expr: `${sel(r["k8s:pod_gpu_utilization"], NS)} and ${ON_POD} ${sel(r["k8s:pod_gpu_idle"])}`, table: true, instant: true },
@@ -297,7 +299,7 @@ export function k8sGpuWorkloads(): DashboardDef {
               renameColumns: { namespace: "Namespace", pod: "Pod", node: "Node", "Value #A": "Idle devices", "Value #B": "Utilisation %" },
               valueColumn: "Utilisation %",
               unit: "percent",
-              thresholds: rising(IDLE_PERCENT, 100),
+              thresholds: falling(utilisation.crit, utilisation.warn),
               width: 24,
             }),
           ],

@@ -9,6 +9,7 @@ import {
   dcgm,
   kubeStateMetrics as ksm,
   gpuNodes,
+  measured as real,
   ne,
   pendingGpuPods,
   podAgeSeconds,
@@ -20,7 +21,6 @@ import {
 } from "../../metrics";
 import type { RuleContext } from "../context";
 import { alert, durationMs, humanDuration, humanized, input, num, record, type AlertingRule, type InputSeries, type RuleGroup, type RuleSet } from "../model";
-import { real } from "./sentinel";
 
 /**
  * A Kubernetes GPU cluster as the scheduler sees it (kube-state-metrics) joined with what the
@@ -342,7 +342,7 @@ export function kubernetesRuleSet(ctx: RuleContext): RuleSet {
   return {
     id: "kubernetes",
     title: "Kubernetes GPU scheduling",
-    recording: ctx.kubeStateMetrics ? recordingGroups(ctx) : [],
+    recording: ctx.kubeStateMetrics === false ? [] : recordingGroups(ctx),
     alerting: [
       {
         name: "kubernetes_gpu_alerts",

@@ -40,9 +40,12 @@ export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
   });
 }
 
-/** Grafana dashboards, with the TSDB size panel measured against this stack's retention size. */
+/**
+ * Grafana dashboards, with the TSDB size panel measured against this stack's retention size and
+ * panels coloured at the levels this stack's alerts fire at.
+ */
 export function dashboardsFor(cfg: StackConfig): DashboardFile[] {
-  return buildDashboards({ retentionSizeBytes: retentionSizeBytes(cfg.retention.size) });
+  return buildDashboards({ retentionSizeBytes: retentionSizeBytes(cfg.retention.size), thresholds: cfg.thresholds });
 }
 
 export { alertmanagerConfigFor } from "./alertmanager";

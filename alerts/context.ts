@@ -1,14 +1,13 @@
-import { JOB_NAMES } from "../components/config/defaults";
-import type { ServiceName } from "../components/spec";
+import { STACK_JOB_NAMES, type StackJobService } from "../metrics/jobs";
 import type { AlertingConfig, Thresholds } from "./config";
 
 /** Scrape job names the rules select on, per service: the stack's own job names by default. */
-export const DEFAULT_JOB_NAMES: Readonly<Record<ServiceName, string>> = JOB_NAMES;
+export const DEFAULT_JOB_NAMES: Readonly<Record<StackJobService, string>> = STACK_JOB_NAMES;
 
 /** What a rule set is built from. */
 export interface RuleContext {
   readonly thresholds: Thresholds;
-  readonly jobs: Readonly<Record<ServiceName, string>>;
+  readonly jobs: Readonly<Record<StackJobService, string>>;
   readonly ruleSets: AlertingConfig["ruleSets"];
   /** Prometheus's retention size in bytes; without it there is no TSDB size alert. */
   readonly retentionBytes?: number;

@@ -1,4 +1,4 @@
-import { DEFAULT_RETENTION } from "../components/config/defaults";
+import { DEFAULT_RETENTION } from "../metrics/jobs";
 import { alertingSchema, thresholdsSchema } from "./config";
 import type { AlertingRule, RuleSet } from "./model";
 import { alertRuleFileName, buildRuleSets, RECORDING_RULE_FILE } from "./render";

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import type { ServiceName } from "../components/spec";
+import type { StackJobService } from "../metrics/jobs";
 import type { AlertingConfig, Thresholds } from "./config";
 import { DEFAULT_JOB_NAMES, retentionSizeBytes, type RuleContext } from "./context";
 import { durationMs, formatDuration, type AlertingRule, type Rule, type RuleGroup, type RuleSet } from "./model";
@@ -15,7 +15,7 @@ export interface RenderRuleOptions {
   /** Prometheus's `--storage.tsdb.retention.size` (`20GB`); without it the TSDB size alert is left out. */
   readonly retentionSize?: string;
   /** Scrape job names where they differ from DS01's (DEFAULT_JOB_NAMES). */
-  readonly jobs?: Partial<Record<ServiceName, string>>;
+  readonly jobs?: Partial<Record<StackJobService, string>>;
 }
 
 export interface RuleFile {

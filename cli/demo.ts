@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { readStackFile, validateStackConfig, type RawStackConfig, type StackConfig } from "../components/config";
+import { registeredServices } from "../components/services";
 import { watchParent } from "../exporter/core/parent";
 import { CliError } from "./errors";
 import { findStackFile, withConfigHint } from "./exportBundle";
@@ -48,13 +49,14 @@ export function demoRawConfig(raw: RawStackConfig, o: { grafana: boolean; scrape
   const plain: Record<string, unknown> = { ...raw.plain };
   for (const key of ["kubernetes", "extraScrapeTargets", "fileSd", "gpu", "images", "namePrefix"]) delete plain[key];
   const alerting = asObject(plain["alerting"]);
-  const every = Object.fromEntries(
-    ["default", "prometheus", "alertmanager", "grafana", "nodeExporter", "dcgmExporter", "cadvisor", "exporter"].map((k) => [k, o.scrapeInterval]),
-  );
+  const services = registeredServices().map((d) => d.name);
+  const every = Object.fromEntries(["default", ...services].map((k) => [k, o.scrapeInterval]));
+  // The services the demo runs as processes here; every other registered one is off.
+  const runs: Record<string, boolean> = { prometheus: true, alertmanager: true, grafana: o.grafana, nodeExporter: true, exporter: true };
   const route = { receiver: DEMO_RECEIVER, groupWait: "1s" };
   Object.assign(plain, {
     platform: "docker",
-    components: { prometheus: true, alertmanager: true, grafana: o.grafana, nodeExporter: true, dcgmExporter: false, cadvisor: false, exporter: true },
+    components: Object.fromEntries(services.map((s) => [s, runs[s] ?? false])),
     exporter: { run: "container", simulation: true, updateIntervalSeconds: 5 },
     scrapeIntervals: every,
     evaluationInterval: o.scrapeInterval,

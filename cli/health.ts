@@ -1,25 +1,28 @@
+// The registry and the built-in services only: the CLI starts without the renderers.
+import "../components/services/builtin";
+import type { ProbeKind } from "../components/services/descriptor";
+import { registeredServices } from "../components/services/registry";
 import type { ServiceName } from "../components/spec";
 import { displayUrl, httpRequest, HttpFailure, joinUrl } from "./http";
 
-/** How each component says it is healthy: a probe path and what a good answer looks like. */
-export type ProbeKind = "healthy" | "grafana" | "metrics";
+export type { ProbeKind };
 
+/** How one component says it is healthy: a probe path and what a good answer looks like. */
 export interface ComponentProbe {
   readonly name: ServiceName;
   readonly path: string;
   readonly kind: ProbeKind;
 }
 
-/** In the order the status table lists them. */
-export const PROBES: readonly ComponentProbe[] = [
-  { name: "prometheus", path: "/-/healthy", kind: "healthy" },
-  { name: "alertmanager", path: "/-/healthy", kind: "healthy" },
-  { name: "grafana", path: "/api/health", kind: "grafana" },
-  { name: "exporter", path: "/-/healthy", kind: "healthy" },
-  { name: "nodeExporter", path: "/metrics", kind: "metrics" },
-  { name: "dcgmExporter", path: "/metrics", kind: "metrics" },
-  { name: "cadvisor", path: "/metrics", kind: "metrics" },
-];
+/**
+ * Every registered service's probe (its descriptor's), in the order the status table lists
+ * them: services with a health endpoint of their own first, then those judged by their metrics,
+ * each group in registration order.
+ */
+export function componentProbes(): ComponentProbe[] {
+  const probes = registeredServices().flatMap((d) => (d.probe ? [{ name: d.name, path: d.probe.path, kind: d.probe.kind }] : []));
+  return [...probes.filter((p) => p.kind !== "metrics"), ...probes.filter((p) => p.kind === "metrics")];
+}
 
 export interface HealthResult {
   readonly component: ServiceName;
@@ -74,5 +77,5 @@ export async function checkComponent(probe: ComponentProbe, base: URL, timeoutMs
 
 /** Checks every component at once; each check is bounded by `timeoutMs`. */
 export function checkAll(urls: ReadonlyMap<ServiceName, URL>, timeoutMs: number): Promise<HealthResult[]> {
-  return Promise.all(PROBES.filter((p) => urls.has(p.name)).map((p) => checkComponent(p, urls.get(p.name) as URL, timeoutMs)));
+  return Promise.all(componentProbes().filter((p) => urls.has(p.name)).map((p) => checkComponent(p, urls.get(p.name) as URL, timeoutMs)));
 }

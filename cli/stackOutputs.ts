@@ -1,4 +1,6 @@
-import { SERVICE_NAMES, type ServiceName } from "../components/spec";
+import "../components/services/builtin";
+import { registeredServices } from "../components/services/registry";
+import type { ServiceName } from "../components/spec";
 import { CliError } from "./errors";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -20,7 +22,7 @@ export function urlsFromStackOutputs(json: string, origin: string): Map<ServiceN
   if (!isRecord(parsed)) throw new CliError(`${origin} is not a JSON object of stack outputs`, "use the output of `pulumi stack output --json`");
   const nested = isRecord(parsed.urls) ? parsed.urls : {};
   const found = new Map<ServiceName, string>();
-  for (const name of SERVICE_NAMES) {
+  for (const { name } of registeredServices()) {
     const value = nested[name] ?? parsed[`${name}Url`];
     if (typeof value === "string" && value !== "" && value !== "[secret]") found.set(name, value);
   }

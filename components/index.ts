@@ -9,7 +9,7 @@ export * from "./platforms/docker";
 // Also registers the Kubernetes platform, so `platform: kubernetes` stacks work through this entry point.
 export { KubernetesPlatform } from "./platforms/kubernetes";
 export * from "./render";
-export * from "./resources";
+export * from "./serviceComponent";
 export * from "./services";
 export * from "./spec";
 export * from "./stack";

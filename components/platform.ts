@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
 import type { BundleOptions } from "./render";
 import type { ServiceSpec } from "./spec";
 
@@ -12,14 +13,16 @@ export interface DeployedService {
  * A place services run: Docker on one host, or a Kubernetes cluster. The service components
  * compute a ServiceSpec and ask the platform to deploy it as children of themselves.
  */
-export interface ServicePlatform {
+export interface ServicePlatform<D extends DeployedService = DeployedService> {
   readonly kind: "docker" | "kubernetes";
+  /** The stack config the platform was made for (its addresses, names, data settings). */
+  readonly config: StackConfig;
   /**
    * How the platform wants the config bundle rendered (addressing, its own scrape jobs, extra
    * prometheus.yml sections). Undefined: the Docker defaults.
    */
   readonly bundleOptions?: BundleOptions;
-  deploy(spec: ServiceSpec, parent: pulumi.Resource): DeployedService;
+  deploy(spec: ServiceSpec, parent: pulumi.Resource): D;
 }
 
 /**

@@ -4,24 +4,24 @@
  * components/platforms/kubernetes turn them into resources. Platform-specific needs are
  * expressed as data here (e.g. `gpus`, `hostMounts`) and each platform maps them its own way.
  */
-export type ServiceName =
-  | "prometheus"
-  | "alertmanager"
-  | "grafana"
-  | "nodeExporter"
-  | "dcgmExporter"
-  | "cadvisor"
-  | "exporter";
+import type { StackJobService } from "../metrics/jobs";
+import { REGISTERED_SERVICE_NAMES } from "./services/registry";
 
-export const SERVICE_NAMES: readonly ServiceName[] = [
-  "prometheus",
-  "alertmanager",
-  "grafana",
-  "nodeExporter",
-  "dcgmExporter",
-  "cadvisor",
-  "exporter",
-];
+/** The services the stack ships with (each one module under components/services/). */
+export type BuiltinServiceName = StackJobService;
+
+/**
+ * A service's key (components.<name>, ports.<name>, ...): a built-in one, or any registered
+ * through a descriptor (components/services/registry.ts). Tables keyed by it always hold the
+ * built-in keys and may hold more.
+ */
+export type ServiceName = BuiltinServiceName | (string & {});
+
+/**
+ * Every registered service, in registration order; a live view of the registry, so it also
+ * lists services registered after this module was loaded.
+ */
+export const SERVICE_NAMES: readonly ServiceName[] = REGISTERED_SERVICE_NAMES;
 
 export interface PortSpec {
   /** IANA-style port name, also the Kubernetes container port name (max 15 chars). */

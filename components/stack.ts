@@ -3,18 +3,8 @@ import type { SecretValues, StackConfig } from "./config";
 import type { ServicePlatform } from "./platform";
 import { createPlatform } from "./platforms";
 import { renderBundle, type BundleFile } from "./render";
-import {
-  Alertmanager,
-  Cadvisor,
-  DcgmExporter,
-  Ds01Exporter,
-  Grafana,
-  NodeExporter,
-  Prometheus,
-  type ServiceComponent,
-  type ServiceComponentArgs,
-} from "./resources";
-import { runsService } from "./services";
+import { ServiceComponent } from "./serviceComponent";
+import { registeredServices, runsService, type SpecTransforms } from "./services";
 import type { ServiceName } from "./spec";
 
 export interface MonitoringStackArgs {
@@ -24,21 +14,11 @@ export interface MonitoringStackArgs {
   readonly secrets: SecretValues;
   /** Where to deploy; default: the platform registered for `config.platform`. */
   readonly platform?: ServicePlatform;
+  /** Changes to services' specs before they are deployed, by service. */
+  readonly transforms?: SpecTransforms;
 }
 
-type ComponentClass = new (name: string, args: ServiceComponentArgs, opts?: pulumi.ComponentResourceOptions) => ServiceComponent;
-
-const COMPONENTS: Readonly<Record<ServiceName, ComponentClass>> = {
-  prometheus: Prometheus,
-  alertmanager: Alertmanager,
-  grafana: Grafana,
-  nodeExporter: NodeExporter,
-  dcgmExporter: DcgmExporter,
-  cadvisor: Cadvisor,
-  exporter: Ds01Exporter,
-};
-
-/** The whole monitoring stack: one component per enabled service on one platform. */
+/** The whole monitoring stack: one component per enabled registered service on one platform. */
 export class MonitoringStack extends pulumi.ComponentResource {
   readonly platform: ServicePlatform;
   readonly bundle: readonly BundleFile[];
@@ -54,9 +34,15 @@ export class MonitoringStack extends pulumi.ComponentResource {
     this.platform = args.platform ?? createPlatform(`${name}-${cfg.platform}`, { config: cfg, secrets: args.secrets, parent: this });
     this.bundle = renderBundle(cfg, this.platform.bundleOptions);
     const services: Partial<Record<ServiceName, ServiceComponent>> = {};
-    for (const service of Object.keys(COMPONENTS) as ServiceName[]) {
+    for (const { name: service } of registeredServices()) {
       if (!runsService(cfg, service)) continue;
-      services[service] = new COMPONENTS[service](`${name}-${service}`, { config: cfg, platform: this.platform, bundle: this.bundle }, { parent: this });
+      const transform = args.transforms?.[service];
+      services[service] = new ServiceComponent(
+        service,
+        `${name}-${service}`,
+        { config: cfg, platform: this.platform, bundle: this.bundle, ...(transform ? { transform } : {}) },
+        { parent: this },
+      );
     }
     this.services = services;
     const urlOf = (s: ServiceName): pulumi.Output<string | undefined> => services[s]?.url ?? pulumi.output(undefined);

@@ -10,12 +10,13 @@ import { diffStack } from "../cli/diff/stackDiff";
 import { exportFiles } from "../cli/exportBundle";
 import { readStackFile, stackFilePath, validateStackConfig, type RawStackConfig } from "../components/config";
 import { DEFAULT_RETENTION } from "../components/config/defaults";
+import { registeredServices } from "../components/services";
 import { renderDashboardsDoc } from "../dashboards/docs";
 import { dashboardUrl } from "../dashboards/kit/dashboard";
 import { dashboardDefinitions, DEFAULT_RETENTION_SIZE_BYTES } from "../dashboards/registry";
 
 /**
- * The generated documentation: docs/alerts.md, docs/dashboards.md, the two tables in README.md
+ * The generated documentation: docs/alerts.md, docs/dashboards.md, the three tables in README.md
  * and the `diff` sample in docs/cli.md, all from the code. `npm run docs` writes them; `--check` only compares.
  */
 
@@ -27,6 +28,16 @@ export function dashboardsTable(): string {
     (d) => `| [${d.title}](docs/dashboards.md) | \`${dashboardUrl(d.uid)}\` | ${cell(d.description)} |`,
   );
   return ["| Dashboard | URL | What it answers |", "|---|---|---|", ...rows].join("\n");
+}
+
+/** The registered services: config key, image, port, scrape job, where they run, what they are. */
+export function servicesTable(): string {
+  const rows = registeredServices().map((d) => {
+    const where = d.platforms ? d.platforms.join(", ") : "docker, kubernetes";
+    const on = (["dev", "prod"] as const).filter((p) => d.enabledByDefault[p]).join(", ") || "no profile";
+    return `| \`${d.name}\` | ${cell(d.summary)} | \`${d.image}\` | ${d.port.number} | ${d.scrape ? `\`${d.scrape.job}\`` : "—"} | ${where} | ${on} |`;
+  });
+  return ["| Service (`components.<key>`) | What it is | Default image | Port | Scrape job | Platforms | On by default in |", "|---|---|---|---|---|---|---|", ...rows].join("\n");
 }
 
 export function alertsTable(): string {
@@ -83,7 +94,7 @@ export function generatedFiles(readme: string, cliDoc: string = readFileSync(joi
     "docs/cli.md": fillBlock(cliDoc, "diff-sample", diffSample()),
     "docs/alerts.md": renderAlertDocs(),
     "docs/dashboards.md": renderDashboardsDoc(),
-    "README.md": fillBlock(fillBlock(readme, "dashboards", dashboardsTable()), "alerts", alertsTable()),
+    "README.md": fillBlock(fillBlock(fillBlock(readme, "services", servicesTable()), "dashboards", dashboardsTable()), "alerts", alertsTable()),
   };
 }
 

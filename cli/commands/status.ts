@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ServiceName } from "../../components/spec";
 import { CliError, UsageError } from "../errors";
-import { checkAll, PROBES } from "../health";
+import { checkAll, componentProbes } from "../health";
 import { parseBaseUrl } from "../http";
 import type { CliIo } from "../io";
 import { flagOrEnv, parseDuration } from "../options";
@@ -37,7 +37,8 @@ export function statusCommand(io: CliIo): Command {
   const cmd = new Command("status")
     .description("Check each component's health endpoint and print a table; exit 0 only when every component checked is healthy")
     .option("--outputs <file>", "read component URLs from `pulumi stack output --json` saved to FILE, or '-' for stdin");
-  for (const probe of PROBES) cmd.option(`${flagFor(probe.name)} <url>`, `${probe.name} base URL (checks ${probe.path}); else env ${envFor(probe.name)}`);
+  const probes = componentProbes();
+  for (const probe of probes) cmd.option(`${flagFor(probe.name)} <url>`, `${probe.name} base URL (checks ${probe.path}); else env ${envFor(probe.name)}`);
   return cmd
     .addOption(new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"))
     .addOption(new Option("--timeout <duration>", "limit for each check").default("5s"))
@@ -49,7 +50,7 @@ export function statusCommand(io: CliIo): Command {
     .action(async (flags: StatusFlags) => {
       const raw = flags.outputs ? urlsFromStackOutputs(await readOutputs(io, flags.outputs), flags.outputs === "-" ? "stdin" : flags.outputs) : new Map<ServiceName, string>();
       // A flag beats the environment, which beats the stack outputs, for the same component.
-      for (const probe of PROBES) {
+      for (const probe of probes) {
         const flag = flags[optionKey(probe.name)];
         const value = flagOrEnv(typeof flag === "string" ? flag : undefined, io.env, envFor(probe.name));
         if (value !== undefined) raw.set(probe.name, value);
@@ -57,7 +58,7 @@ export function statusCommand(io: CliIo): Command {
       if (raw.size === 0) {
         throw new UsageError(
           "no component URLs given",
-          `pass --outputs with \`pulumi stack output --json\`, URLs such as --prometheus-url http://127.0.0.1:9090, or set ${PROBES.map((p) => envFor(p.name)).slice(0, 3).join(", ")}, ...`,
+          `pass --outputs with \`pulumi stack output --json\`, URLs such as --prometheus-url http://127.0.0.1:9090, or set ${probes.map((p) => envFor(p.name)).slice(0, 3).join(", ")}, ...`,
         );
       }
       const urls = new Map<ServiceName, URL>();

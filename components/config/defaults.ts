@@ -1,51 +1,41 @@
-import type { ServiceName } from "../spec";
+import { STACK_JOB_NAMES } from "../../metrics/jobs";
+import type { ServiceDescriptor } from "../services/descriptor";
+import { liveServiceTable, perService, registeredServices } from "../services/registry";
+import type { BuiltinServiceName, ServiceName } from "../spec";
 
 export type Profile = "dev" | "prod";
 export type Platform = "docker" | "kubernetes";
 
 /**
- * Official images, pinned. Prometheus 3.x (the generated config also passes the 2.42 promtool
- * the tests run); Alertmanager 0.28 for msteamsv2/webhook_url_file; DCGM 4.x with the DCP
- * counter list for MIG. `exporter` is built from exporter/Dockerfile and pushed by the operator.
+ * Per-service defaults (image, host port, scrape interval, whether it is on) come from each
+ * service's descriptor (components/services/); these read the registered ones.
  */
-export const DEFAULT_IMAGES: Readonly<Record<ServiceName, string>> = {
-  prometheus: "prom/prometheus:v3.5.0",
-  alertmanager: "prom/alertmanager:v0.28.1",
-  grafana: "grafana/grafana-oss:12.1.1",
-  nodeExporter: "prom/node-exporter:v1.9.1",
-  dcgmExporter: "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04",
-  cadvisor: "gcr.io/cadvisor/cadvisor:v0.52.1",
-  exporter: "gpu-monitoring/exporter:0.1.0",
-};
-
-/** Host ports, as DS01 publishes them. */
-export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
-  prometheus: 9090,
-  alertmanager: 9093,
-  grafana: 3000,
-  nodeExporter: 9100,
-  dcgmExporter: 9400,
-  cadvisor: 8080,
-  exporter: 9101,
-};
-
+export const defaultImages = (): Readonly<Record<ServiceName, string>> => perService((d) => d.image);
+/** Host ports: each image's own port (DS01 publishes them so). */
+export const defaultPorts = (): Readonly<Record<ServiceName, number>> => perService((d) => d.port.number);
 /** Ports each image listens on inside its container; fixed by the images, not configurable. */
-export const CONTAINER_PORTS: Readonly<Record<ServiceName, number>> = { ...DEFAULT_PORTS };
+export const containerPorts = (): Readonly<Record<ServiceName, number>> => perService((d) => d.port.number);
+
+/** @deprecated use defaultImages(); reads the registered services when read. */
+export const DEFAULT_IMAGES = liveServiceTable(defaultImages);
+/** @deprecated use defaultPorts(). */
+export const DEFAULT_PORTS = liveServiceTable(defaultPorts);
+/** @deprecated use containerPorts(). */
+export const CONTAINER_PORTS = liveServiceTable(containerPorts);
 
 /** Port of the exporter's simulated DCGM endpoint, inside its container and published by default. */
 export const SIMULATED_DCGM_PORT = 9400;
 
-/** Scrape intervals per job, DS01's: GPU and node 15s, our exporter 30s, the stack itself 30s. */
-export const DEFAULT_SCRAPE_INTERVALS: Readonly<Record<ServiceName | "default", string>> = {
-  default: "15s",
-  prometheus: "30s",
-  alertmanager: "30s",
-  grafana: "30s",
-  nodeExporter: "15s",
-  dcgmExporter: "15s",
-  cadvisor: "30s",
-  exporter: "30s",
-};
+/** The global scrape interval; each service's job has its own (DS01's: GPU and node 15s, the rest 30s). */
+export const DEFAULT_SCRAPE_INTERVAL = "15s";
+
+/** Scrape interval per service's job, and `default` for the global one. */
+export const defaultScrapeIntervals = (): Readonly<Record<ServiceName | "default", string>> => ({
+  default: DEFAULT_SCRAPE_INTERVAL,
+  ...perService((d) => d.scrape?.interval ?? DEFAULT_SCRAPE_INTERVAL),
+});
+/** @deprecated use defaultScrapeIntervals(). */
+export const DEFAULT_SCRAPE_INTERVALS = liveServiceTable(defaultScrapeIntervals);
 
 export const DCP_COLLECTORS = "/etc/dcgm-exporter/dcp-metrics-included.csv";
 
@@ -60,8 +50,17 @@ export const DS01_PATHS = {
   cgroupRoot: "/sys/fs/cgroup",
 } as const;
 
+/** The exporter's DS01 sources: host paths it reads, each mounted read-only. */
+export const DS01_SOURCE_KEYS = ["dockerSocket", "stateFile", "eventsFile", "stateDir", "utmpFile", "groupsDir", "cgroupRoot"] as const;
+export type Ds01SourceKey = (typeof DS01_SOURCE_KEYS)[number];
+export type ExporterSources = { readonly [K in Ds01SourceKey]?: string };
+
+/** True when any DS01 source is configured (the exporter then reads host files on a GPU node). */
+export function hasDs01Source(sources: ExporterSources): boolean {
+  return DS01_SOURCE_KEYS.some((k) => sources[k] !== undefined);
+}
+
 export interface ProfileDefaults {
-  readonly components: Readonly<Record<ServiceName, boolean>>;
   readonly simulation: boolean;
   readonly externalLabels: Readonly<Record<string, string>>;
 }
@@ -71,35 +70,21 @@ export interface ProfileDefaults {
  * component and the exporter reading DS01's real sources.
  */
 export const PROFILE_DEFAULTS: Readonly<Record<Profile, ProfileDefaults>> = {
-  dev: {
-    components: {
-      prometheus: true,
-      alertmanager: true,
-      grafana: true,
-      nodeExporter: true,
-      dcgmExporter: false,
-      cadvisor: true,
-      exporter: true,
-    },
-    simulation: true,
-    externalLabels: { environment: "dev" },
-  },
-  prod: {
-    components: {
-      prometheus: true,
-      alertmanager: true,
-      grafana: true,
-      nodeExporter: true,
-      dcgmExporter: true,
-      cadvisor: true,
-      exporter: true,
-    },
-    simulation: false,
-    externalLabels: { environment: "prod" },
-  },
+  dev: { simulation: true, externalLabels: { environment: "dev" } },
+  prod: { simulation: false, externalLabels: { environment: "prod" } },
 };
 
-export const DEFAULT_RETENTION = { time: "7d", size: "20GB" } as const;
+/** Which services are on by default: each descriptor says per profile; off where its platform lacks it. */
+export function defaultComponents(profile: Profile, platform: Platform): Readonly<Record<ServiceName, boolean>> {
+  return perService((d) => d.enabledByDefault[profile] && availableOn(d, platform));
+}
+
+/** Whether a service exists on a platform (its descriptor's `platforms`, default every one). */
+export function availableOn(d: Pick<ServiceDescriptor, "platforms">, platform: Platform): boolean {
+  return d.platforms === undefined || d.platforms.includes(platform);
+}
+
+export { DEFAULT_RETENTION } from "../../metrics/jobs";
 export const DEFAULT_EVALUATION_INTERVAL = "15s";
 export const DEFAULT_BIND_ADDRESS = "127.0.0.1";
 export const DEFAULT_NAME_PREFIX = "gpu-monitoring";
@@ -109,18 +94,15 @@ export const DEFAULT_EXPORTER_UPDATE_INTERVAL_SECONDS = 30;
 export const DEFAULT_EXPORTER_HOST_TARGET = "host.docker.internal:9101";
 
 /**
- * Prometheus job names of the stack's own scrape jobs, DS01's names so its rules and dashboards
- * keep matching; extra targets may not reuse them.
+ * Prometheus job names of the built-in services' scrape jobs, DS01's names so its rules and
+ * dashboards keep matching. Every registered service's job is reserved (jobNames()).
  */
-export const JOB_NAMES: Readonly<Record<ServiceName, string>> = {
-  prometheus: "prometheus",
-  alertmanager: "alertmanager",
-  grafana: "grafana",
-  nodeExporter: "node-exporter",
-  dcgmExporter: "dcgm-exporter",
-  cadvisor: "cadvisor",
-  exporter: "ds01-exporter",
-};
+export const JOB_NAMES: Readonly<Record<BuiltinServiceName, string>> = STACK_JOB_NAMES;
+
+/** The job of every registered service that is scraped; extra targets may not reuse them. */
+export function jobNames(): Readonly<Record<ServiceName, string>> {
+  return Object.fromEntries(registeredServices().flatMap((d) => (d.scrape ? [[d.name, d.scrape.job]] : []))) as Record<ServiceName, string>;
+}
 
 /** SLURM source and discovery: poll every 15 s, each command bounded at 10 s, Prometheus asks every 30 s. */
 export const DEFAULT_SLURM = { pollInterval: "15s", commandTimeout: "10s", discoveryRefreshInterval: "30s" } as const;

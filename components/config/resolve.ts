@@ -1,23 +1,28 @@
 import type { AlertingConfig, Thresholds } from "../../alerts/config";
 import { durationMs } from "../../alerts/model";
 import type { KubernetesConfig } from "../platforms/kubernetes/config";
+import { registeredServices } from "../services";
 import { SERVICE_NAMES, type ServiceName } from "../spec";
 import {
   DCP_COLLECTORS,
+  DS01_SOURCE_KEYS,
   DEFAULT_BIND_ADDRESS,
   DEFAULT_EVALUATION_INTERVAL,
   DEFAULT_EXPORTER_HOST_TARGET,
   DEFAULT_EXPORTER_UPDATE_INTERVAL_SECONDS,
   DEFAULT_GRAFANA_ADMIN_USER,
-  DEFAULT_IMAGES,
   DEFAULT_NAME_PREFIX,
-  DEFAULT_PORTS,
   DEFAULT_RETENTION,
-  DEFAULT_SCRAPE_INTERVALS,
   DEFAULT_SLURM,
-  JOB_NAMES,
   PROFILE_DEFAULTS,
   SIMULATED_DCGM_PORT,
+  availableOn,
+  defaultComponents,
+  defaultImages,
+  defaultPorts,
+  defaultScrapeIntervals,
+  jobNames,
+  type ExporterSources,
   type Platform,
   type Profile,
 } from "./defaults";
@@ -27,17 +32,6 @@ import { sourceProblems, type SourceSetting, type SourceSettings } from "../../e
 import { ConfigError, REDACTED, problemsFromZod, renderConfigValue, renderValue, unsetSecretProblem, valueAt, type ConfigProblem } from "./errors";
 import { KNOWN_SECRET_KEYS, stackConfigInputSchema, type StackConfigInput } from "./schema";
 
-export { JOB_NAMES };
-
-/** The exporter's DS01 sources: host paths it reads, each mounted read-only. */
-export const DS01_SOURCE_KEYS = ["dockerSocket", "stateFile", "eventsFile", "stateDir", "utmpFile", "groupsDir", "cgroupRoot"] as const;
-export type Ds01SourceKey = (typeof DS01_SOURCE_KEYS)[number];
-export type ExporterSources = { readonly [K in Ds01SourceKey]?: string };
-
-/** True when any DS01 source is configured (the exporter then reads host files on a GPU node). */
-export function hasDs01Source(sources: ExporterSources): boolean {
-  return DS01_SOURCE_KEYS.some((k) => sources[k] !== undefined);
-}
 
 export interface ExporterConfig {
   readonly run: "container" | "host";
@@ -134,6 +128,17 @@ export interface RawStackConfig {
 }
 
 /**
+ * The config of a stack that runs only these services (a component used on its own, e.g. a
+ * node-exporter on a GPU host of another program): `components` is set for every registered
+ * service, on for these and off for the rest, and everything else comes from `plain` as in a
+ * stack file. Throws ConfigError like validateStackConfig.
+ */
+export function serviceConfig(services: readonly ServiceName[], plain: Readonly<Record<string, unknown>> = {}, secretKeys: readonly string[] = []): StackConfig {
+  const components = Object.fromEntries(registeredServices().map((d) => [d.name, services.includes(d.name)]));
+  return validateStackConfig({ plain: { ...plain, components }, secretKeys });
+}
+
+/**
  * Validates a raw stack config and fills in the profile's defaults. Throws one ConfigError
  * listing every problem; never returns a half-valid config.
  */
@@ -156,15 +161,15 @@ export function validateStackConfig(raw: RawStackConfig, source?: string): Stack
     Object.entries(raw.plain).filter(([k]) => !(KNOWN_SECRET_KEYS as readonly string[]).includes(k)),
   );
   for (const key of secretKeys) {
-    if (key in stackConfigInputSchema.shape) {
+    if (key in stackConfigInputSchema().shape) {
       problems.push({ key, message: "must not be a secret", got: REDACTED, allowed: "a plain value" });
     }
   }
 
   problems.push(...unrenderable(plain));
-  const parsed = stackConfigInputSchema.safeParse(plain);
+  const parsed = stackConfigInputSchema().safeParse(plain);
   if (!parsed.success) {
-    problems.push(...problemsFromZod(parsed.error.issues, plain, stackConfigInputSchema, isSecretPath));
+    problems.push(...problemsFromZod(parsed.error.issues, plain, stackConfigInputSchema(), isSecretPath));
     problems.push(...crossFieldProblemsOfRest(plain, parsed.error.issues, secretKeys, problems));
     throw new ConfigError(problems, source);
   }
@@ -205,7 +210,7 @@ function crossFieldProblemsOfRest(
   let pending = issues;
   for (let round = 0; round < 3; round++) {
     rest = withoutIssues(rest, pending);
-    const retry = stackConfigInputSchema.safeParse(rest);
+    const retry = stackConfigInputSchema().safeParse(rest);
     if (retry.success) {
       const keys = reported.map((p) => p.key);
       const related = (a: string, b: string): boolean => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
@@ -241,16 +246,17 @@ function unrenderable(value: unknown, at: readonly string[] = []): ConfigProblem
 function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackConfig {
   const profile = input.profile ?? "dev";
   const defaults = PROFILE_DEFAULTS[profile];
-  const components = { ...defaults.components, ...definedOnly(input.components) };
+  const platform = input.platform ?? "docker";
+  const components = { ...defaultComponents(profile, platform), ...definedOnly(input.components) };
   const bindAddress = input.bindAddress ?? DEFAULT_BIND_ADDRESS;
   const ex = input.exporter ?? {};
   const simulation = ex.simulation ?? defaults.simulation;
   const run = ex.run ?? "container";
   const servesSimulatedDcgm = simulation && run === "container" && !components.dcgmExporter;
-  const scrapeIntervals = { ...DEFAULT_SCRAPE_INTERVALS, ...definedOnly(input.scrapeIntervals) };
+  const scrapeIntervals = { ...defaultScrapeIntervals(), ...definedOnly(input.scrapeIntervals) };
   const defaultInterval = scrapeIntervals.default;
   return {
-    platform: input.platform ?? "docker",
+    platform,
     profile,
     namePrefix: input.namePrefix ?? DEFAULT_NAME_PREFIX,
     components,
@@ -272,8 +278,8 @@ function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackC
       SERVICE_NAMES.map((s) => [s, input.bindAddresses?.[s] ?? bindAddress]),
     ) as Record<ServiceName, string>,
     exposeUnauthenticated: input.exposeUnauthenticated ?? false,
-    ports: { ...DEFAULT_PORTS, ...definedOnly(input.ports) },
-    images: { ...DEFAULT_IMAGES, ...definedOnly(input.images) },
+    ports: { ...defaultPorts(), ...definedOnly(input.ports) },
+    images: { ...defaultImages(), ...definedOnly(input.images) },
     retention: { time: input.retention?.time ?? DEFAULT_RETENTION.time, size: input.retention?.size ?? DEFAULT_RETENTION.size },
     data: { retainOnDelete: input.data?.retainOnDelete ?? true, protect: input.data?.protect ?? false },
     scrapeIntervals,
@@ -348,9 +354,9 @@ export interface PublishedPort {
 /** Every host port the enabled services publish (Docker), or bind on the host (host-run exporter). */
 export function publishedPorts(cfg: StackConfig): PublishedPort[] {
   const out: PublishedPort[] = [];
-  for (const s of SERVICE_NAMES) {
-    if (!cfg.components[s]) continue;
-    if (s === "exporter" && cfg.exporter.run === "host") continue;
+  for (const d of registeredServices()) {
+    const s = d.name;
+    if (!cfg.components[s] || !(d.deployed?.(cfg) ?? true)) continue;
     out.push({ service: s, key: `ports.${s}`, bindAddress: cfg.bindAddresses[s], port: cfg.ports[s] });
   }
   if (cfg.components.exporter && cfg.exporter.simulatedDcgmPort !== undefined) {
@@ -359,13 +365,11 @@ export function publishedPorts(cfg: StackConfig): PublishedPort[] {
   return out;
 }
 
-/** Grafana asks for a login; every other service answers anyone who reaches its port. */
-const AUTHENTICATED_SERVICES: ReadonlySet<ServiceName> = new Set(["grafana"]);
-
 /** Published ports of services without authentication on an address beyond loopback (Docker only). */
 export function unauthenticatedExposures(cfg: StackConfig): PublishedPort[] {
   if (cfg.platform !== "docker") return [];
-  return publishedPorts(cfg).filter((p) => !AUTHENTICATED_SERVICES.has(p.service) && !p.bindAddress.startsWith("127."));
+  const authenticated = new Set(registeredServices().filter((d) => d.requiresLogin).map((d) => d.name));
+  return publishedPorts(cfg).filter((p) => !authenticated.has(p.service) && !p.bindAddress.startsWith("127."));
 }
 
 /** What `pulumi up` and `export` warn about: each service published without authentication beyond loopback. */
@@ -383,21 +387,16 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
   const problems: ConfigProblem[] = [];
   const on = cfg.components;
 
-  if (on.dcgmExporter && !cfg.gpu) {
-    problems.push({
-      key: "gpu",
-      message: "the DCGM exporter is on but no GPUs are configured",
-      got: "nothing",
-      allowed: `gpu.devices: "all" or a list of GPU ids, or components.dcgmExporter: false`,
-    });
-  }
-  if (on.grafana && !cfg.secretKeys.includes("grafanaAdminPassword")) {
-    problems.push({
-      key: "grafanaAdminPassword",
-      message: "Grafana is on but its admin password secret is not set (there is no default password)",
-      got: "nothing",
-      allowed: "a secret: pulumi config set --secret grafanaAdminPassword <password>, or components.grafana: false",
-    });
+  for (const d of registeredServices()) {
+    if (!availableOn(d, cfg.platform) && input.components?.[d.name] === true) {
+      problems.push({
+        key: `components.${d.name}`,
+        message: `${d.name} runs on ${(d.platforms ?? []).join(", ")} only, not on ${cfg.platform}`,
+        got: "true",
+        allowed: `false, or platform: ${(d.platforms ?? [])[0] ?? cfg.platform}`,
+      });
+    }
+    if (on[d.name]) problems.push(...(d.configProblems?.(cfg) ?? []));
   }
 
   const exposed = unauthenticatedExposures(cfg);
@@ -429,7 +428,7 @@ function crossFieldProblems(cfg: StackConfig, input: StackConfigInput): ConfigPr
     }
   }
 
-  const reserved = new Set(Object.values(JOB_NAMES));
+  const reserved = new Set(Object.values(jobNames()));
   const seen = new Map<string, string>();
   const jobs: { key: string; job: string }[] = [
     ...cfg.extraScrapeTargets.map((t, i) => ({ key: `extraScrapeTargets.${i}.job`, job: t.job })),

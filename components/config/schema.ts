@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { alertingSchema, thresholdsSchema } from "../../alerts/config";
-import { kubernetesSchema } from "../platforms/kubernetes/config";
-import { SERVICE_NAMES, type ServiceName } from "../spec";
+import { kubernetesSchemaFor } from "../platforms/kubernetes/config";
+import { SERVICE_NAMES, type BuiltinServiceName } from "../spec";
 import { hostPath } from "./paths";
 import { credentialFreeUrl } from "./url";
 
@@ -85,21 +85,11 @@ export const namePrefix = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, {
 /** A GPU as DCGM and the container runtime name it: an index, or a GPU/MIG UUID. Nothing that could split a list or a line. */
 const GPU_ID = /^(?:\d{1,3}|(?:GPU|MIG)-[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}|MIG-GPU-[0-9A-Fa-f-]{36}\/\d{1,2}\/\d{1,2})$/;
 
-function perService<T extends z.ZodType>(value: T) {
-  const shape = Object.fromEntries(SERVICE_NAMES.map((s) => [s, value.optional()])) as {
-    [K in ServiceName]: z.ZodOptional<T>;
-  };
+/** One optional key per registered service (`components.<service>`, `ports.<service>`, ...). */
+function perServiceKeys<T extends z.ZodType>(services: readonly string[], value: T) {
+  const shape = Object.fromEntries(services.map((s) => [s, value.optional()])) as { [K in BuiltinServiceName]: z.ZodOptional<T> } & Record<string, z.ZodOptional<T>>;
   return z.strictObject(shape);
 }
-
-export const componentsSchema = perService(z.boolean());
-export const portsSchema = perService(port);
-export const bindAddressesSchema = perService(ipv4);
-export const imagesSchema = perService(pinnedImage);
-export const scrapeIntervalsSchema = z.strictObject({
-  default: duration.optional(),
-  ...perService(duration).shape,
-});
 
 export const gpuSchema = z.strictObject({
   /** GPUs the DCGM exporter sees: "all", or device indexes/UUIDs. */
@@ -206,36 +196,50 @@ export const slurmSchema = z.strictObject({
   monitoringTargets: z.array(slurmMonitoringTargetSchema).optional(),
 });
 
-export const stackConfigInputSchema = z.strictObject({
-  platform: z.enum(["docker", "kubernetes"]).optional(),
-  profile: z.enum(["dev", "prod"]).optional(),
-  namePrefix: namePrefix.optional(),
-  components: componentsSchema.optional(),
-  gpu: gpuSchema.optional(),
-  exporter: exporterSchema.optional(),
-  bindAddress: ipv4.optional(),
-  bindAddresses: bindAddressesSchema.optional(),
-  /** Publishing services that have no authentication on an address beyond loopback must be meant. */
-  exposeUnauthenticated: z.boolean().optional(),
-  ports: portsSchema.optional(),
-  images: imagesSchema.optional(),
-  retention: z.strictObject({ time: duration.optional(), size: byteSize.optional() }).optional(),
-  /** What `pulumi destroy` and renames may do to the data volumes, claims and namespace. */
-  data: z.strictObject({ retainOnDelete: z.boolean().optional(), protect: z.boolean().optional() }).optional(),
-  scrapeIntervals: scrapeIntervalsSchema.optional(),
-  evaluationInterval: duration.optional(),
-  externalLabels: labelMap.optional(),
-  extraScrapeTargets: z.array(extraScrapeTargetSchema).optional(),
-  fileSd: fileSdSchema.optional(),
-  slurm: slurmSchema.optional(),
-  grafanaAdminUser: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, { message: "not a user name|letters, digits and . _ @ -, up to 64 characters" }).optional(),
-  grafanaRootUrl: credentialFreeUrl("Grafana's root URL is shown to every visitor").optional(),
-  thresholds: thresholdsSchema,
-  alerting: alertingSchema,
-  kubernetes: kubernetesSchema,
-});
+function stackConfigInputSchemaFor(services: readonly string[]) {
+  return z.strictObject({
+    platform: z.enum(["docker", "kubernetes"]).optional(),
+    profile: z.enum(["dev", "prod"]).optional(),
+    namePrefix: namePrefix.optional(),
+    components: perServiceKeys(services, z.boolean()).optional(),
+    gpu: gpuSchema.optional(),
+    exporter: exporterSchema.optional(),
+    bindAddress: ipv4.optional(),
+    bindAddresses: perServiceKeys(services, ipv4).optional(),
+    /** Publishing services that have no authentication on an address beyond loopback must be meant. */
+    exposeUnauthenticated: z.boolean().optional(),
+    ports: perServiceKeys(services, port).optional(),
+    images: perServiceKeys(services, pinnedImage).optional(),
+    retention: z.strictObject({ time: duration.optional(), size: byteSize.optional() }).optional(),
+    /** What `pulumi destroy` and renames may do to the data volumes, claims and namespace. */
+    data: z.strictObject({ retainOnDelete: z.boolean().optional(), protect: z.boolean().optional() }).optional(),
+    scrapeIntervals: z.strictObject({ default: duration.optional(), ...perServiceKeys(services, duration).shape }).optional(),
+    evaluationInterval: duration.optional(),
+    externalLabels: labelMap.optional(),
+    extraScrapeTargets: z.array(extraScrapeTargetSchema).optional(),
+    fileSd: fileSdSchema.optional(),
+    slurm: slurmSchema.optional(),
+    grafanaAdminUser: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, { message: "not a user name|letters, digits and . _ @ -, up to 64 characters" }).optional(),
+    grafanaRootUrl: credentialFreeUrl("Grafana's root URL is shown to every visitor").optional(),
+    thresholds: thresholdsSchema,
+    alerting: alertingSchema,
+    kubernetes: kubernetesSchemaFor(services),
+  });
+}
 
-export type StackConfigInput = z.output<typeof stackConfigInputSchema>;
+let built: { readonly services: string; readonly schema: ReturnType<typeof stackConfigInputSchemaFor> } | undefined;
+
+/**
+ * The stack config's schema for the registered services, built when first asked for and again
+ * after a service is registered (so `components.<service>` of a new service is a known key).
+ */
+export function stackConfigInputSchema(): ReturnType<typeof stackConfigInputSchemaFor> {
+  const services = SERVICE_NAMES.join(",");
+  if (built?.services !== services) built = { services, schema: stackConfigInputSchemaFor(SERVICE_NAMES) };
+  return built.schema;
+}
+
+export type StackConfigInput = z.output<ReturnType<typeof stackConfigInputSchemaFor>>;
 
 /** Keys whose value must be a Pulumi secret; any other top-level secret is passed through by name. */
 export const KNOWN_SECRET_KEYS = ["grafanaAdminPassword", "drmApiKey"] as const;

@@ -1,4 +1,5 @@
-import { CONTAINER_PORTS, SIMULATED_DCGM_PORT, type StackConfig } from "../config";
+import type { StackConfig } from "../config/resolve";
+import { findServiceDescriptor } from "../services/registry";
 import type { ServiceName } from "../spec";
 import { resourceName } from "./names";
 
@@ -9,8 +10,21 @@ import { resourceName } from "./names";
 export interface Addressing {
   /** Where a service's main port is reached (its metrics port for exporters). */
   target(service: ServiceName): string;
-  /** Where the exporter's simulated DCGM endpoint is reached. */
-  simulatedDcgmTarget(): string;
+  /** Where another port of a service is reached: its number in the container, and as published on the host. */
+  portTarget(service: ServiceName, port: { readonly containerPort: number; readonly hostPort: number }): string;
+}
+
+/** The main port's number inside the container (the descriptor's). */
+function containerPortOf(service: ServiceName): number {
+  const d = findServiceDescriptor(service);
+  if (!d) throw new Error(`no service named ${service} is registered`);
+  return d.port.number;
+}
+
+/** Where a service the stack enables but does not deploy (run on the host) is reached, if so. */
+function externalTarget(cfg: StackConfig, service: ServiceName): string | undefined {
+  const d = findServiceDescriptor(service);
+  return d?.externalTarget && !(d.deployed?.(cfg) ?? true) ? d.externalTarget(cfg) : undefined;
 }
 
 /**
@@ -19,11 +33,8 @@ export interface Addressing {
  */
 export function byNameAddressing(cfg: StackConfig): Addressing {
   return {
-    target: (service) =>
-      service === "exporter" && cfg.exporter.run === "host"
-        ? cfg.exporter.hostTarget
-        : `${resourceName(cfg, service)}:${CONTAINER_PORTS[service]}`,
-    simulatedDcgmTarget: () => `${resourceName(cfg, "exporter")}:${SIMULATED_DCGM_PORT}`,
+    target: (service) => externalTarget(cfg, service) ?? `${resourceName(cfg, service)}:${containerPortOf(service)}`,
+    portTarget: (service, port) => `${resourceName(cfg, service)}:${port.containerPort}`,
   };
 }
 
@@ -31,13 +42,13 @@ function reachable(bind: string): string {
   return bind === "0.0.0.0" ? "127.0.0.1" : bind;
 }
 
-/** Every service as a process on the host, on its configured bind address and host port. */
 /** On the stack's Docker network. */
 export const dockerAddressing = byNameAddressing;
 
+/** Every service as a process on the host, on its configured bind address and host port. */
 export function loopbackAddressing(cfg: StackConfig): Addressing {
   return {
     target: (service) => `${reachable(cfg.bindAddresses[service])}:${cfg.ports[service]}`,
-    simulatedDcgmTarget: () => `${reachable(cfg.bindAddresses.exporter)}:${cfg.exporter.simulatedDcgmPort ?? SIMULATED_DCGM_PORT}`,
+    portTarget: (service, port) => `${reachable(cfg.bindAddresses[service])}:${port.hostPort}`,
   };
 }

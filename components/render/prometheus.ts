@@ -1,5 +1,6 @@
-import { JOB_NAMES, type StackConfig } from "../config";
-import type { ServiceName } from "../spec";
+import type { StackConfig } from "../config/resolve";
+import type { ScrapeDescriptor } from "../services/descriptor";
+import { registeredServices } from "../services/registry";
 import { dockerAddressing, type Addressing } from "./addressing";
 import { toYaml } from "./yaml";
 
@@ -79,39 +80,36 @@ function staticJob(job: string, interval: string, targets: readonly string[], mo
 }
 
 /**
- * cAdvisor series dropped to bound storage, as DS01 does: per-thread task states, recursive blkio
- * and the static CPU spec, except container_spec_cpu_quota and container_spec_memory_limit_bytes,
- * which CPU and memory percentages divide by.
- */
-export const CADVISOR_DROP: RelabelConfig = {
-  source_labels: ["__name__"],
-  regex: "container_(tasks_state|blkio_.*_recursive|spec_cpu_(period|shares))",
-  action: "drop",
-};
-
-/**
- * The stack's own jobs with static targets: one per enabled service. Without the real DCGM
- * exporter, a simulating exporter's DCGM-compatible endpoint takes the `dcgm-exporter` job, so
- * dashboards and alerts see the same job either way.
+ * The stack's own jobs with static targets: one per enabled service that is scraped, in
+ * registration order. A service that is off may have a stand-in serving its job (a simulating
+ * exporter's DCGM-compatible endpoint takes `dcgm-exporter`), so dashboards and alerts see the
+ * same job either way.
  */
 export function stackScrapeJobs(cfg: StackConfig, addressing: Addressing): ScrapeConfig[] {
-  const on = cfg.components;
-  const iv = (s: ServiceName): string => cfg.scrapeIntervals[s];
   const jobs: ScrapeConfig[] = [];
-  if (on.prometheus) jobs.push(staticJob(JOB_NAMES.prometheus, iv("prometheus"), [addressing.target("prometheus")]));
-  if (on.alertmanager) jobs.push(staticJob(JOB_NAMES.alertmanager, iv("alertmanager"), [addressing.target("alertmanager")]));
-  if (on.grafana) jobs.push(staticJob(JOB_NAMES.grafana, iv("grafana"), [addressing.target("grafana")]));
-  if (on.nodeExporter) jobs.push(staticJob(JOB_NAMES.nodeExporter, iv("nodeExporter"), [addressing.target("nodeExporter")]));
-  if (on.dcgmExporter) {
-    jobs.push(staticJob(JOB_NAMES.dcgmExporter, iv("dcgmExporter"), [addressing.target("dcgmExporter")]));
-  } else if (on.exporter && cfg.exporter.simulatedDcgmPort !== undefined) {
-    jobs.push(staticJob(JOB_NAMES.dcgmExporter, iv("dcgmExporter"), [addressing.simulatedDcgmTarget()]));
+  for (const d of registeredServices()) {
+    if (!d.scrape) continue;
+    if (cfg.components[d.name]) {
+      jobs.push(serviceStaticJob(cfg, d.name, d.scrape, [addressing.target(d.name)]));
+      continue;
+    }
+    const standIn = d.scrape.standIn?.(cfg);
+    if (standIn) jobs.push(serviceStaticJob(cfg, d.name, d.scrape, [addressing.portTarget(standIn.service, standIn)]));
   }
-  if (on.cadvisor) {
-    jobs.push(staticJob(JOB_NAMES.cadvisor, iv("cadvisor"), [addressing.target("cadvisor")], { metric_relabel_configs: [CADVISOR_DROP] }));
-  }
-  if (on.exporter) jobs.push(staticJob(JOB_NAMES.exporter, iv("exporter"), [addressing.target("exporter")]));
   return jobs;
+}
+
+/** The configured scrape interval of a service's job (`scrapeIntervals.<service>`), else its descriptor's. */
+export function serviceScrapeInterval(cfg: StackConfig, service: string, scrape: ScrapeDescriptor): string {
+  return cfg.scrapeIntervals[service] ?? scrape.interval;
+}
+
+/** A service's job with static targets, as its descriptor describes it. */
+export function serviceStaticJob(cfg: StackConfig, service: string, scrape: ScrapeDescriptor, targets: readonly string[]): ScrapeConfig {
+  return staticJob(scrape.job, serviceScrapeInterval(cfg, service, scrape), targets, {
+    ...(scrape.metricsPath ? { metrics_path: scrape.metricsPath } : {}),
+    ...(scrape.metricRelabels ? { metric_relabel_configs: [...scrape.metricRelabels] } : {}),
+  });
 }
 
 /** Jobs the user adds: static `host:port` lists and file-based discovery. Same on every platform. */

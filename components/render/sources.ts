@@ -1,8 +1,8 @@
 import { retentionSizeBytes } from "../../alerts/context";
-import { renderAlertmanagerConfig, type AlertmanagerSecretFile } from "../../alerts/alertmanager";
 import { renderRuleFiles } from "../../alerts/render";
 import { buildDashboards } from "../../dashboards";
-import { JOB_NAMES, type StackConfig } from "../config";
+import { STACK_JOB_NAMES } from "../../metrics/jobs";
+import type { StackConfig } from "../config/resolve";
 
 /**
  * Where the bundle's rule files, dashboards and Alertmanager routing come from (alerts/ and
@@ -24,7 +24,7 @@ export interface DashboardFile {
 export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
   // The SLURM alerts only where the exporter reads a SLURM cluster.
   const alerting = { ...cfg.alerting, ruleSets: { ...cfg.alerting.ruleSets, slurm: cfg.alerting.ruleSets.slurm && cfg.slurm.enabled } };
-  return renderRuleFiles({ thresholds: cfg.thresholds, alerting, retentionSize: cfg.retention.size, jobs: JOB_NAMES });
+  return renderRuleFiles({ thresholds: cfg.thresholds, alerting, retentionSize: cfg.retention.size, jobs: STACK_JOB_NAMES });
 }
 
 /** Grafana dashboards, with the TSDB size panel measured against this stack's retention size. */
@@ -32,11 +32,4 @@ export function dashboardsFor(cfg: StackConfig): DashboardFile[] {
   return buildDashboards({ retentionSizeBytes: retentionSizeBytes(cfg.retention.size) });
 }
 
-/**
- * alertmanager.yml from the alerting config (routes, inhibition, receivers), and the secret files
- * its receivers read: which Pulumi secret goes into which file. Without receivers configured, the
- * alerting config's default `none` receiver keeps alerts in Alertmanager's UI and API only.
- */
-export function alertmanagerConfigFor(cfg: StackConfig): { yaml: string; secretFiles: AlertmanagerSecretFile[] } {
-  return renderAlertmanagerConfig(cfg.alerting, { nodeExporterJob: JOB_NAMES.nodeExporter });
-}
+export { alertmanagerConfigFor } from "./alertmanager";

@@ -1,6 +1,9 @@
-import type { StackConfig } from "../config";
+import { STACK_JOB_NAMES } from "../../metrics/jobs";
+import type { StackConfig } from "../config/resolve";
+import type { RelabelConfig } from "../render/prometheus";
 import type { ServiceSpec } from "../spec";
 import { baseSpec, mainPort, resources, wgetHealth } from "./common";
+import type { ServiceDescriptor } from "./descriptor";
 
 /** The container engine's API socket: cAdvisor asks it for container names (`--docker_only`). */
 export const CADVISOR_RUNTIME_SOCKET = "/var/run/docker.sock";
@@ -16,7 +19,7 @@ export const CADVISOR_RUNTIME_SOCKET = "/var/run/docker.sock";
  * residual risk.
  */
 export function cadvisorService(cfg: StackConfig): ServiceSpec {
-  const port = mainPort(cfg, "cadvisor", "http");
+  const port = mainPort(cfg, "cadvisor");
   return {
     ...baseSpec(cfg, "cadvisor"),
     args: [
@@ -44,3 +47,48 @@ export function cadvisorService(cfg: StackConfig): ServiceSpec {
     placement: "perNode",
   };
 }
+
+/**
+ * cAdvisor series dropped to bound storage, as DS01 does: per-thread task states, recursive blkio
+ * and the static CPU spec, except container_spec_cpu_quota and container_spec_memory_limit_bytes,
+ * which CPU and memory percentages divide by.
+ */
+export const CADVISOR_DROP: RelabelConfig = {
+  source_labels: ["__name__"],
+  regex: "container_(tasks_state|blkio_.*_recursive|spec_cpu_(period|shares))",
+  action: "drop",
+};
+
+/** Labels cAdvisor keeps on a cluster: the pod and namespace a container belongs to. */
+const CADVISOR_K8S_LABELS = ["io.kubernetes.container.name", "io.kubernetes.pod.name", "io.kubernetes.pod.namespace"];
+/** Cluster nodes run containerd: its socket (cAdvisor's default path) replaces Docker's, nothing else of /run. */
+const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
+
+export const cadvisor: ServiceDescriptor = {
+  name: "cadvisor",
+  componentType: "Cadvisor",
+  summary: "cAdvisor: CPU, memory, network and OOM kills per container",
+  image: "gcr.io/cadvisor/cadvisor:v0.52.1",
+  port: { name: "http", number: 8080 },
+  enabledByDefault: { dev: true, prod: true },
+  scrape: {
+    job: STACK_JOB_NAMES.cadvisor,
+    interval: "30s",
+    metricRelabels: [CADVISOR_DROP],
+    kubernetes: { perNode: true, dataLabelsOf: ["cadvisor"] },
+  },
+  probe: { path: "/metrics", kind: "metrics" },
+  build: cadvisorService,
+  kubernetes: {
+    imageUid: 0,
+    clusterSpecs: (_cfg, spec) => [
+      {
+        ...spec,
+        args: spec.args.map((a) => (a.startsWith("--whitelisted_container_labels=") ? `${a},${CADVISOR_K8S_LABELS.join(",")}` : a)),
+        hostMounts: spec.hostMounts.map((m) =>
+          m.hostPath === CADVISOR_RUNTIME_SOCKET ? { hostPath: CONTAINERD_SOCKET, mountPath: CONTAINERD_SOCKET, readOnly: true } : m,
+        ),
+      },
+    ],
+  },
+};

@@ -1,7 +1,9 @@
-import type { StackConfig } from "../config";
-import { CONTAINER_PORTS } from "../config";
-import { filesUnder, resourceName, type BundleFile } from "../render";
-import type { ConfigFileSpec, ResourceSpec, ServiceName, ServiceSpec } from "../spec";
+import type { StackConfig } from "../config/resolve";
+import type { BundleFile } from "../render/bundle";
+import { filesUnder } from "../render/files";
+import { resourceName } from "../render/names";
+import type { ConfigFileSpec, PortSpec, ResourceSpec, ServiceName, ServiceSpec } from "../spec";
+import { serviceDescriptor } from "./registry";
 
 /** Every container drops all capabilities; the few that need one add it back explicitly. */
 export const DROP_ALL = { add: [], drop: ["ALL"] } as const;
@@ -21,9 +23,10 @@ export function labels(service: ServiceName): Record<string, string> {
   };
 }
 
-/** The service's main port: container port fixed by the image, host port from the config. */
-export function mainPort(cfg: StackConfig, service: ServiceName, name: string) {
-  return { name, containerPort: CONTAINER_PORTS[service], hostPort: cfg.ports[service] };
+/** The service's main port (its descriptor's): container port fixed by the image, host port from the config. */
+export function mainPort(cfg: StackConfig, service: ServiceName): PortSpec {
+  const { name, number } = serviceDescriptor(service).port;
+  return { name, containerPort: number, hostPort: cfg.ports[service] };
 }
 
 /** Bundle files under `folder`, placed below `dir` in the container. */
@@ -55,4 +58,15 @@ export function baseSpec(cfg: StackConfig, service: ServiceName): Omit<ServiceSp
 /** `wget --spider` health check for the busybox/alpine based images, which ship wget. */
 export function wgetHealth(port: number, path: string): string[] {
   return ["wget", "-q", "--spider", `http://127.0.0.1:${port}${path}`];
+}
+
+/** `--flag=value` args with the given flag names removed. */
+export function withoutFlags(args: readonly string[], flags: readonly string[]): string[] {
+  return args.filter((a) => !flags.some((f) => a === f || a.startsWith(`${f}=`)));
+}
+
+/** The TCP port a URL connects to. */
+export function portOfUrl(raw: string): number {
+  const u = new URL(raw);
+  return u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
 }

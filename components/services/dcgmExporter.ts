@@ -1,6 +1,9 @@
-import type { StackConfig } from "../config";
+import { STACK_JOB_NAMES } from "../../metrics/jobs";
+import { SIMULATED_DCGM_PORT } from "../config/defaults";
+import type { StackConfig } from "../config/resolve";
 import type { ServiceSpec } from "../spec";
 import { baseSpec, mainPort, resources } from "./common";
+import type { ServiceDescriptor } from "./descriptor";
 
 /**
  * NVIDIA's DCGM exporter: the configured GPUs and SYS_ADMIN (DCGM's profiling counters need it),
@@ -9,7 +12,7 @@ import { baseSpec, mainPort, resources } from "./common";
  */
 export function dcgmExporterService(cfg: StackConfig): ServiceSpec {
   if (!cfg.gpu) throw new Error("dcgmExporterService needs gpu settings (the config check requires them when DCGM is on)");
-  const port = mainPort(cfg, "dcgmExporter", "metrics");
+  const port = mainPort(cfg, "dcgmExporter");
   return {
     ...baseSpec(cfg, "dcgmExporter"),
     env: { DCGM_EXPORTER_COLLECTORS: cfg.gpu.collectors, DCGM_EXPORTER_LISTEN: `:${port.containerPort}` },
@@ -25,3 +28,55 @@ export function dcgmExporterService(cfg: StackConfig): ServiceSpec {
     placement: "gpuNodes",
   };
 }
+
+/** Where kubelet's pod-resources socket is mounted in the DCGM exporter (its documented path). */
+const POD_RESOURCES_MOUNT = "/var/lib/kubelet/pod-resources";
+
+export const dcgmExporter: ServiceDescriptor = {
+  name: "dcgmExporter",
+  componentType: "DcgmExporter",
+  summary: "NVIDIA's DCGM exporter: GPU utilisation, memory, temperatures, power, XID errors, MIG",
+  image: "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04",
+  port: { name: "metrics", number: 9400 },
+  enabledByDefault: { dev: false, prod: true },
+  configProblems: (cfg) =>
+    cfg.gpu
+      ? []
+      : [
+          {
+            key: "gpu",
+            message: "the DCGM exporter is on but no GPUs are configured",
+            got: "nothing",
+            allowed: `gpu.devices: "all" or a list of GPU ids, or components.dcgmExporter: false`,
+          },
+        ],
+  scrape: {
+    job: STACK_JOB_NAMES.dcgmExporter,
+    interval: "15s",
+    kubernetes: { perNode: true, honorLabels: true, dataLabelsOf: ["dcgm"] },
+    // Without the real exporter, a simulating exporter's DCGM-compatible endpoint takes the job,
+    // so dashboards and alerts see the same job either way.
+    standIn: (cfg) =>
+      cfg.components.exporter && cfg.exporter.simulatedDcgmPort !== undefined
+        ? { service: "exporter", portName: "dcgm-sim", containerPort: SIMULATED_DCGM_PORT, hostPort: cfg.exporter.simulatedDcgmPort }
+        : undefined,
+  },
+  probe: { path: "/metrics", kind: "metrics" },
+  build: dcgmExporterService,
+  // DCGM takes up to a minute to open the GPUs.
+  docker: { healthStartPeriod: "60s" },
+  kubernetes: {
+    imageUid: 0,
+    // GPUs are mapped to pods through kubelet's pod-resources API, read-only.
+    clusterSpecs: (cfg, spec) => [
+      {
+        ...spec,
+        env: { ...spec.env, DCGM_EXPORTER_KUBERNETES: "true" },
+        hostMounts: [
+          ...spec.hostMounts.filter((m) => m.mountPath !== POD_RESOURCES_MOUNT),
+          { hostPath: cfg.kubernetes.gpuNodes.podResourcesPath, mountPath: POD_RESOURCES_MOUNT, readOnly: true },
+        ],
+      },
+    ],
+  },
+};

@@ -1,7 +1,11 @@
-import type { StackConfig } from "../config";
-import { GRAFANA_PROVISIONING_DIR, renderBundle, type BundleFile } from "../render";
+import { STACK_JOB_NAMES } from "../../metrics/jobs";
+import type { StackConfig } from "../config/resolve";
+import type { KubernetesConfig } from "../platforms/kubernetes/config";
+import type { BundleFile } from "../render/bundle";
+import { GRAFANA_PROVISIONING_DIR } from "../render/grafana";
 import type { ServiceSpec } from "../spec";
 import { baseSpec, configFilesFrom, mainPort, resources, wgetHealth } from "./common";
+import type { ServiceDescriptor } from "./descriptor";
 
 export const GRAFANA_DATA_DIR = "/var/lib/grafana";
 /** Secret key (stack config) of Grafana's admin password, and where the file lands. */
@@ -17,8 +21,8 @@ export function grafanaCookieEnv(rootUrl: string): Record<string, string> {
  * Grafana: provisioning from the bundle; the admin password only as a file (`__FILE` variable),
  * so it shows in neither `docker inspect` nor the environment of the process.
  */
-export function grafanaService(cfg: StackConfig, bundle: readonly BundleFile[] = renderBundle(cfg)): ServiceSpec {
-  const port = mainPort(cfg, "grafana", "http");
+export function grafanaSpec(cfg: StackConfig, bundle: readonly BundleFile[]): ServiceSpec {
+  const port = mainPort(cfg, "grafana");
   const rootUrl = cfg.grafanaRootUrl ?? `http://${cfg.bindAddresses.grafana === "0.0.0.0" ? "localhost" : cfg.bindAddresses.grafana}:${port.hostPort}`;
   return {
     ...baseSpec(cfg, "grafana"),
@@ -58,3 +62,64 @@ export function grafanaService(cfg: StackConfig, bundle: readonly BundleFile[] =
     placement: "cluster",
   };
 }
+
+/** Grafana's URL behind its Ingress, when one is enabled (and no root URL is configured). */
+function ingressUrl(kc: KubernetesConfig): string | undefined {
+  const ing = kc.grafana.ingress;
+  return ing.enabled && ing.host ? `${ing.tlsSecretName ? "https" : "http"}://${ing.host}/` : undefined;
+}
+
+export const grafana: ServiceDescriptor = {
+  name: "grafana",
+  componentType: "Grafana",
+  summary: "Grafana: the dashboards, with Prometheus and Alertmanager as data sources",
+  image: "grafana/grafana-oss:12.1.1",
+  port: { name: "http", number: 3000 },
+  enabledByDefault: { dev: true, prod: true },
+  requiresLogin: true,
+  configProblems: (cfg) =>
+    cfg.secretKeys.includes(GRAFANA_PASSWORD_SECRET)
+      ? []
+      : [
+          {
+            key: GRAFANA_PASSWORD_SECRET,
+            message: "Grafana is on but its admin password secret is not set (there is no default password)",
+            got: "nothing",
+            allowed: `a secret: pulumi config set --secret ${GRAFANA_PASSWORD_SECRET} <password>, or components.grafana: false`,
+          },
+        ],
+  scrape: { job: STACK_JOB_NAMES.grafana, interval: "30s" },
+  probe: { path: "/api/health", kind: "grafana" },
+  build: grafanaSpec,
+  kubernetes: {
+    storage: (kc) => kc.storage.grafana,
+    imageUid: 472,
+    clusterSpecs: (cfg, spec) => {
+      const rootUrl = ingressUrl(cfg.kubernetes);
+      if (!rootUrl || cfg.grafanaRootUrl) return [spec];
+      return [{ ...spec, env: { ...spec.env, GF_SERVER_ROOT_URL: rootUrl, ...grafanaCookieEnv(rootUrl) } }];
+    },
+    // Behind an Ingress anyone may reach it (the controller's namespace is not known); else Prometheus scrapes it.
+    ingressFrom: (kc) => (kc.grafana.ingress.enabled ? "anyone" : ["prometheus"]),
+    extraObjects: (w) => {
+      const ing = w.kubernetes.grafana.ingress;
+      if (!ing.enabled) return [];
+      const host = ing.host as string;
+      const port = w.spec.ports[0];
+      if (!port) throw new Error("grafana: the spec has no port for the ingress");
+      return [
+        {
+          apiVersion: "networking.k8s.io/v1",
+          kind: "Ingress",
+          metadata: { name: w.name, namespace: w.namespace, labels: { ...w.labels }, annotations: { ...ing.annotations } },
+          spec: {
+            ...(ing.ingressClassName ? { ingressClassName: ing.ingressClassName } : {}),
+            ...(ing.tlsSecretName ? { tls: [{ hosts: [host], secretName: ing.tlsSecretName }] } : {}),
+            rules: [{ host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: w.name, port: { name: port.name } } } }] } }],
+          },
+        },
+      ];
+    },
+    url: (cfg) => ingressUrl(cfg.kubernetes),
+  },
+};

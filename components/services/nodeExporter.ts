@@ -1,13 +1,15 @@
-import type { StackConfig } from "../config";
+import { STACK_JOB_NAMES } from "../../metrics/jobs";
+import type { StackConfig } from "../config/resolve";
 import type { ServiceSpec } from "../spec";
 import { NOBODY, baseSpec, mainPort, resources, wgetHealth } from "./common";
+import type { ServiceDescriptor } from "./descriptor";
 
 /**
  * node-exporter with the host's /proc, /sys and / mounted read-only, as upstream documents for
  * containers. It stays on the stack network (DS01's way) so Prometheus reaches it by name.
  */
 export function nodeExporterService(cfg: StackConfig): ServiceSpec {
-  const port = mainPort(cfg, "nodeExporter", "metrics");
+  const port = mainPort(cfg, "nodeExporter");
   return {
     ...baseSpec(cfg, "nodeExporter"),
     args: [
@@ -35,3 +37,20 @@ export function nodeExporterService(cfg: StackConfig): ServiceSpec {
     placement: "perNode",
   };
 }
+
+export const nodeExporter: ServiceDescriptor = {
+  name: "nodeExporter",
+  componentType: "NodeExporter",
+  summary: "node-exporter: the host's CPU, memory, disks, network and filesystems",
+  image: "prom/node-exporter:v1.9.1",
+  port: { name: "metrics", number: 9100 },
+  enabledByDefault: { dev: true, prod: true },
+  scrape: { job: STACK_JOB_NAMES.nodeExporter, interval: "15s", kubernetes: { perNode: true } },
+  probe: { path: "/metrics", kind: "metrics" },
+  build: nodeExporterService,
+  kubernetes: {
+    imageUid: 65534,
+    // As upstream runs it on Kubernetes: the node's own network and process views.
+    clusterSpecs: (_cfg, spec) => [{ ...spec, hostNetwork: true, hostPid: true }],
+  },
+};

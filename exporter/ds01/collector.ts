@@ -202,14 +202,10 @@ export class Ds01Collector implements Collector {
     for (const mig of s.migDevices) {
       migSlots.set({ gpu: mig.gpu, gpu_i_id: mig.gpuInstanceId, slot: mig.slot, mig_uuid: mig.uuid, profile: mig.profile }, 1);
     }
-    const allocated = new SeriesSet<(typeof ds01)["ds01_gpu_allocated"]["labels"][number]>();
-    const equivalents = new SeriesSet<(typeof ds01)["ds01_gpu_equivalents"]["labels"][number]>();
     const userSlots = new Map<string, number>();
     const userDistinctSlots = new Map<string, Set<string>>();
     const userEq = new Map<string, number>();
     for (const a of s.allocations) {
-      allocated.set({ gpu_slot: a.slot, gpu_uuid: a.uuid, profile: a.profile, container: a.container, user: a.user, interface: a.interface }, 1);
-      equivalents.set({ gpu_slot: a.slot, profile: a.profile, container: a.container, user: a.user }, a.gpuEquivalents);
       userSlots.set(a.user, (userSlots.get(a.user) ?? 0) + 1);
       const slots = userDistinctSlots.get(a.user) ?? new Set<string>();
       userDistinctSlots.set(a.user, slots.add(a.slot));
@@ -228,8 +224,17 @@ export class Ds01Collector implements Collector {
     // Everything below runs in one synchronous step: a concurrent scrape sees all old or all new.
     g.ds01_gpu_slot_info.replace(gpuSlots.series());
     g.ds01_mig_slot_info.replace(migSlots.series());
-    g.ds01_gpu_allocated.replace(allocated.series());
-    g.ds01_gpu_equivalents.replace(equivalents.series());
+    // One series an allocation: listed from the snapshot when the family is written, not kept twice.
+    g.ds01_gpu_allocated.replaceWith(() => {
+      const allocated = new SeriesSet<(typeof ds01)["ds01_gpu_allocated"]["labels"][number]>();
+      for (const a of s.allocations) allocated.set({ gpu_slot: a.slot, gpu_uuid: a.uuid, profile: a.profile, container: a.container, user: a.user, interface: a.interface }, 1);
+      return allocated.series();
+    });
+    g.ds01_gpu_equivalents.replaceWith(() => {
+      const equivalents = new SeriesSet<(typeof ds01)["ds01_gpu_equivalents"]["labels"][number]>();
+      for (const a of s.allocations) equivalents.set({ gpu_slot: a.slot, profile: a.profile, container: a.container, user: a.user }, a.gpuEquivalents);
+      return equivalents.series();
+    });
     g.ds01_containers_total.replace([...byStatus.values()].map(({ status, iface, n }) => ({ labels: { status, interface: iface }, value: n })));
     g.ds01_user_containers_count.replace([...userContainers].map(([user, n]) => ({ labels: { user }, value: n })));
     g.ds01_user_mig_allocated.replace(perKey("user", userSlots));

@@ -36,6 +36,8 @@ const enum Fail {
   Fallback = -2,
 }
 
+const EMPTY = new Uint8Array(0);
+
 export class EventLineScanner {
   /** Set when the line has a byte ≥ 0x80 (its UTF-8 must then be checked). */
   high = false;
@@ -46,10 +48,15 @@ export class EventLineScanner {
   typeStart = 0;
   typeEnd = 0;
 
-  private buf: Uint8Array = new Uint8Array(0);
+  private buf: Uint8Array = EMPTY;
   private end = 0;
   /** Set while scanning a string that contained an escape. */
   private escaped = false;
+
+  /** Lets go of the last line's buffer (a read chunk of up to a megabyte) once a read is done. */
+  release(): void {
+    this.buf = EMPTY;
+  }
 
   scan(buf: Uint8Array, start: number, end: number): LineVerdict {
     this.buf = buf;

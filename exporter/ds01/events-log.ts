@@ -80,7 +80,7 @@ export class EventsLog implements Source<EventCounts> {
   private readonly maxLine: number;
   private readonly maxTypes: number;
   private readonly maxSkew: number;
-  private readonly chunk: Buffer;
+  private readonly chunkBytes: number;
   private readonly now: () => number;
   private readonly windows = new Map<string, TimeWindow>();
 
@@ -106,7 +106,7 @@ export class EventsLog implements Source<EventCounts> {
     this.maxLine = opts.maxLineBytes ?? 64 * 1024;
     this.maxTypes = opts.maxEventTypes ?? 500;
     this.maxSkew = opts.maxFutureSkewMs ?? 5 * 60 * 1000;
-    this.chunk = Buffer.allocUnsafe(opts.chunkBytes ?? 1024 * 1024);
+    this.chunkBytes = opts.chunkBytes ?? 1024 * 1024;
     this.now = opts.now ?? Date.now;
   }
 
@@ -143,6 +143,8 @@ export class EventsLog implements Source<EventCounts> {
     const now = this.now();
     this.cutoff = now - this.windowMs;
     this.evictedThisRead = false;
+    // Expired first, so what the windows hold spans one window and what is read joins it.
+    for (const window of this.windows.values()) window.expire(this.cutoff);
     await this.catchUp(now);
     const counts = new Map<string, number>();
     for (const [type, window] of this.windows) {
@@ -157,15 +159,17 @@ export class EventsLog implements Source<EventCounts> {
       // Throws ENOENT while the log does not exist: the source is down until it appears.
       await this.openCurrent();
     }
-    await this.drain(now);
-    let current;
-    try {
-      current = await fs.stat(this.opts.path);
-    } catch (err: unknown) {
+    // The open file and the path are looked at together: one round trip to the file system a
+    // scrape, not two, while the log has not changed.
+    const [own, atPath] = await Promise.allSettled([this.file!.stat(), fs.stat(this.opts.path)]);
+    if (own.status === "rejected") throw own.reason;
+    await this.drain(now, own.value.size);
+    if (atPath.status === "rejected") {
       // Rotated away and not yet recreated: the old file is all there is for now.
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw err;
+      if ((atPath.reason as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw atPath.reason;
     }
+    const current = atPath.value;
     if (current.ino !== this.ino) {
       this.stats.rotations++;
       await this.drain(now);
@@ -185,24 +189,29 @@ export class EventsLog implements Source<EventCounts> {
     this.resetLine();
   }
 
-  /** Reads from the offset to the end of the open file. */
-  private async drain(now: number): Promise<void> {
+  /** Reads from the offset to the end of the open file (its size as just seen, if known). */
+  private async drain(now: number, knownSize?: number): Promise<void> {
     const file = this.file;
     if (!file) return;
-    const size = (await file.stat()).size;
+    const size = knownSize ?? (await file.stat()).size;
     if (size < this.offset) {
       this.stats.truncations++;
       this.offset = 0;
       this.resetLine();
     }
+    if (this.offset >= size) return;
+    // Sized to what is new and dropped after the read: the first read of a large log needs
+    // the full chunk, a scrape's read of a few appended lines does not keep a megabyte alive.
+    const chunk = Buffer.allocUnsafe(Math.min(this.chunkBytes, size - this.offset));
     while (this.offset < size) {
-      const want = Math.min(this.chunk.length, size - this.offset);
-      const { bytesRead } = await file.read(this.chunk, 0, want, this.offset);
+      const want = Math.min(chunk.length, size - this.offset);
+      const { bytesRead } = await file.read(chunk, 0, want, this.offset);
       if (bytesRead === 0) break;
       this.offset += bytesRead;
       this.stats.bytesRead += bytesRead;
-      this.scan(this.chunk.subarray(0, bytesRead), now);
+      this.scan(chunk.subarray(0, bytesRead), now);
     }
+    this.scanner.release();
   }
 
   private scan(buf: Buffer, now: number): void {

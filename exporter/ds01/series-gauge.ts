@@ -3,19 +3,26 @@ import { escapeLabelValue, escapeText, sampleValue, type PrerenderedMetric } fro
 
 const RENDER_BLOCK_CHARS = 64 * 1024;
 
+/** One series of a family: its label values and its value. */
+export interface Series<T extends string> {
+  readonly labels: LabelValues<T>;
+  readonly value: number;
+}
+
 /**
  * A gauge whose series are replaced as a whole (one DS01 snapshot at a time) rather than set
- * one by one. The series live in a prebuilt array, so get() copies nothing; and the family's
- * exposition is written once after each replace(), kept as UTF-8 bytes and handed as they are
- * to every scrape (see renderMetrics), so a scrape of thousands of unchanged series formats
- * and copies nothing. prom-client's own Registry.metrics() still works on it,
- * through get(), and writes the same text.
+ * one by one. It keeps no series of its own: replaceWith() hands it a function that lists them
+ * from data the caller holds anyway (the snapshot), and the family's exposition is written from
+ * it once after each replacement, kept as UTF-8 bytes and handed as they are to every scrape
+ * (see renderMetrics). A scrape of thousands of unchanged series formats and copies nothing, and
+ * memory holds their text once instead of their label objects as well. prom-client's own
+ * Registry.metrics() still works on it, through get(), and writes the same text.
  *
  * `exposedAs: "counter"` publishes a family whose values are counters read elsewhere (a
  * cgroup's CPU time): replaced whole like a gauge's, typed as the counter it is.
  */
 export class SeriesGauge<T extends string> extends Gauge<T> implements PrerenderedMetric {
-  private values: MetricValue<T>[] = [];
+  private list: () => Iterable<Series<T>> = () => [];
   private text: Buffer | undefined;
   private readonly exposedAs: "gauge" | "counter";
 
@@ -26,8 +33,16 @@ export class SeriesGauge<T extends string> extends Gauge<T> implements Prerender
   }
 
   /** Replaces every series at once; synchronous, so no scrape can see half of it. */
-  replace(series: ReadonlyArray<{ labels: LabelValues<T>; value: number }>): void {
-    this.values = series.map((s) => ({ value: s.value, labels: { ...s.labels } }));
+  replace(series: ReadonlyArray<Series<T>>): void {
+    this.replaceWith(() => series);
+  }
+
+  /**
+   * Replaces every series at once with those `list` yields, in its order. `list` must yield the
+   * same series each time it is called (it reads data that does not change, such as a snapshot).
+   */
+  replaceWith(list: () => Iterable<Series<T>>): void {
+    this.list = list;
     this.text = undefined;
   }
 
@@ -38,8 +53,10 @@ export class SeriesGauge<T extends string> extends Gauge<T> implements Prerender
 
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
     const base = await super.get();
+    const values: MetricValue<T>[] = [];
+    for (const { labels, value } of this.list()) values.push({ value, labels: { ...labels } });
     // prom-client's typings declare a numeric enum; at run time the type is the string it writes.
-    return { ...base, type: this.exposedAs as unknown as typeof base.type, values: this.values };
+    return { ...base, type: this.exposedAs as unknown as typeof base.type, values };
   }
 
   exposition(): Buffer {
@@ -57,7 +74,7 @@ export class SeriesGauge<T extends string> extends Gauge<T> implements Prerender
     const name = escapeText(self.name);
     const blocks: Buffer[] = [];
     let text = `# HELP ${name} ${escapeText(self.help)}\n# TYPE ${name} ${this.exposedAs}`;
-    for (const { labels, value } of this.values) {
+    for (const { labels, value } of this.list()) {
       let pairs = "";
       for (const [label, v] of Object.entries(labels)) {
         pairs += `${pairs ? "," : ""}${label}="${typeof v === "string" ? escapeLabelValue(v) : String(v)}"`;

@@ -99,9 +99,13 @@ export class StateFileSource implements Source<Ds01Snapshot> {
   }
 
   async read(): Promise<Ds01Snapshot> {
-    const stat = await fs.stat(this.opts.path);
+    // Both checked at once: a scrape waits for one round trip to the file system, not two.
+    const [statted, mapped] = await Promise.allSettled([fs.stat(this.opts.path), this.deviceMap?.load()]);
+    if (statted.status === "rejected") throw statted.reason;
+    const stat = statted.value;
     if (!stat.isFile()) throw new Error(`state file ${this.opts.path} is not a regular file`);
-    const devices = this.deviceMap ? await this.deviceMap.load() : undefined;
+    if (mapped.status === "rejected") throw mapped.reason;
+    const devices = mapped.value;
     const key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
     if (key !== this.key || devices !== this.mapUsed || !this.result) {
       this.key = key;

@@ -340,6 +340,54 @@ nul
       }
     }
   });
+
+  it("window: real clock times stay exact to the millisecond for months, and across spans beyond 32 bits", () => {
+    // A day's window sliding over 60 days of epoch-ms timestamps: the 32-bit offsets move their base.
+    const day = 24 * HOUR;
+    const start = Date.parse("2026-01-01T00:00:00.000Z");
+    const sliding = new TimeWindow();
+    const kept: number[] = [];
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let t = start; t < start + 60 * day; t += Math.floor(rand() * 600_000) + 1) {
+      // Now and then an event written late, up to a minute out of order.
+      const at = rand() < 0.05 ? t - Math.floor(rand() * 60_000) : t;
+      sliding.add(at);
+      kept.push(at);
+      if (rand() < 0.02) {
+        const cutoff = t - day;
+        sliding.expire(cutoff);
+        kept.splice(0, kept.length, ...kept.filter((x) => x > cutoff));
+        expect(sliding.count).toBe(kept.length);
+        // One millisecond either side of an event is the difference of exactly that event.
+        const edge = kept[kept.length >> 1]!;
+        const probe = new TimeWindow();
+        for (const x of kept) probe.add(x);
+        probe.expire(edge - 1);
+        const atOrAfter = kept.filter((x) => x > edge - 1).length;
+        expect(probe.count).toBe(atOrAfter);
+        probe.expire(edge);
+        expect(probe.count).toBe(atOrAfter - kept.filter((x) => x === edge).length);
+      }
+    }
+    // A window holding events 40 days apart (more than 2^31 ms) keeps both, in either order.
+    for (const order of [
+      [start, start + 40 * day, start + 20 * day],
+      [start + 40 * day, start, start + 20 * day],
+    ]) {
+      const wide = new TimeWindow();
+      for (const t of order) wide.add(t);
+      expect(wide.count).toBe(3);
+      wide.expire(start);
+      expect(wide.count).toBe(2);
+      wide.expire(start + 20 * day);
+      expect(wide.count).toBe(1);
+      wide.expire(start + 40 * day - 1);
+      expect(wide.count).toBe(1);
+      wide.expire(start + 40 * day);
+      expect(wide.count).toBe(0);
+    }
+  });
 });
 
 describe("state dir source", () => {

@@ -9,6 +9,8 @@ import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+import { ClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
+import { ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
@@ -33,6 +35,8 @@ const MODELS: Readonly<Record<string, (o: never) => Model>> = {
   DaemonSet: (o) => new DaemonSet(o),
   Role: (o) => new Role(o),
   RoleBinding: (o) => new RoleBinding(o),
+  ClusterRole: (o) => new ClusterRole(o),
+  ClusterRoleBinding: (o) => new ClusterRoleBinding(o),
   NetworkPolicy: (o) => new NetworkPolicy(o),
   Ingress: (o) => new Ingress(o),
   PodDisruptionBudget: (o) => new PodDisruptionBudget(o),

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { DcgmExporter, DockerPlatform, NodeExporter, validateStackConfig } from "../../components";
+import { DcgmExporter, DockerPlatform, NodeExporter, serviceConfig } from "../../components";
 
 interface Registered {
   readonly type: string;
@@ -22,19 +22,15 @@ describe("a component used on its own from another program (docs/stack.md exampl
       "gpu-node-12",
       false,
     );
-    const config = validateStackConfig({
-      plain: {
-        profile: "prod",
-        bindAddress: "10.0.0.12",
-        exposeUnauthenticated: true,
-        components: { prometheus: false, alertmanager: false, grafana: false, cadvisor: false, exporter: false, nodeExporter: true, dcgmExporter: true },
-        gpu: { devices: "all" },
-      },
-      secretKeys: [],
-    });
+    // Only the two services on, the rest as in a stack file; the components take the platform's config.
+    const config = serviceConfig(["nodeExporter", "dcgmExporter"], { profile: "prod", bindAddress: "10.0.0.12", exposeUnauthenticated: true, gpu: { devices: "all" } });
+    expect(Object.entries(config.components).filter(([, on]) => on).map(([s]) => s)).toEqual(["nodeExporter", "dcgmExporter"]);
     const platform = new DockerPlatform("gpu-node-12", { config, secrets: {} });
-    const node = new NodeExporter("node-exporter", { config, platform });
-    const dcgm = new DcgmExporter("dcgm-exporter", { config, platform });
+    const node = new NodeExporter("node-exporter", { platform });
+    // A transform patches the spec before it is deployed; the created container is reachable from the component.
+    const dcgm = new DcgmExporter("dcgm-exporter", { platform, transform: (spec) => ({ ...spec, resources: { ...spec.resources, memoryLimit: "1Gi" } }) });
+    expect(dcgm.deployed.container).toBeDefined();
+    expect(dcgm.spec.resources.memoryLimit).toBe("1Gi");
     const urls = await Promise.all([node.url, dcgm.url].map((u) => new Promise((r) => u.apply(r))));
     expect(urls).toEqual(["http://10.0.0.12:9100", "http://10.0.0.12:9400"]);
     // Registrations finish asynchronously; wait (bounded) for both containers.
@@ -45,6 +41,7 @@ describe("a component used on its own from another program (docs/stack.md exampl
     const containers = registered.filter((r) => r.type === "docker:index/container:Container");
     expect(containers.map((c) => c.inputs["name"]).sort()).toEqual(["gpu-monitoring-dcgm-exporter", "gpu-monitoring-node-exporter"]);
     for (const c of containers) expect((c.inputs["ports"] as { ip: string }[])[0]!.ip).toBe("10.0.0.12");
+    expect(containers.find((c) => c.inputs["name"] === "gpu-monitoring-dcgm-exporter")?.inputs["memory"]).toBe(1024);
     expect(registered.filter((r) => r.type === "docker:index/network:Network")).toHaveLength(1);
     expect(registered.map((r) => r.type)).toEqual(expect.arrayContaining(["gpu-monitoring:services:NodeExporter", "gpu-monitoring:services:DcgmExporter"]));
   });

@@ -1,3 +1,4 @@
+import { findServiceDescriptor } from "../../services/registry";
 import type { HealthCheckSpec, ServiceSpec } from "../../spec";
 
 /**
@@ -43,8 +44,8 @@ export function healthcheck(spec: Pick<ServiceSpec, "healthCheck" | "healthComma
     interval: "30s",
     timeout: "10s",
     retries: 3,
-    // DCGM takes up to a minute to open the GPUs.
-    startPeriod: spec.name === "dcgmExporter" ? "60s" : "30s",
+    // Slow starters (DCGM opening the GPUs) say so in their descriptor.
+    startPeriod: findServiceDescriptor(spec.name)?.docker?.healthStartPeriod ?? "30s",
   };
 }
 

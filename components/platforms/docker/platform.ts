@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SecretValues, StackConfig } from "../../config";
 import { dataResourceOptions, type DeployedService, type ServicePlatform } from "../../platform";
 import { kebab } from "../../render";
+import { findServiceDescriptor } from "../../services/registry";
 import type { ServiceSpec } from "../../spec";
 import { cpus, dockerReadOnlyRoot, gpuCapability, healthcheck, memoryMb, uidOf } from "./convert";
 
@@ -33,10 +34,10 @@ const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
  * name), and per service an image, its volumes and its container. Published ports bind to the
  * configured address (127.0.0.1 unless changed).
  */
-export class DockerPlatform extends pulumi.ComponentResource implements ServicePlatform {
+export class DockerPlatform extends pulumi.ComponentResource implements ServicePlatform<DockerService> {
   readonly kind = "docker" as const;
   readonly network: docker.Network;
-  private readonly config: StackConfig;
+  readonly config: StackConfig;
   private readonly secrets: SecretValues;
   private readonly buildContext: string;
   /** This platform's Pulumi name: data volumes are named after it, not after namePrefix. */
@@ -162,14 +163,15 @@ export class DockerPlatform extends pulumi.ComponentResource implements ServiceP
   }
 
   private image(spec: ServiceSpec, parent: pulumi.Resource): docker.RemoteImage {
-    const build = spec.name === "exporter" && this.config.exporter.buildImage;
+    const recipe = findServiceDescriptor(spec.name)?.docker?.build;
+    const build = recipe && recipe.when(this.config) ? recipe : undefined;
     return new docker.RemoteImage(
       `${spec.resourceName}-image`,
       {
         name: spec.image,
         // Removing the stack must not delete images other containers on the host may use.
         keepLocally: true,
-        ...(build ? { build: { context: this.buildContext, dockerfile: "exporter/Dockerfile" } } : {}),
+        ...(build ? { build: { context: this.buildContext, dockerfile: build.dockerfile } } : {}),
       },
       { parent },
     );

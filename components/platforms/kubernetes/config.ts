@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { STACK_JOB_NAMES } from "../../../metrics/jobs";
+import type { BuiltinServiceName } from "../../spec";
 import { hostPath, outputDir } from "../../config/paths";
 import { credentialFreeUrl } from "../../config/url";
 
@@ -122,17 +124,14 @@ const resourcesSchema = z.strictObject({
 });
 export type ResourceOverride = z.infer<typeof resourcesSchema>;
 
-const resourcesPerComponentSchema = z
-  .strictObject({
-    prometheus: resourcesSchema.optional(),
-    alertmanager: resourcesSchema.optional(),
-    grafana: resourcesSchema.optional(),
-    nodeExporter: resourcesSchema.optional(),
-    dcgmExporter: resourcesSchema.optional(),
-    cadvisor: resourcesSchema.optional(),
-    exporter: resourcesSchema.optional(),
-  })
-  .prefault({});
+/** `kubernetes.resources.<service>` for each registered service. */
+function resourcesPerServiceSchema(services: readonly string[]) {
+  const shape = Object.fromEntries(services.map((s) => [s, resourcesSchema.optional()])) as { [K in BuiltinServiceName]: z.ZodOptional<typeof resourcesSchema> } & Record<
+    string,
+    z.ZodOptional<typeof resourcesSchema>
+  >;
+  return z.strictObject(shape).prefault({});
+}
 
 /**
  * How our exporter runs: a Deployment for cluster-wide sources (the DRM API), a DaemonSet on GPU
@@ -142,7 +141,7 @@ const resourcesPerComponentSchema = z
 const exporterWorkloadsSchema = z.enum(["auto", "deployment", "daemonSet", "both"]).default("auto");
 export type ExporterWorkloads = z.infer<typeof exporterWorkloadsSchema>;
 
-const kubernetesObject = z.strictObject({
+const kubernetesObject = (services: readonly string[]) => z.strictObject({
   namespace: dnsLabel.default("monitoring"),
   /** false when the namespace is managed elsewhere (it must exist before `pulumi up`). */
   createNamespace: z.boolean().default(true),
@@ -153,7 +152,7 @@ const kubernetesObject = z.strictObject({
   grafana: grafanaSchema,
   exporterWorkloads: exporterWorkloadsSchema,
   /** Per-component requests/limits, overriding the service defaults field by field. */
-  resources: resourcesPerComponentSchema,
+  resources: resourcesPerServiceSchema(services),
   /** NetworkPolicies need a CNI that enforces them (Calico, Cilium, ...); harmless where none does. */
   networkPolicies: z.boolean().default(true),
   /**
@@ -165,5 +164,12 @@ const kubernetesObject = z.strictObject({
   context: z.string().min(1).optional(),
 });
 
-export const kubernetesSchema = kubernetesObject.default(() => kubernetesObject.parse({}));
+/** The `kubernetes` settings of a stack whose services are these (their `kubernetes.resources.<service>` keys). */
+export function kubernetesSchemaFor(services: readonly string[]) {
+  const object = kubernetesObject(services);
+  return object.default(() => object.parse({}));
+}
+
+/** The `kubernetes` settings with the built-in services. */
+export const kubernetesSchema = kubernetesSchemaFor(Object.keys(STACK_JOB_NAMES));
 export type KubernetesConfig = z.infer<typeof kubernetesSchema>;

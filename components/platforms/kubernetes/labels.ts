@@ -35,3 +35,8 @@ export function objectLabels(
 export function componentSelector(service: ServiceName): Record<string, string> {
   return { [COMPONENT_LABEL]: componentName(service), [PART_OF_LABEL]: PART_OF };
 }
+
+/** The headless Service of a StatefulSet, which gives its pods stable DNS names (peers find each other by them). */
+export function headlessServiceName(workloadName: string): string {
+  return `${workloadName}-headless`;
+}

@@ -27,6 +27,14 @@ export type Manifest =
       roleRef: k8s.types.input.rbac.v1.RoleRef;
       subjects: k8s.types.input.rbac.v1.Subject[];
     }
+  | { apiVersion: "rbac.authorization.k8s.io/v1"; kind: "ClusterRole"; metadata: Meta; rules: k8s.types.input.rbac.v1.PolicyRule[] }
+  | {
+      apiVersion: "rbac.authorization.k8s.io/v1";
+      kind: "ClusterRoleBinding";
+      metadata: Meta;
+      roleRef: k8s.types.input.rbac.v1.RoleRef;
+      subjects: k8s.types.input.rbac.v1.Subject[];
+    }
   | { apiVersion: "networking.k8s.io/v1"; kind: "NetworkPolicy"; metadata: Meta; spec: k8s.types.input.networking.v1.NetworkPolicySpec }
   | { apiVersion: "networking.k8s.io/v1"; kind: "Ingress"; metadata: Meta; spec: k8s.types.input.networking.v1.IngressSpec }
   | { apiVersion: "policy/v1"; kind: "PodDisruptionBudget"; metadata: Meta; spec: k8s.types.input.policy.v1.PodDisruptionBudgetSpec };

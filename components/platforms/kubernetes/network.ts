@@ -1,23 +1,22 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { StackConfig } from "../../config/resolve";
+import type { PodAdditions } from "../../services/descriptor";
+import { registeredServices } from "../../services/registry";
 import type { ServiceName, ServiceSpec } from "../../spec";
 import { PART_OF, PART_OF_LABEL, componentName, componentSelector, objectLabels } from "./labels";
 import type { ManifestOf } from "./manifest";
 
 /**
  * NetworkPolicies. The namespace denies all ingress and egress by default (namespacePolicies);
- * then ingress per service: exporters accept only Prometheus; Prometheus accepts Grafana (and its
- * own replicas, which scrape each other); Alertmanager accepts Prometheus and Grafana, and its
- * peers on the gossip port; Grafana accepts Prometheus' scrape, and everyone only when its
- * Ingress is enabled (the ingress controller's namespace is not known here). Egress: DNS and the
- * namespace's own pods for all, and per service only the ports it needs beyond (egressPorts).
- * Policies do not apply to hostNetwork pods (node-exporter), which are reachable on the node IP.
+ * then ingress per service, from the services its descriptor names (`kubernetes.ingressFrom`,
+ * Prometheus only by default, as for an exporter) and from its own peers on their gossip ports.
+ * Egress: DNS and the namespace's own pods for all, and per service only the ports its
+ * descriptor asks for beyond (egressPorts). Policies do not apply to hostNetwork pods
+ * (node-exporter), which are reachable on the node IP.
  */
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type Rule = k8s.types.input.networking.v1.NetworkPolicyIngressRule;
-
-const EXPORTERS: readonly ServiceName[] = ["nodeExporter", "dcgmExporter", "cadvisor", "exporter"];
 
 function from(...services: ServiceName[]): Peer[] {
   return services.map((s) => ({ podSelector: { matchLabels: componentSelector(s) } }));
@@ -31,40 +30,21 @@ export interface PolicyOptions {
   readonly namespace: string;
   /** Services running in the stack (who may be allowed in). */
   readonly enabled: ReadonlySet<ServiceName>;
-  readonly grafanaIngress: boolean;
-  /** Alertmanager gossip port, when it runs as a cluster. */
-  readonly alertmanagerClusterPort?: number;
+  /** Who may connect to the service's ports (its descriptor's `kubernetes.ingressFrom`). */
+  readonly from: readonly ServiceName[] | "anyone";
+  /** Ports the service's own pods reach each other on. */
+  readonly peerPorts: PodAdditions["peerPorts"];
 }
 
-/** Who may reach the pods of one service; undefined for a service with no port. */
+/** Who may reach the pods of one service. */
 function ingressRules(spec: ServiceSpec, o: PolicyOptions): Rule[] {
-  const has = (s: ServiceName) => o.enabled.has(s);
-  const present = (...services: ServiceName[]) => services.filter(has);
-  const allow = (services: ServiceName[]): Rule[] => (services.length ? [{ from: from(...services), ports: tcp(spec) }] : []);
-  if (EXPORTERS.includes(spec.name)) return allow(present("prometheus"));
-  switch (spec.name) {
-    case "prometheus":
-      return allow(present("prometheus", "grafana"));
-    case "alertmanager":
-      return [
-        ...allow(present("prometheus", "grafana")),
-        ...(o.alertmanagerClusterPort !== undefined
-          ? [
-              {
-                from: from("alertmanager"),
-                ports: [
-                  { protocol: "TCP", port: o.alertmanagerClusterPort },
-                  { protocol: "UDP", port: o.alertmanagerClusterPort },
-                ],
-              },
-            ]
-          : []),
-      ];
-    case "grafana":
-      return o.grafanaIngress ? [{ ports: tcp(spec) }] : allow(present("prometheus"));
-    default:
-      return [];
-  }
+  if (o.from === "anyone") return [{ ports: tcp(spec) }];
+  const present = o.from.filter((s) => o.enabled.has(s));
+  const peers = (o.peerPorts ?? []).flatMap((p) => p.protocols.map((protocol) => ({ protocol, port: p.port })));
+  return [
+    ...(present.length ? [{ from: from(...present), ports: tcp(spec) }] : []),
+    ...(peers.length ? [{ from: from(spec.name), ports: peers }] : []),
+  ];
 }
 
 /**
@@ -88,31 +68,25 @@ export function networkPolicyFor(spec: ServiceSpec, o: PolicyOptions): ManifestO
 /** Ports a service opens connections to outside the namespace; computed from the stack config. */
 export type EgressPorts = Readonly<Partial<Record<ServiceName, readonly number[]>>>;
 
-function portOfUrl(raw: string): number {
-  const u = new URL(raw);
-  return u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
-}
-
 /**
- * Where each service must reach beyond the namespace: Prometheus the API server (service
- * discovery), node-exporter on the nodes' own network, remote-write endpoints and extra scrape
- * targets; Alertmanager its receivers; the DS01/DRM exporter the DRM coordinator. Everything else
- * is denied by the namespace's default-deny policy.
+ * Where each service must reach beyond the namespace, from its descriptor's
+ * `kubernetes.egress`: the API server (443 and 6443) and the ports the stack config names
+ * (remote-write endpoints, receivers, the DRM coordinator). Everything else is denied by the
+ * namespace's default-deny policy.
  */
 export function egressPorts(cfg: StackConfig): EgressPorts {
-  const prometheus = new Set<number>([443, 6443, cfg.ports.nodeExporter]);
-  for (const rw of cfg.kubernetes.prometheus.remoteWrite) prometheus.add(portOfUrl(rw.url));
-  for (const t of cfg.extraScrapeTargets) for (const target of t.targets) prometheus.add(Number(target.split(":").pop()));
-  const alertmanager = new Set<number>();
-  for (const r of cfg.alerting.receivers) {
-    if (r.type === "email") alertmanager.add(Number(r.smarthost.split(":").pop()));
-    else if (r.type === "webhook") alertmanager.add(portOfUrl(r.url));
-    else if (r.type === "slack") alertmanager.add(443);
+  const out: Record<string, number[]> = {};
+  for (const d of registeredServices()) {
+    const egress = d.kubernetes?.egress;
+    if (!egress) continue;
+    const ports = new Set<number>([...(egress.apiServer ? API_SERVER_PORTS : []), ...(egress.ports?.(cfg) ?? [])]);
+    out[d.name] = [...ports].sort((a, b) => a - b);
   }
-  const exporter = cfg.exporter.drmUrl ? [portOfUrl(cfg.exporter.drmUrl)] : [];
-  const sorted = (s: Set<number>): number[] => [...s].sort((a, b) => a - b);
-  return { prometheus: sorted(prometheus), alertmanager: sorted(alertmanager), exporter };
+  return out;
 }
+
+/** The API server's ports: 443 behind the `kubernetes` Service, 6443 on the control-plane nodes. */
+const API_SERVER_PORTS = [443, 6443];
 
 /**
  * The namespace's baseline: nothing in or out (default-deny, ingress and egress), then DNS to

@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, type SecretValues, type StackConfig } from "../../config";
 import { dataResourceOptions, type DeployedService, type ServicePlatform } from "../../platform";
 import type { BundleOptions } from "../../render";
-import { runsService } from "../../services";
-import { SERVICE_NAMES, type ServiceSpec } from "../../spec";
+import { findServiceDescriptor, registeredServices, runsService } from "../../services";
+import type { ServiceSpec } from "../../spec";
 import type { Manifest } from "./manifest";
 import { kubernetesConfigProblems } from "./checks";
 import { egressPorts } from "./network";
@@ -31,12 +31,12 @@ export interface KubernetesService extends DeployedService {
  * provider: the kubeconfig context from the config, or, with `renderYamlToDirectory`, a provider
  * that writes manifests to that directory and creates nothing (GitOps).
  */
-export class KubernetesPlatform extends pulumi.ComponentResource implements ServicePlatform {
+export class KubernetesPlatform extends pulumi.ComponentResource implements ServicePlatform<KubernetesService> {
   readonly kind = "kubernetes" as const;
   readonly bundleOptions: BundleOptions;
   readonly provider: k8s.Provider;
   readonly namespace?: k8s.core.v1.Namespace;
-  private readonly config: StackConfig;
+  readonly config: StackConfig;
   private readonly secrets: SecretValues;
   private readonly context: ManifestContext;
   /** Objects created so far, by kind/name: objects every service carries (the namespace's NetworkPolicies) are created once. */
@@ -68,7 +68,7 @@ export class KubernetesPlatform extends pulumi.ComponentResource implements Serv
     this.context = {
       kubernetes: kc,
       secretValue: (key) => this.secret(key),
-      enabled: new Set(SERVICE_NAMES.filter((s) => runsService(args.config, s))),
+      enabled: new Set(registeredServices().filter((d) => runsService(args.config, d.name)).map((d) => d.name)),
       egress: egressPorts(args.config),
     };
     if (kc.createNamespace) {
@@ -103,10 +103,10 @@ export class KubernetesPlatform extends pulumi.ComponentResource implements Serv
     return { objects, url: pulumi.output(this.urlOf(spec)) };
   }
 
-  /** In-cluster URL of the service (reach it with `kubectl port-forward`), or Grafana's Ingress. */
+  /** In-cluster URL of the service (reach it with `kubectl port-forward`), or the one its descriptor gives (Grafana's Ingress). */
   private urlOf(spec: ServiceSpec): string {
-    const ing = this.config.kubernetes.grafana.ingress;
-    if (spec.name === "grafana" && ing.enabled && ing.host) return `${ing.tlsSecretName ? "https" : "http"}://${ing.host}/`;
+    const own = findServiceDescriptor(spec.name)?.kubernetes?.url?.(this.config);
+    if (own) return own;
     const port = spec.ports[0];
     return port ? `http://${spec.resourceName}.${this.config.kubernetes.namespace}.svc:${port.containerPort}` : "";
   }
@@ -143,6 +143,10 @@ export function createObject(name: string, m: Manifest, opts: pulumi.CustomResou
       return new k8s.rbac.v1.Role(name, { metadata: m.metadata, rules: m.rules }, opts);
     case "RoleBinding":
       return new k8s.rbac.v1.RoleBinding(name, { metadata: m.metadata, roleRef: m.roleRef, subjects: m.subjects }, opts);
+    case "ClusterRole":
+      return new k8s.rbac.v1.ClusterRole(name, { metadata: m.metadata, rules: m.rules }, opts);
+    case "ClusterRoleBinding":
+      return new k8s.rbac.v1.ClusterRoleBinding(name, { metadata: m.metadata, roleRef: m.roleRef, subjects: m.subjects }, opts);
     case "NetworkPolicy":
       return new k8s.networking.v1.NetworkPolicy(name, { metadata: m.metadata, spec: m.spec }, opts);
     case "Ingress":

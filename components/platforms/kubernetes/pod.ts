@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
-import type { HealthCheckSpec, ServiceName, ServiceSpec } from "../../spec";
+import { findServiceDescriptor } from "../../services/registry";
+import type { HealthCheckSpec, ServiceSpec } from "../../spec";
 import type { KubernetesConfig, ResourceOverride } from "./config";
 import type { FileObjects } from "./files";
 import { objectLabels, selectorLabels } from "./labels";
@@ -11,27 +12,21 @@ type Probe = k8s.types.input.core.v1.Probe;
 /** Pod template annotation holding the sha256 of the config files: a config change rolls the pods. */
 export const CONFIG_CHECKSUM_ANNOTATION = "gpu-monitoring/config-sha256";
 
+/** `nobody`, the user most exporter images declare. */
+const DEFAULT_IMAGE_UID = 65534;
+
 /**
  * The image's user where the spec keeps it. The upstream images declare `USER nobody` by name,
- * which kubelet cannot check against runAsNonRoot, so the numeric id is set here.
- * dcgmExporter and cadvisor run as root: DCGM's host engine needs root to open the GPU devices
- * and the kubelet pod-resources socket (root-owned, 0700 directory); cAdvisor reads root-only
- * cgroup and container-runtime state. Both drop every capability they do not need.
+ * which kubelet cannot check against runAsNonRoot, so the numeric id comes from the service's
+ * descriptor (`kubernetes.imageUid`, default 65534). The DCGM exporter and cAdvisor run as root:
+ * DCGM's host engine needs root to open the GPU devices and the kubelet pod-resources socket
+ * (root-owned, 0700 directory); cAdvisor reads root-only cgroup and container-runtime state.
+ * Both drop every capability they do not need.
  */
-const IMAGE_UID: Readonly<Record<ServiceName, number>> = {
-  prometheus: 65534,
-  alertmanager: 65534,
-  grafana: 472,
-  nodeExporter: 65534,
-  dcgmExporter: 0,
-  cadvisor: 0,
-  exporter: 65534,
-};
-
 export function runAs(spec: ServiceSpec): { uid: number; gid: number } {
   const m = /^(\d+)(?::(\d+))?$/.exec(spec.user ?? "");
   if (m) return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
-  const uid = IMAGE_UID[spec.name];
+  const uid = findServiceDescriptor(spec.name)?.kubernetes?.imageUid ?? DEFAULT_IMAGE_UID;
   return { uid, gid: uid };
 }
 

@@ -1,20 +1,22 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
-import { parse } from "yaml";
+import type { ApiAccess, KubernetesNeeds, KubernetesWorkload, PodAdditions } from "../../services/descriptor";
+import { serviceDescriptor } from "../../services/registry";
 import type { ServiceName, ServiceSpec } from "../../spec";
 import type { KubernetesConfig } from "./config";
-import { sdRolesUsed, type KubernetesSdConfig } from "./discovery";
 import { fileObjects } from "./files";
-import { PART_OF, PART_OF_LABEL, objectLabels, selectorLabels } from "./labels";
+import { PART_OF, PART_OF_LABEL, headlessServiceName, objectLabels, selectorLabels } from "./labels";
 import type { Manifest, ManifestOf } from "./manifest";
 import { egressPolicyFor, namespacePolicies, networkPolicyFor, type EgressPorts } from "./network";
 import { podTemplate, type NodePlacement } from "./pod";
-import { discoveryRules } from "./rbac";
+
+export { ALERTMANAGER_CLUSTER_PORT, discoveryConfigsOf } from "../../services";
 
 /**
  * Every Kubernetes object of the stack, as plain data, from the service specs and the Kubernetes
  * settings. Pure: the same input gives the same objects, so tests and `render` see exactly what
- * `pulumi up` applies.
+ * `pulumi up` applies. What a service needs beyond the standard objects (a StatefulSet, API
+ * access, gossip peers, an Ingress) comes from its descriptor's `kubernetes` section.
  */
 export interface ManifestInput {
   /** Cluster specs of the running services (kubernetesServiceSpecs); Prometheus' carries the discovery config. */
@@ -26,45 +28,7 @@ export interface ManifestInput {
   readonly egress?: EgressPorts;
 }
 
-/** Alertmanager's gossip port (its default). */
-export const ALERTMANAGER_CLUSTER_PORT = 9094;
-/** Where kubelet's pod-resources socket is mounted in the DCGM exporter (its documented path). */
-const POD_RESOURCES_MOUNT = "/var/lib/kubelet/pod-resources";
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-type EnvVar = k8s.types.input.core.v1.EnvVar;
-const fieldEnv = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-
-export function headlessServiceName(workloadName: string): string {
-  return `${workloadName}-headless`;
-}
-
-/** `--flag=value` args with the given flag names removed. */
-function withoutFlags(args: readonly string[], prefixes: readonly string[]): string[] {
-  return args.filter((a) => !prefixes.some((p) => a === p || a.startsWith(`${p}=`)));
-}
-
-/** Major version of an image tag like `v2.53.0`; undefined for digests or unknown tags. */
-function imageMajor(image: string): number | undefined {
-  const m = /:v?(\d+)\.\d+/.exec(image.split("@")[0] ?? "");
-  return m ? Number(m[1]) : undefined;
-}
-
-/** Kubernetes SD configs in a rendered prometheus.yml (scrape jobs and Alertmanager discovery). */
-export function discoveryConfigsOf(prometheusYml: string): { kubernetes_sd_configs?: KubernetesSdConfig[] }[] {
-  const doc = (parse(prometheusYml) ?? {}) as {
-    scrape_configs?: { kubernetes_sd_configs?: KubernetesSdConfig[] }[];
-    alerting?: { alertmanagers?: { kubernetes_sd_configs?: KubernetesSdConfig[] }[] };
-  };
-  return [...(doc.scrape_configs ?? []), ...(doc.alerting?.alertmanagers ?? [])];
-}
-
-function prometheusYmlOf(spec: ServiceSpec): string {
-  const file = spec.configFiles.find((f) => f.path.endsWith("/prometheus.yml"));
-  if (!file) throw new Error("prometheus: the spec has no prometheus.yml config file");
-  return file.content;
-}
 
 interface Workload {
   readonly kind: "StatefulSet" | "Deployment" | "DaemonSet";
@@ -72,49 +36,39 @@ interface Workload {
   readonly spec: ServiceSpec;
   readonly placement: NodePlacement;
   readonly replicas: number;
+  readonly needs: KubernetesNeeds;
 }
 
 /**
- * The workload that runs a spec. Prometheus and Alertmanager keep per-replica state, so they are
- * StatefulSets; everything else follows the spec's placement. Grafana runs one replica: its
- * SQLite database lives on a ReadWriteOnce volume.
+ * The workload that runs a spec: the kind its descriptor names (StatefulSets for per-replica
+ * state), else the spec's placement: one pod per node, per GPU node, or a Deployment.
  */
 function workloadOf(spec: ServiceSpec, kc: KubernetesConfig): Workload {
+  const needs = serviceDescriptor(spec.name).kubernetes ?? {};
   const name = spec.resourceName;
-  switch (spec.name) {
-    case "prometheus":
-      return { kind: "StatefulSet", name, spec, placement: "anyNode", replicas: kc.prometheus.replicas };
-    case "alertmanager":
-      return { kind: "StatefulSet", name, spec, placement: "anyNode", replicas: kc.alertmanager.replicas };
-    case "dcgmExporter":
-      return { kind: "DaemonSet", name, spec: withPodResources(spec, kc), placement: "gpuNodes", replicas: 1 };
-    default:
-      switch (spec.placement) {
-        case "perNode":
-          return { kind: "DaemonSet", name, spec, placement: "allNodes", replicas: 1 };
-        case "gpuNodes":
-          return { kind: "DaemonSet", name, spec, placement: "gpuNodes", replicas: 1 };
-        case "cluster":
-          return { kind: "Deployment", name, spec, placement: "anyNode", replicas: 1 };
-      }
-  }
-}
-
-/** DCGM exporter maps GPUs to pods through kubelet's pod-resources API, read-only. */
-function withPodResources(spec: ServiceSpec, kc: KubernetesConfig): ServiceSpec {
-  const mounts = spec.hostMounts.filter((m) => m.mountPath !== POD_RESOURCES_MOUNT);
+  const placed: Pick<Workload, "kind" | "placement"> =
+    spec.placement === "perNode"
+      ? { kind: "DaemonSet", placement: "allNodes" }
+      : spec.placement === "gpuNodes"
+        ? { kind: "DaemonSet", placement: "gpuNodes" }
+        : { kind: "Deployment", placement: "anyNode" };
+  const kind = needs.workload ?? placed.kind;
   return {
-    ...spec,
-    env: { ...spec.env, DCGM_EXPORTER_KUBERNETES: "true" },
-    hostMounts: [...mounts, { hostPath: kc.gpuNodes.podResourcesPath, mountPath: POD_RESOURCES_MOUNT, readOnly: true }],
+    kind,
+    name,
+    spec,
+    placement: needs.workload && needs.workload !== "DaemonSet" ? "anyNode" : placed.placement,
+    replicas: kind === "DaemonSet" ? 1 : (needs.replicas?.(kc) ?? 1),
+    needs,
   };
 }
 
-function storageFor(service: ServiceName, kc: KubernetesConfig, requested: string | undefined): string {
-  if (service === "prometheus") return kc.storage.prometheus;
-  if (service === "alertmanager") return kc.storage.alertmanager;
-  if (service === "grafana") return kc.storage.grafana;
-  return requested ?? "1Gi";
+function storageFor(w: Workload, kc: KubernetesConfig, requested: string | undefined): string {
+  return w.needs.storage?.(kc) ?? requested ?? "1Gi";
+}
+
+function hookView(w: Workload, kc: KubernetesConfig): KubernetesWorkload {
+  return { spec: w.spec, name: w.name, namespace: kc.namespace, replicas: w.replicas, labels: objectLabels(w.spec.name, w.name, w.spec.labels), kubernetes: kc };
 }
 
 function pvcSpec(size: string, kc: KubernetesConfig): k8s.types.input.core.v1.PersistentVolumeClaimSpec {
@@ -149,7 +103,9 @@ export function serviceManifests(spec: ServiceSpec, ctx: ManifestContext): Manif
     throw new Error(`${spec.name}: resource name ${JSON.stringify(spec.resourceName)} is not a DNS label of at most 52 characters`);
   }
   const kc = ctx.kubernetes;
-  const out = workloadObjects(workloadOf(spec, kc), ctx);
+  const w = workloadOf(spec, kc);
+  const additions = w.needs.pod?.(hookView(w, kc)) ?? {};
+  const out = workloadObjects(w, additions, ctx);
   if (kc.networkPolicies) {
     // Every service carries the namespace's baseline; whoever creates objects keeps one of each name.
     out.push(...namespacePolicies(kc.namespace));
@@ -158,8 +114,8 @@ export function serviceManifests(spec: ServiceSpec, ctx: ManifestContext): Manif
         networkPolicyFor(spec, {
           namespace: kc.namespace,
           enabled: ctx.enabled,
-          grafanaIngress: kc.grafana.ingress.enabled,
-          ...(kc.alertmanager.replicas > 1 ? { alertmanagerClusterPort: ALERTMANAGER_CLUSTER_PORT } : {}),
+          from: w.needs.ingressFrom?.(kc) ?? ["prometheus"],
+          peerPorts: additions.peerPorts ?? [],
         }),
       );
     }
@@ -206,7 +162,7 @@ export function buildManifests(input: ManifestInput): Manifest[] {
   return out;
 }
 
-function workloadObjects(w: Workload, input: Omit<ManifestContext, "enabled">): Manifest[] {
+function workloadObjects(w: Workload, additions: PodAdditions, input: Omit<ManifestContext, "enabled">): Manifest[] {
   const kc = input.kubernetes;
   const ns = kc.namespace;
   const { spec, name } = w;
@@ -215,36 +171,12 @@ function workloadObjects(w: Workload, input: Omit<ManifestContext, "enabled">): 
   const files = fileObjects(spec, name, ns, labels, input.secretValue);
   const out: Manifest[] = [...files.configMaps, ...(files.secret ? [files.secret] : [])];
 
-  let args = [...spec.args];
-  const extraEnv: EnvVar[] = [];
-  const extraPorts: k8s.types.input.core.v1.ContainerPort[] = [];
-  let serviceAccountName: string | undefined;
-
-  if (spec.name === "prometheus") {
-    serviceAccountName = name;
-    extraEnv.push(fieldEnv("POD_NAME", "metadata.name"));
-    // Prometheus 3 expands ${POD_NAME} in external labels by default; 2.x needs the flag.
-    const major = imageMajor(spec.image);
-    if (major !== undefined && major < 3 && !args.some((a) => a.includes("expand-external-labels"))) {
-      args.push("--enable-feature=expand-external-labels");
-    }
-    out.push(...prometheusRbac(name, ns, labels, prometheusYmlOf(spec)));
-  }
-  if (spec.name === "alertmanager") {
-    args = withoutFlags(args, ["--cluster.listen-address", "--cluster.advertise-address", "--cluster.peer"]);
-    if (w.replicas > 1) {
-      extraEnv.push(fieldEnv("POD_IP", "status.podIP"));
-      const headless = headlessServiceName(name);
-      args.push(`--cluster.listen-address=0.0.0.0:${ALERTMANAGER_CLUSTER_PORT}`);
-      args.push(`--cluster.advertise-address=$(POD_IP):${ALERTMANAGER_CLUSTER_PORT}`);
-      for (let i = 0; i < w.replicas; i++) args.push(`--cluster.peer=${name}-${i}.${headless}.${ns}.svc:${ALERTMANAGER_CLUSTER_PORT}`);
-      extraPorts.push({ name: "mesh-tcp", containerPort: ALERTMANAGER_CLUSTER_PORT, protocol: "TCP" });
-      extraPorts.push({ name: "mesh-udp", containerPort: ALERTMANAGER_CLUSTER_PORT, protocol: "UDP" });
-    } else {
-      // An empty listen address turns gossip off for a single replica.
-      args.push("--cluster.listen-address=");
-    }
-  }
+  const args = [...(additions.args ?? spec.args)];
+  const extraEnv = [...(additions.env ?? [])];
+  const extraPorts = [...(additions.ports ?? [])];
+  const access = w.needs.apiAccess?.(hookView(w, kc));
+  if (access) out.push(...apiAccessObjects(name, ns, labels, access));
+  const serviceAccountName = access ? name : undefined;
 
   const template = podTemplate({
     spec,
@@ -277,7 +209,7 @@ function workloadObjects(w: Workload, input: Omit<ManifestContext, "enabled">): 
           template,
           volumeClaimTemplates: spec.dataVolumes.map((d) => ({
             metadata: { name: d.name, labels: { ...labels } },
-            spec: pvcSpec(storageFor(spec.name, kc, d.size), kc),
+            spec: pvcSpec(storageFor(w, kc, d.size), kc),
           })),
         },
       });
@@ -286,7 +218,7 @@ function workloadObjects(w: Workload, input: Omit<ManifestContext, "enabled">): 
       break;
     }
     case "Deployment": {
-      const claims = spec.dataVolumes.map((d) => ({ volume: d.name, claim: `${name}-${d.name}`, size: storageFor(spec.name, kc, d.size) }));
+      const claims = spec.dataVolumes.map((d) => ({ volume: d.name, claim: `${name}-${d.name}`, size: storageFor(w, kc, d.size) }));
       for (const c of claims) {
         out.push({
           apiVersion: "v1",
@@ -359,7 +291,7 @@ function workloadObjects(w: Workload, input: Omit<ManifestContext, "enabled">): 
       },
     });
   }
-  if (spec.name === "grafana" && kc.grafana.ingress.enabled) out.push(grafanaIngress(spec, name, ns, labels, kc));
+  out.push(...(w.needs.extraObjects?.(hookView(w, kc)) ?? []));
   return out;
 }
 
@@ -390,45 +322,36 @@ function disruptionBudget(
   return { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name, namespace, labels }, spec: { maxUnavailable: 1, selector } };
 }
 
-function prometheusRbac(name: string, namespace: string, labels: Record<string, string>, prometheusYml: string): Manifest[] {
-  const rules = discoveryRules(sdRolesUsed(discoveryConfigsOf(prometheusYml)));
-  const meta = { name, namespace, labels };
-  return [
-    // The pod asks for the token itself; other pods using this account would not get one.
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta, automountServiceAccountToken: false },
-    ...(rules.length
-      ? ([
-          { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta, rules },
-          {
-            apiVersion: "rbac.authorization.k8s.io/v1",
-            kind: "RoleBinding",
-            metadata: meta,
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-            subjects: [{ kind: "ServiceAccount", name, namespace }],
-          },
-        ] satisfies Manifest[])
-      : []),
-  ];
-}
+const RBAC = "rbac.authorization.k8s.io";
 
-function grafanaIngress(spec: ServiceSpec, name: string, namespace: string, labels: Record<string, string>, kc: KubernetesConfig): ManifestOf<"Ingress"> {
-  const ing = kc.grafana.ingress;
-  const host = ing.host as string;
-  const port = spec.ports[0];
-  if (!port) throw new Error("grafana: the spec has no port for the ingress");
-  return {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "Ingress",
-    metadata: { name, namespace, labels, annotations: { ...ing.annotations } },
-    spec: {
-      ...(ing.ingressClassName ? { ingressClassName: ing.ingressClassName } : {}),
-      ...(ing.tlsSecretName ? { tls: [{ hosts: [host], secretName: ing.tlsSecretName }] } : {}),
-      rules: [
-        {
-          host,
-          http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name, port: { name: port.name } } } }] },
-        },
-      ],
-    },
-  };
+/**
+ * A ServiceAccount for the workload's pods (the pod asks for the token itself; other pods using
+ * the account get none), and a Role / ClusterRole with its binding for each kind of rule given.
+ * Cluster-scoped objects are named after the namespace too, so two stacks do not collide.
+ */
+function apiAccessObjects(name: string, namespace: string, labels: Record<string, string>, access: ApiAccess): Manifest[] {
+  const meta = { name, namespace, labels };
+  const subjects = [{ kind: "ServiceAccount", name, namespace }];
+  const rules = (list: ApiAccess["namespaced"]) => (list ?? []).map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
+  const out: Manifest[] = [{ apiVersion: "v1", kind: "ServiceAccount", metadata: meta, automountServiceAccountToken: false }];
+  if (access.namespaced?.length) {
+    out.push(
+      { apiVersion: `${RBAC}/v1`, kind: "Role", metadata: meta, rules: rules(access.namespaced) },
+      { apiVersion: `${RBAC}/v1`, kind: "RoleBinding", metadata: meta, roleRef: { apiGroup: RBAC, kind: "Role", name }, subjects },
+    );
+  }
+  if (access.cluster?.length) {
+    const clusterMeta = { name: `${namespace}-${name}`, labels };
+    out.push(
+      { apiVersion: `${RBAC}/v1`, kind: "ClusterRole", metadata: clusterMeta, rules: rules(access.cluster) },
+      {
+        apiVersion: `${RBAC}/v1`,
+        kind: "ClusterRoleBinding",
+        metadata: clusterMeta,
+        roleRef: { apiGroup: RBAC, kind: "ClusterRole", name: clusterMeta.name },
+        subjects,
+      },
+    );
+  }
+  return out;
 }

@@ -6,13 +6,6 @@
  *
  * bench/, test/, docs/ and index.ts may import anything. Each rule names the layer it guards, so a
  * violation reads as "<rule>: <from> → <to>" with the rule's comment saying what to do instead.
- *
- * TEMPORARY: .dependency-cruiser-known-violations.json lists the imports from alerts/ into
- * components/ (ServiceName, JOB_NAMES, DEFAULT_RETENTION) that are still to move down into
- * metrics/; `--ignore-known` lets them pass and nothing else. test/lint/imports.test.ts fails if
- * that file holds anything but alerts/ → components/ entries, so it can only shrink. When they are
- * gone, delete the file and the `--ignore-known` flag in package.json. Regenerate it (only to drop
- * entries) with: npx depcruise --config .dependency-cruiser.cjs --output-type baseline --output-to .dependency-cruiser-known-violations.json .
  */
 
 /** A rule that fails the check; `comment` is printed under each violation, so it says what to do. */

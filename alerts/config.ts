@@ -1,127 +1,13 @@
 import { z } from "zod";
+import { durationSchema, withDefaults } from "../metrics/thresholds";
+
+export { PROMETHEUS_DURATION, durationSchema, thresholdsSchema, type Duration, type Thresholds } from "../metrics/thresholds";
 
 /**
- * Alert thresholds and Alertmanager routing, as parts of the stack config
- * (`gpu-monitoring:thresholds`, `gpu-monitoring:alerting`). Defaults follow DS01's rules and the
- * DRM integration guide, so an absent key reproduces their behaviour.
- *
- * Every nested object defaults to its own parsed defaults: zod 4 returns a `.default()` value
- * unparsed, so `.default({})` alone would lose the inner defaults.
+ * Alertmanager routing and rule switches, as part of the stack config (`gpu-monitoring:alerting`).
+ * The thresholds (`gpu-monitoring:thresholds`) live in metrics/thresholds.ts, shared with the
+ * dashboards, so a moved threshold moves an alert and the colours that show it together.
  */
-function withDefaults<T extends z.ZodObject>(schema: T): z.ZodDefault<T> {
-  return schema.default(() => schema.parse({}) as z.core.util.NoUndefined<z.output<T>>);
-}
-
-/** A Prometheus duration such as `30s`, `5m`, `1h30m`. */
-export const PROMETHEUS_DURATION = /^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$/;
-export const durationSchema = z
-  .string()
-  .regex(PROMETHEUS_DURATION, "a Prometheus duration such as 30s, 5m or 1h30m")
-  .refine((s) => s.length > 0 && s !== "0s", "a non-zero duration");
-export type Duration = z.infer<typeof durationSchema>;
-
-const percent = (def: number) => z.number().min(0).max(100).default(def);
-const positive = (def: number) => z.number().positive().default(def);
-const nonNegative = (def: number) => z.number().min(0).default(def);
-/** A count of things (workers, tasks, allocations): a whole number. */
-const count = (def: number) => z.number().int().min(0).default(def);
-
-const ds01Thresholds = z.strictObject({
-  /** An allocated slot below this utilisation (0-100) counts as wasted. */
-  gpuWasteUtilizationPercent: percent(5),
-  /** A user whose average utilisation stays below this is wasting their GPUs. */
-  userGpuWasteUtilizationPercent: percent(5),
-  /** Share of allocated slots that may be wasted before the system-wide alert. */
-  systemGpuWastePercent: percent(50),
-  /** The system-wide waste alert needs more allocations than this (1 idle of 1 is not "high waste"). */
-  systemGpuWasteMinAllocations: count(3),
-  gpuTemperatureWarningCelsius: positive(85),
-  gpuTemperatureCriticalCelsius: positive(90),
-  gpuMemoryPercent: percent(95),
-  /** cAdvisor CPU in percent of one core: 400 is four cores. */
-  containerCpuPercent: positive(400),
-  containerMemoryPercent: percent(90),
-  /** Free space on DS01's state filesystem. */
-  stateDiskFreePercent: percent(10),
-  /** Free space on the root filesystem where container volumes (and Prometheus's data) live. */
-  rootDiskFreeLowPercent: percent(10),
-  rootDiskFreeWarningPercent: percent(15),
-  /** 15-minute load above this many times the CPU count. */
-  loadPerCpu: positive(0.8),
-  memoryAvailablePercent: percent(10),
-  /** Free GPU-equivalents below this share of the total. */
-  gpuCapacityFreePercent: percent(20),
-  /** Fewer free GPU-equivalents than this is critical. */
-  gpuCapacityFreeEquivalents: nonNegative(1),
-}).superRefine((t, ctx) => {
-  if (t.gpuTemperatureWarningCelsius >= t.gpuTemperatureCriticalCelsius) {
-    ctx.addIssue({ code: "custom", path: ["gpuTemperatureWarningCelsius"], message: "must be below gpuTemperatureCriticalCelsius" });
-  }
-  if (t.rootDiskFreeLowPercent > t.rootDiskFreeWarningPercent) {
-    ctx.addIssue({ code: "custom", path: ["rootDiskFreeLowPercent"], message: "must not be above rootDiskFreeWarningPercent" });
-  }
-});
-
-const dcgmThresholds = z.strictObject({
-  /** Share of wall time a GPU was throttled for heat / power over the rate window. */
-  thermalThrottlePercent: percent(10),
-  powerThrottlePercent: percent(25),
-  /** Window over which throttling and ECC counters are read. */
-  rateWindow: durationSchema.default("5m"),
-});
-
-const drmThresholds = z.strictObject({
-  cpuUtilizationPercent: percent(85),
-  minWorkers: count(3),
-  pendingTasks: count(10),
-  allocationTimeMs: positive(500),
-  /** How many standard deviations from the recent baseline is a regression. */
-  regressionZScore: positive(3),
-  /** The recent window compared against the baseline. */
-  regressionWindow: durationSchema.default("10m"),
-  /** The baseline the recent window is compared with (ends where the recent window starts). */
-  regressionBaselineWindow: durationSchema.default("1h"),
-  /**
-   * A floor for the baseline's standard deviation, as a share of its mean, so a perfectly flat
-   * baseline does not turn noise into an infinite z-score.
-   */
-  regressionMinRelativeStddev: z.number().min(0).max(1).default(0.05),
-  /** Fewer baseline samples than this and there is no verdict (the dashboard guide asks for 10). */
-  regressionMinSamples: z.number().int().min(2).default(10),
-  /** How far ahead predict_linear looks for capacity exhaustion. */
-  capacityForecastHorizon: durationSchema.default("1h"),
-  /** The history predict_linear fits its line to. */
-  capacityForecastWindow: durationSchema.default("30m"),
-  /** Forecast pending tasks per worker above which capacity runs out. */
-  capacityPendingPerWorker: positive(5),
-  /** Forecast CPU utilisation above which capacity runs out. */
-  capacityCpuPercent: percent(95),
-});
-
-const stackThresholds = z.strictObject({
-  /** TSDB blocks as a share of the configured retention size. */
-  tsdbSizeSharePercent: percent(85),
-  /** Share of Alertmanager notification attempts that may fail per integration. */
-  notificationFailurePercent: percent(10),
-  /** Window for the rate-based self-monitoring alerts. */
-  rateWindow: durationSchema.default("5m"),
-});
-
-const slurmThresholds = z.strictObject({
-  /** A job asking for GPUs may wait this long before the queue alert (seconds). */
-  gpuJobPendingSeconds: positive(3600),
-});
-
-export const thresholdsSchema = withDefaults(
-  z.strictObject({
-    ds01: withDefaults(ds01Thresholds),
-    dcgm: withDefaults(dcgmThresholds),
-    drm: withDefaults(drmThresholds),
-    stack: withDefaults(stackThresholds),
-    slurm: withDefaults(slurmThresholds),
-  }),
-);
-export type Thresholds = z.infer<typeof thresholdsSchema>;
 
 /** Names of Pulumi secret config keys (`pulumi config set --secret <key> ...`), never values. */
 const secretKey = z

@@ -66,6 +66,8 @@ export function renderAlertDocs(): string {
     "`alerting.ruleSets.<set>: false`, a single alert with `alerting.disabledAlerts`, and hold times are shortened",
     "with `alerting.forOverrides` or `alerting.maxFor`. Every alert carries a `runbook_url` pointing at its section",
     "here, and every alert has promtool unit tests where it fires and where it stays silent (listed per alert).",
+    "The dashboards colour by the same thresholds (`panelLevels` in metrics/thresholds.ts): a panel that shows what",
+    "an alert watches turns red where the alert fires, so moving a threshold moves both.",
     "",
     "DCGM reports blank fields as values near 2^63 (2^47 for floats); every expression reading DCGM drops those,",
     "and the tests replay each firing case with blank DCGM samples to prove none of them fires.",

@@ -1,6 +1,7 @@
 import { renderDashboard, dashboardUrl, type RenderedDashboard } from "./kit/dashboard";
 import { isSdkRow } from "./kit/layout";
 import { dashboardDefinitions, DEFAULT_RETENTION_SIZE_BYTES } from "./registry";
+import { defaultThresholds } from "../metrics/thresholds";
 
 /** Grafana's panel type ids as readers know them. */
 const PANEL_KIND: Readonly<Record<string, string>> = {
@@ -51,7 +52,7 @@ function section(r: RenderedDashboard, titleOf: (uid: string) => string): string
 
 /** docs/dashboards.md, generated from the dashboard code so it cannot drift from it. */
 export function renderDashboardsDoc(): string {
-  const defs = dashboardDefinitions(DEFAULT_RETENTION_SIZE_BYTES);
+  const defs = dashboardDefinitions({ retentionSizeBytes: DEFAULT_RETENTION_SIZE_BYTES, thresholds: defaultThresholds() });
   const titles = new Map(defs.map((d) => [d.uid, d.title]));
   const titleOf = (uid: string) => titles.get(uid) ?? uid;
   const rendered = defs.map((d) => renderDashboard(d, titleOf));

@@ -1,4 +1,5 @@
 import { agg, call, drm, exporterSelf, range, re, recorded, sel, type MetricDef } from "../metrics";
+import type { Levels, PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import { orZero, topkOverRange } from "./kit/expr";
 import {
@@ -22,14 +23,6 @@ import {
 import { queryResultVariable } from "./kit/variables";
 import { UID } from "./uids";
 
-/** The DRM integration guide's alert thresholds (HighCPUUtilization, HighAllocationTime). */
-export const DRM_CPU_HIGH_PERCENT = 85;
-export const DRM_ALLOCATION_TIME_HIGH_MS = 500;
-/** Window of the baseline a regression indicator compares the current value with. */
-export const REGRESSION_BASELINE_WINDOW = "1h";
-/** |z| at which a value is unusual (2) and a regression (3). */
-const Z_WARN = 2;
-const Z_CRIT = 3;
 
 const WORKER = { worker_id: re("$worker") };
 
@@ -38,20 +31,20 @@ const WORKER = { worker_id: re("$worker") };
  * The floor on the deviation keeps a flat baseline from dividing by zero (a flat line and an
  * equal value give 0, not NaN).
  */
-export function zScore(metric: MetricDef, window = REGRESSION_BASELINE_WINDOW): string {
+export function zScore(metric: MetricDef, window: string): string {
   const mean = call("avg_over_time", range(metric, window));
   const sd = call("stddev_over_time", range(metric, window));
   return `(${sel(metric)} - ${mean}) / ${call("clamp_min", sd, 0.001)}`;
 }
 
-/** Throughput falling is the regression: red below -3σ. */
-const LOW_IS_REGRESSION: readonly Step[] = [
+/** Throughput falling is the regression: red below -crit σ. */
+const lowIsRegression = (z: Levels): readonly Step[] => [
   [RED, null],
-  [ORANGE, -Z_CRIT],
-  [GREEN, -Z_WARN],
+  [ORANGE, -z.crit],
+  [GREEN, -z.warn],
 ];
-/** Allocation time rising is the regression: red above +3σ. */
-const HIGH_IS_REGRESSION: readonly Step[] = rising(Z_WARN, Z_CRIT);
+/** Allocation time rising is the regression: red above +crit σ. */
+const highIsRegression = (z: Levels): readonly Step[] => rising(z.warn, z.crit);
 
 /** Workers listed in the busiest-worker panels: enough to spot the hot ones, few enough to read. */
 export const BUSIEST_WORKERS = 10;
@@ -76,7 +69,13 @@ const busiest = (metric: MetricDef): string => call("topk", BUSIEST_WORKERS, sel
 /** A worker figure for the busiest workers by CPU, so a table's rows line up. */
 const ofBusiest = (metric: MetricDef): string => `${sel(metric)} and on(worker_id) ${busiest(drm.drm_worker_cpu_utilization_percent)}`;
 
-export function drmDashboard(): DashboardDef {
+export function drmDashboard(levels: PanelLevels): DashboardDef {
+  const cpu = levels.drmCpuPercent;
+  const z = levels.drmRegressionZScore;
+  const baseline = levels.drmRegressionBaselineWindow;
+  const allocation = levels.drmAllocationTimeMs;
+  const workers = levels.drmWorkers;
+  const pending = levels.drmPendingTasks;
   const scaling = drm.drm_scaling_operations_total;
   const alerts = drm.drm_alerts_total;
   return {
@@ -115,9 +114,9 @@ export function drmDashboard(): DashboardDef {
         panels: [
           statPanel({
             title: "Workers",
-            description: "Workers the coordinator knows; fewer than 3 with a queue is the guide's LowWorkerCount.",
+            description: `Workers the coordinator knows; fewer than ${workers.warn} with a queue is the guide's LowWorkerCount.`,
             queries: [{ expr: sel(drm.drm_worker_count), instant: true }],
-            thresholds: falling(1, 3),
+            thresholds: falling(workers.crit, workers.warn),
             width: 3,
           }),
           statPanel({
@@ -137,20 +136,20 @@ export function drmDashboard(): DashboardDef {
           }),
           statPanel({
             title: "Pending tasks",
-            description: "Tasks waiting for a worker; above 10 with few workers the guide pages.",
+            description: `Tasks waiting for a worker; above ${pending.crit} with few workers the guide pages.`,
             queries: [{ expr: sel(drm.drm_pending_tasks), instant: true }],
-            thresholds: rising(5, 10),
+            thresholds: rising(pending.warn, pending.crit),
             sparkline: true,
             width: 3,
           }),
           gaugePanel({
             title: "CPU",
-            description: `Cluster CPU utilisation (alert above ${DRM_CPU_HIGH_PERCENT}%).`,
+            description: `Cluster CPU utilisation (alert above ${cpu.crit}%).`,
             queries: [{ expr: sel(drm.drm_cpu_utilization_percent), instant: true }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(70, DRM_CPU_HIGH_PERCENT),
+            thresholds: rising(cpu.warn, cpu.crit),
             width: 3,
           }),
           gaugePanel({
@@ -160,7 +159,7 @@ export function drmDashboard(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(80, 90),
+            thresholds: rising(levels.fixed.drmMemoryPercent.warn, levels.fixed.drmMemoryPercent.crit),
             width: 3,
           }),
           gaugePanel({
@@ -170,7 +169,7 @@ export function drmDashboard(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(85, 95),
+            thresholds: rising(levels.fixed.drmGpuPercent.warn, levels.fixed.drmGpuPercent.crit),
             width: 3,
           }),
           statPanel({
@@ -189,7 +188,7 @@ export function drmDashboard(): DashboardDef {
         panels: [
           timeseriesPanel({
             title: "Cluster utilisation",
-            description: `CPU, memory and GPU utilisation across all workers; dashed lines at 70% and ${DRM_CPU_HIGH_PERCENT}%.`,
+            description: `CPU, memory and GPU utilisation across all workers; dashed lines at ${cpu.warn}% and ${cpu.crit}%.`,
             queries: [
               { expr: sel(drm.drm_cpu_utilization_percent), legend: "CPU" },
               { expr: sel(drm.drm_memory_utilization_percent), legend: "memory" },
@@ -198,24 +197,24 @@ export function drmDashboard(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(70, DRM_CPU_HIGH_PERCENT),
+            thresholds: rising(cpu.warn, cpu.crit),
             thresholdLines: true,
           }),
           timeseriesPanel({
             title: "Utilisation anomalies",
-            description: `Standard deviations from the ${REGRESSION_BASELINE_WINDOW} mean; beyond ±${Z_CRIT} the value is unusual for this cluster.`,
+            description: `Standard deviations from the ${baseline} mean; beyond ±${z.crit} the value is unusual for this cluster.`,
             queries: [
-              { expr: zScore(drm.drm_cpu_utilization_percent), legend: "CPU" },
-              { expr: zScore(drm.drm_memory_utilization_percent), legend: "memory" },
-              { expr: zScore(drm.drm_gpu_utilization_percent), legend: "GPU" },
+              { expr: zScore(drm.drm_cpu_utilization_percent, baseline), legend: "CPU" },
+              { expr: zScore(drm.drm_memory_utilization_percent, baseline), legend: "memory" },
+              { expr: zScore(drm.drm_gpu_utilization_percent, baseline), legend: "GPU" },
             ],
             unit: "none",
             thresholds: [
               [RED, null],
-              [ORANGE, -Z_CRIT],
-              [GREEN, -Z_WARN],
-              [ORANGE, Z_WARN],
-              [RED, Z_CRIT],
+              [ORANGE, -z.crit],
+              [GREEN, -z.warn],
+              [ORANGE, z.warn],
+              [RED, z.crit],
             ],
             thresholdLines: true,
           }),
@@ -249,23 +248,23 @@ export function drmDashboard(): DashboardDef {
         panels: [
           timeseriesPanel({
             title: "Task throughput",
-            description: `Tasks per second as DRM reports it, the completed-task rate, and the ${REGRESSION_BASELINE_WINDOW} baseline.`,
+            description: `Tasks per second as DRM reports it, the completed-task rate, and the ${baseline} baseline.`,
             queries: [
               { expr: sel(drm.drm_task_throughput_per_second), legend: "reported" },
               { expr: call("rate", range(drm.drm_completed_tasks_total, "$__rate_interval")), legend: "completed" },
-              { expr: call("avg_over_time", range(drm.drm_task_throughput_per_second, REGRESSION_BASELINE_WINDOW)), legend: "baseline" },
+              { expr: call("avg_over_time", range(drm.drm_task_throughput_per_second, baseline)), legend: "baseline" },
             ],
             unit: "ops",
           }),
           timeseriesPanel({
             title: "Allocation time",
-            description: `Time to allocate resources to a task; the guide alerts above ${DRM_ALLOCATION_TIME_HIGH_MS} ms.`,
+            description: `Time to allocate resources to a task; the guide alerts above ${allocation.crit} ms.`,
             queries: [
               { expr: sel(drm.drm_allocation_time_milliseconds), legend: "allocation time" },
-              { expr: call("avg_over_time", range(drm.drm_allocation_time_milliseconds, REGRESSION_BASELINE_WINDOW)), legend: "baseline" },
+              { expr: call("avg_over_time", range(drm.drm_allocation_time_milliseconds, baseline)), legend: "baseline" },
             ],
             unit: "ms",
-            thresholds: rising(DRM_ALLOCATION_TIME_HIGH_MS * 0.8, DRM_ALLOCATION_TIME_HIGH_MS),
+            thresholds: rising(allocation.warn, allocation.crit),
             thresholdLines: true,
           }),
           gaugePanel({
@@ -275,24 +274,24 @@ export function drmDashboard(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: falling(50, 70),
+            thresholds: falling(levels.fixed.drmResourceEfficiencyPercent.crit, levels.fixed.drmResourceEfficiencyPercent.warn),
             width: 6,
           }),
           statPanel({
             title: "Throughput regression (z)",
-            description: `Current throughput against its ${REGRESSION_BASELINE_WINDOW} baseline, in standard deviations; below -${Z_CRIT} is a regression.`,
-            queries: [{ expr: zScore(drm.drm_task_throughput_per_second), instant: true }],
+            description: `Current throughput against its ${baseline} baseline, in standard deviations; below -${z.crit} is a regression.`,
+            queries: [{ expr: zScore(drm.drm_task_throughput_per_second, baseline), instant: true }],
             decimals: 1,
-            thresholds: LOW_IS_REGRESSION,
+            thresholds: lowIsRegression(z),
             sparkline: true,
             width: 6,
           }),
           statPanel({
             title: "Allocation-time regression (z)",
-            description: `Current allocation time against its ${REGRESSION_BASELINE_WINDOW} baseline; above +${Z_CRIT} is a regression.`,
-            queries: [{ expr: zScore(drm.drm_allocation_time_milliseconds), instant: true }],
+            description: `Current allocation time against its ${baseline} baseline; above +${z.crit} is a regression.`,
+            queries: [{ expr: zScore(drm.drm_allocation_time_milliseconds, baseline), instant: true }],
             decimals: 1,
-            thresholds: HIGH_IS_REGRESSION,
+            thresholds: highIsRegression(z),
             sparkline: true,
             width: 6,
           }),
@@ -377,7 +376,7 @@ export function drmDashboard(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(70, DRM_CPU_HIGH_PERCENT),
+            thresholds: rising(cpu.warn, cpu.crit),
             width: 6,
           }),
         ],

@@ -1,8 +1,8 @@
 import { agg, call, ds01, recorded, sel } from "../metrics";
+import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import { orZero } from "./kit/expr";
 import { NEUTRAL, rising, statPanel, tablePanel, timeseriesPanel } from "./kit/panels";
-import { GPU_WASTE_PERCENT } from "./ds01Overview";
 import { UID } from "./uids";
 
 /**
@@ -36,7 +36,7 @@ const groupGpuEq = recorded["ds01:group_gpu_equivalents"].name;
  * lifecycle enforcement stepped in. GPU-hours are GPU-equivalent hours: a full GPU for an hour is
  * 1, a MIG 1g instance 1/7.
  */
-export function ds01History(): DashboardDef {
+export function ds01History(levels: PanelLevels): DashboardDef {
   return {
     uid: UID.ds01History,
     title: "DS01 Usage History",
@@ -119,12 +119,12 @@ export function ds01History(): DashboardDef {
           }),
           timeseriesPanel({
             title: "Waste",
-            description: `Share of allocated slots below ${GPU_WASTE_PERCENT}% utilisation.`,
+            description: `Share of allocated slots below ${levels.gpuUtilisationPercent.crit}% utilisation.`,
             queries: [{ expr: sel(recorded["ds01:gpu_waste_percent"]), legend: "wasted" }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(25, 50),
+            thresholds: rising(levels.systemGpuWastePercent.warn, levels.systemGpuWastePercent.crit),
           }),
           timeseriesPanel({
             title: "Active users",

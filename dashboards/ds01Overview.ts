@@ -1,6 +1,6 @@
-import { agg, call, dcgm, ds01, exporterSelf, ne, physicalGpuCount, recorded, sel } from "../metrics";
+import { agg, call, ds01, exporterSelf, FULL_GPU, MIG_INSTANCE, ne, physicalGpuCount, recorded, sel } from "../metrics";
+import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
-import { measured } from "./kit/dcgm";
 import {
   ANY_BAD,
   barGaugePanel,
@@ -20,15 +20,11 @@ import {
   ZERO_BAD,
 } from "./kit/panels";
 import { orZero } from "./kit/expr";
-import { fullGpuMemoryPercent, fullGpuUtilisation, migMemoryPercent, migUtilisation } from "./kit/gpu";
 import { UID } from "./uids";
 
-/** DS01's own thresholds: temperature warning/critical and the waste line (utilisation below 5%). */
-export const GPU_TEMP_WARN_C = 85;
-export const GPU_TEMP_CRIT_C = 90;
-export const GPU_WASTE_PERCENT = 5;
-
-export function ds01Overview(): DashboardDef {
+export function ds01Overview(levels: PanelLevels): DashboardDef {
+  const temp = levels.gpuTemperatureCelsius;
+  const util = levels.gpuUtilisationPercent;
   const allocations = sel(ds01.ds01_gpu_allocated);
   const migAllocated = orZero(agg("count", sel(ds01.ds01_gpu_allocated, { profile: ne("full") })));
   const migTotal = orZero(agg("count", sel(ds01.ds01_mig_slot_info)));
@@ -57,19 +53,19 @@ export function ds01Overview(): DashboardDef {
           }),
           gaugePanel({
             title: "Average GPU utilisation",
-            description: `Mean over full GPUs and MIG instances; below ${GPU_WASTE_PERCENT}% an allocation counts as waste.`,
-            queries: [{ expr: agg("avg", `${fullGpuUtilisation()} or ${migUtilisation()}`), instant: true }],
+            description: `Mean over full GPUs and MIG instances; below ${util.crit}% an allocation counts as waste.`,
+            queries: [{ expr: sel(recorded["ds01:system_gpu_utilization_avg"]), instant: true }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            thresholds: falling(util.crit, util.warn),
           }),
           statPanel({
             title: "Hottest GPU",
-            description: `Highest GPU temperature; DS01 warns at ${GPU_TEMP_WARN_C} °C and pages at ${GPU_TEMP_CRIT_C} °C.`,
-            queries: [{ expr: agg("max", measured(sel(dcgm.DCGM_FI_DEV_GPU_TEMP))), instant: true }],
+            description: `Highest GPU temperature; DS01 warns at ${temp.warn} °C and pages at ${temp.crit} °C.`,
+            queries: [{ expr: agg("max", sel(recorded["gpu:DCGM_FI_DEV_GPU_TEMP:measured"])), instant: true }],
             unit: "celsius",
-            thresholds: rising(GPU_TEMP_WARN_C, GPU_TEMP_CRIT_C),
+            thresholds: rising(temp.warn, temp.crit),
             sparkline: true,
           }),
           statPanel({
@@ -77,7 +73,7 @@ export function ds01Overview(): DashboardDef {
             description: "Physical GPUs minus allocated GPU-equivalents (a MIG Ng.* instance counts N/7).",
             queries: [{ expr: `${physicalGpus} - ${equivalentsAllocated}`, instant: true }],
             decimals: 2,
-            thresholds: falling(0.5, 1),
+            thresholds: falling(levels.fixed.gpuEquivalentsFree.crit, levels.fixed.gpuEquivalentsFree.warn),
           }),
           statPanel({
             title: "Active users",
@@ -113,13 +109,13 @@ export function ds01Overview(): DashboardDef {
             title: "MIG free",
             description: "MIG instances nobody holds.",
             queries: [{ expr: call("clamp_min", `${migTotal} - ${migAllocated}`, 0), instant: true }],
-            thresholds: falling(1, 2),
+            thresholds: falling(levels.fixed.slotsFree.crit, levels.fixed.slotsFree.warn),
           }),
           statPanel({
             title: "Slots free",
             description: "Allocatable slots (full GPUs and MIG instances) nobody holds, from the recording rules.",
             queries: [{ expr: sel(recorded["ds01:system_gpu_slots_free"]), instant: true }],
-            thresholds: falling(1, 2),
+            thresholds: falling(levels.fixed.slotsFree.crit, levels.fixed.slotsFree.warn),
           }),
           statPanel({
             title: "MIG mapping",
@@ -144,39 +140,39 @@ export function ds01Overview(): DashboardDef {
             title: "GPU utilisation per device",
             description: "Full GPUs from DCGM_FI_DEV_GPU_UTIL; MIG instances from the graphics-engine activity, named by DS01 slot.",
             queries: [
-              { expr: fullGpuUtilisation(), legend: "GPU {{gpu}}" },
-              { expr: migUtilisation(), legend: "MIG {{slot}}" },
+              { expr: sel(recorded["ds01:gpu_utilization_by_slot"], FULL_GPU), legend: "GPU {{gpu}}" },
+              { expr: sel(recorded["ds01:gpu_utilization_by_slot"], MIG_INSTANCE), legend: "MIG {{gpu_slot}}" },
             ],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            thresholds: falling(util.crit, util.warn),
           }),
           timeseriesPanel({
             title: "GPU memory used per device",
             description: "Framebuffer used as a share of used + free, per full GPU and per MIG instance.",
             queries: [
-              { expr: fullGpuMemoryPercent(), legend: "GPU {{gpu}}" },
-              { expr: migMemoryPercent(), legend: "MIG {{slot}}" },
+              { expr: sel(recorded["ds01:gpu_memory_percent_by_slot"], FULL_GPU), legend: "GPU {{gpu}}" },
+              { expr: sel(recorded["ds01:gpu_memory_percent_by_slot"], MIG_INSTANCE), legend: "MIG {{gpu_slot}}" },
             ],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(90, 95),
+            thresholds: rising(levels.gpuMemoryPercent.warn, levels.gpuMemoryPercent.crit),
             thresholdLines: true,
           }),
           timeseriesPanel({
             title: "GPU temperature",
-            description: `Per physical GPU; dashed lines at ${GPU_TEMP_WARN_C} °C and ${GPU_TEMP_CRIT_C} °C.`,
-            queries: [{ expr: agg("max", measured(sel(dcgm.DCGM_FI_DEV_GPU_TEMP)), ["gpu"]), legend: "GPU {{gpu}}" }],
+            description: `Per physical GPU; dashed lines at ${temp.warn} °C and ${temp.crit} °C.`,
+            queries: [{ expr: agg("max", sel(recorded["gpu:DCGM_FI_DEV_GPU_TEMP:measured"]), ["gpu"]), legend: "GPU {{gpu}}" }],
             unit: "celsius",
-            thresholds: rising(GPU_TEMP_WARN_C, GPU_TEMP_CRIT_C),
+            thresholds: rising(temp.warn, temp.crit),
             thresholdLines: true,
           }),
           timeseriesPanel({
             title: "GPU power",
             description: "Power draw per physical GPU.",
-            queries: [{ expr: agg("max", measured(sel(dcgm.DCGM_FI_DEV_POWER_USAGE)), ["gpu"]), legend: "GPU {{gpu}}" }],
+            queries: [{ expr: agg("max", sel(recorded["gpu:DCGM_FI_DEV_POWER_USAGE:measured"]), ["gpu"]), legend: "GPU {{gpu}}" }],
             unit: "watt",
           }),
         ],
@@ -205,7 +201,7 @@ export function ds01Overview(): DashboardDef {
             valueColumn: "Utilisation",
             unit: "percent",
             decimals: 0,
-            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            thresholds: falling(util.crit, util.warn),
             width: 16,
             height: 9,
           }),
@@ -227,7 +223,7 @@ export function ds01Overview(): DashboardDef {
           }),
           statPanel({
             title: "Wasted allocations",
-            description: `Allocated slots below ${GPU_WASTE_PERCENT}% utilisation, from the recording rules.`,
+            description: `Allocated slots below ${util.crit}% utilisation, from the recording rules.`,
             queries: [{ expr: sel(recorded["ds01:gpu_waste_count"]), instant: true }],
             thresholds: ANY_BAD,
             width: 6,
@@ -240,7 +236,7 @@ export function ds01Overview(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(25, 50),
+            thresholds: rising(levels.systemGpuWastePercent.warn, levels.systemGpuWastePercent.crit),
             width: 6,
             height: 8,
           }),
@@ -277,7 +273,7 @@ export function ds01Overview(): DashboardDef {
               },
             ],
             unit: "percent",
-            thresholds: rising(80, 90),
+            thresholds: rising(levels.stateDiskUsedPercent.warn, levels.stateDiskUsedPercent.crit),
             width: 6,
           }),
           statPanel({
@@ -285,7 +281,7 @@ export function ds01Overview(): DashboardDef {
             description: "Time the exporter took to serve its last /metrics request.",
             queries: [{ expr: sel(exporterSelf.ds01_exporter_scrape_duration_seconds), instant: true }],
             unit: "s",
-            thresholds: rising(0.025, 0.25),
+            thresholds: rising(levels.fixed.exporterScrapeSeconds.warn, levels.fixed.exporterScrapeSeconds.crit),
             sparkline: true,
             width: 6,
           }),

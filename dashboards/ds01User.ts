@@ -1,9 +1,9 @@
 import { agg, cadvisor, call, ds01, ne, range, recorded, sel } from "../metrics";
+import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import { orZero, topkOverRange } from "./kit/expr";
 import { falling, gaugePanel, NEUTRAL, rising, statPanel, tablePanel, timeseriesPanel } from "./kit/panels";
 import { labelValuesVariable } from "./kit/variables";
-import { GPU_WASTE_PERCENT } from "./ds01Overview";
 import { UID } from "./uids";
 
 const USER = "$user";
@@ -26,7 +26,10 @@ const CONTAINER = { name: ne("") };
 const cpuOverRange = agg("sum", call("rate", `${range(cadvisor.container_cpu_usage_seconds_total, "$__range", CONTAINER)} @ end()`), ["name"]);
 const memoryOverRange = agg("sum", call("max_over_time", `${range(cadvisor.container_memory_working_set_bytes, "$__range", CONTAINER)} @ end()`), ["name"]);
 
-export function ds01User(): DashboardDef {
+export function ds01User(levels: PanelLevels): DashboardDef {
+  const util = levels.gpuUtilisationPercent;
+  const userUtil = levels.userGpuUtilisationPercent;
+  const memory = levels.gpuMemoryPercent;
   return {
     uid: UID.ds01User,
     title: "DS01 My Usage",
@@ -67,12 +70,12 @@ export function ds01User(): DashboardDef {
           }),
           gaugePanel({
             title: "My average GPU utilisation",
-            description: `Mean utilisation of my slots; below ${GPU_WASTE_PERCENT}% for 30 minutes DS01 flags the allocation as waste.`,
+            description: `Mean utilisation of my slots; below ${userUtil.crit}% for 30 minutes DS01 flags the allocation as waste.`,
             queries: [{ expr: sel(recorded["ds01:user_gpu_utilization_avg"], { user: USER }), instant: true }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            thresholds: falling(userUtil.crit, userUtil.warn),
             width: 6,
           }),
           gaugePanel({
@@ -82,7 +85,7 @@ export function ds01User(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(90, 95),
+            thresholds: rising(memory.warn, memory.crit),
             width: 6,
           }),
         ],
@@ -110,7 +113,7 @@ export function ds01User(): DashboardDef {
             valueColumn: "Utilisation",
             unit: "percent",
             decimals: 0,
-            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            thresholds: falling(util.crit, util.warn),
             width: 24,
             height: 7,
           }),
@@ -130,7 +133,7 @@ export function ds01User(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            thresholds: falling(util.crit, util.warn),
             thresholdLines: true,
           }),
           timeseriesPanel({
@@ -140,7 +143,7 @@ export function ds01User(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(90, 95),
+            thresholds: rising(memory.warn, memory.crit),
             thresholdLines: true,
           }),
           timeseriesPanel({
@@ -213,7 +216,7 @@ export function ds01User(): DashboardDef {
               },
             ],
             unit: "percent",
-            thresholds: rising(80, 90),
+            thresholds: rising(levels.containerMemoryPercent.warn, levels.containerMemoryPercent.crit),
             thresholdLines: true,
             expectData: false,
             width: 24,

@@ -1,5 +1,6 @@
 import { agg, cadvisor, call, ne, node, nre, range, recorded, sel, type MetricDef } from "../metrics";
 import { topkOverRange } from "./kit/expr";
+import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import { barGaugePanel, gaugePanel, NEUTRAL, rising, statPanel, timeseriesPanel } from "./kit/panels";
 import { labelValuesVariable } from "./kit/variables";
@@ -23,7 +24,9 @@ function busiestByRate(counter: MetricDef): string {
   return topkOverRange(TOP_CONTAINERS, perStep, overRange, ["name"]);
 }
 
-export function hostDashboard(): DashboardDef {
+export function hostDashboard(levels: PanelLevels): DashboardDef {
+  const memory = levels.hostMemoryUsedPercent;
+  const disk = levels.diskUsedPercent;
   const memUsedPercent = `100 * (1 - ${sel(node.node_memory_MemAvailable_bytes, HOST)} / ${sel(node.node_memory_MemTotal_bytes, HOST)})`;
   const fsUsedPercent = (m: typeof REAL_FS | { instance: string; mountpoint: string }) =>
     `100 * (1 - ${sel(node.node_filesystem_avail_bytes, m)} / ${sel(node.node_filesystem_size_bytes, m)})`;
@@ -66,32 +69,32 @@ export function hostDashboard(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(80, 95),
+            thresholds: rising(levels.fixed.hostCpuBusyPercent.warn, levels.fixed.hostCpuBusyPercent.crit),
           }),
           gaugePanel({
             title: "Memory used",
-            description: "Memory not available to new work; DS01 warns when less than 10% is available.",
+            description: `Memory not available to new work; DS01 warns when less than ${100 - memory.crit}% is available.`,
             queries: [{ expr: memUsedPercent, instant: true }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(80, 90),
+            thresholds: rising(memory.warn, memory.crit),
           }),
           gaugePanel({
             title: "Root disk used",
-            description: "Fill level of /; DS01 warns below 10% free.",
+            description: `Fill level of /; DS01 warns below ${100 - disk.warn}% free and calls it low below ${100 - disk.crit}%.`,
             queries: [{ expr: fsUsedPercent({ ...HOST, mountpoint: "/" }), instant: true }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(80, 90),
+            thresholds: rising(disk.warn, disk.crit),
           }),
           statPanel({
             title: "Load per core",
             description: "1-minute load average divided by the core count; above 1 work is queueing.",
             queries: [{ expr: `${sel(node.node_load1, HOST)} / ${call("scalar", cores)}`, instant: true }],
             decimals: 2,
-            thresholds: rising(1, 2),
+            thresholds: rising(levels.fixed.loadPerCore.warn, levels.fixed.loadPerCore.crit),
             sparkline: true,
           }),
         ],
@@ -146,12 +149,12 @@ export function hostDashboard(): DashboardDef {
           }),
           timeseriesPanel({
             title: "Memory used %",
-            description: "Share of memory not available; dashed lines at 80% and 90%.",
+            description: `Share of memory not available; dashed lines at ${memory.warn}% and ${memory.crit}%.`,
             queries: [{ expr: memUsedPercent, legend: "used" }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(80, 90),
+            thresholds: rising(memory.warn, memory.crit),
             thresholdLines: true,
           }),
         ],
@@ -167,7 +170,7 @@ export function hostDashboard(): DashboardDef {
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(80, 90),
+            thresholds: rising(disk.warn, disk.crit),
             width: 12,
           }),
           timeseriesPanel({

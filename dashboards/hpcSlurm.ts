@@ -1,4 +1,5 @@
 import { agg, exporterSelf, ne, re, sel, slurm, stack } from "../metrics";
+import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import {
   barGaugePanel,
@@ -18,8 +19,6 @@ import { UID } from "./uids";
 const PARTITION = { partition: re("$partition") };
 /** Node states in which a node takes no new work. */
 const UNAVAILABLE = re("down.*|drain.*|fail.*");
-/** Pending GPU jobs waiting longer than this (seconds) turn the panel orange, twice that red. */
-const PENDING_WARN_SECONDS = 3600;
 
 const share = (part: string, whole: string): string => `100 * ${part} / ${whole}`;
 const sumOf = (expr: string, by: readonly string[] = []): string => agg("sum", expr, by);
@@ -32,7 +31,8 @@ function slurmSection(section: DashboardDef["sections"][number]): DashboardDef["
   return { ...section, panels: section.panels.map((p): PanelDef => ({ ...p, expectData: false })) };
 }
 
-export function hpcSlurm(): DashboardDef {
+export function hpcSlurm(levels: PanelLevels): DashboardDef {
+  const pending = levels.slurmGpuJobPendingSeconds;
   const gpus = (state: string) => sumOf(sel(slurm.slurm_partition_gpus, { ...PARTITION, state }));
   const cpus = (state: string) => sumOf(sel(slurm.slurm_partition_cpus, { ...PARTITION, state }));
   return {
@@ -67,7 +67,7 @@ export function hpcSlurm(): DashboardDef {
               title: "Nodes down or drained",
               description: "Nodes that take no new jobs: down, drained, draining or failing.",
               queries: [{ expr: `${sumOf(sel(slurm.slurm_nodes, { state: UNAVAILABLE }))} or vector(0)`, instant: true }],
-              thresholds: rising(1, 2),
+              thresholds: rising(levels.fixed.slurmNodesUnavailable.warn, levels.fixed.slurmNodesUnavailable.crit),
             }),
             gaugePanel({
               title: "GPUs allocated",
@@ -76,7 +76,7 @@ export function hpcSlurm(): DashboardDef {
               unit: "percent",
               min: 0,
               max: 100,
-              thresholds: rising(80, 95),
+              thresholds: rising(levels.fixed.slurmAllocatedPercent.warn, levels.fixed.slurmAllocatedPercent.crit),
             }),
             gaugePanel({
               title: "CPUs allocated",
@@ -85,7 +85,7 @@ export function hpcSlurm(): DashboardDef {
               unit: "percent",
               min: 0,
               max: 100,
-              thresholds: rising(80, 95),
+              thresholds: rising(levels.fixed.slurmAllocatedPercent.warn, levels.fixed.slurmAllocatedPercent.crit),
             }),
             statPanel({
               title: "Jobs running",
@@ -194,7 +194,7 @@ export function hpcSlurm(): DashboardDef {
               description: "How long the longest-waiting pending job asking for GPUs has been queued, per partition.",
               queries: [{ expr: sel(slurm.slurm_gpu_job_pending_max_seconds, PARTITION), legend: "{{partition}}" }],
               unit: "s",
-              thresholds: rising(PENDING_WARN_SECONDS, 2 * PENDING_WARN_SECONDS),
+              thresholds: rising(pending.warn, pending.crit),
               thresholdLines: true,
             }),
           ],

@@ -2,6 +2,7 @@ import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { renderDashboard, type DashboardDef, type RenderedDashboard } from "./kit/dashboard";
 import { refId } from "./kit/panels";
 import { ALL_VALUE } from "./kit/variables";
+import { defaultThresholds, type Thresholds } from "../metrics/thresholds";
 import { dashboardDefinitions, DEFAULT_RETENTION_SIZE_BYTES } from "./registry";
 
 export { DEFAULT_RETENTION_SIZE_BYTES } from "./registry";
@@ -21,6 +22,8 @@ export interface DashboardFile {
 export interface DashboardOptions {
   /** Prometheus' size-based retention limit (its `--storage.tsdb.retention.size`), shown against TSDB size. */
   readonly retentionSizeBytes?: number;
+  /** The stack's alert thresholds (defaults where absent): panels colour by the levels the alerts fire at. */
+  readonly thresholds?: Thresholds;
 }
 
 /** Every query of every panel, for tests that run them against a live Prometheus. */
@@ -53,7 +56,10 @@ export interface DashboardVariable {
 }
 
 function renderAll(opts: DashboardOptions = {}): RenderedDashboard[] {
-  const defs = dashboardDefinitions(opts.retentionSizeBytes ?? DEFAULT_RETENTION_SIZE_BYTES);
+  const defs = dashboardDefinitions({
+    retentionSizeBytes: opts.retentionSizeBytes ?? DEFAULT_RETENTION_SIZE_BYTES,
+    thresholds: opts.thresholds ?? defaultThresholds(),
+  });
   const titles = new Map(defs.map((d) => [d.uid, d.title]));
   const titleOf = (uid: string): string => {
     const title = titles.get(uid);
@@ -108,7 +114,7 @@ export function dashboardQueries(opts: DashboardOptions = {}): DashboardQuery[] 
 
 /** The query variables of one dashboard (the datasource variable is not listed: it holds no label values). */
 export function dashboardVariables(uid: string): DashboardVariable[] {
-  const def = dashboardDefinitions(DEFAULT_RETENTION_SIZE_BYTES).find((d: DashboardDef) => d.uid === uid);
+  const def = dashboardDefinitions({ retentionSizeBytes: DEFAULT_RETENTION_SIZE_BYTES, thresholds: defaultThresholds() }).find((d: DashboardDef) => d.uid === uid);
   if (!def) throw new Error(`no dashboard with uid ${uid}`);
   return def.variables.map((v) => ({
     name: v.name,

@@ -1,6 +1,7 @@
-import { agg, dcgm, ne, re, type Matchers } from "../metrics";
+import { agg, call, dcgm, DCGM_GPU_RATE_FIELDS, FULL_GPU, MIG_INSTANCE, ne, range, re, recorded, sel, type Matchers, type MeasuredEntityName, type MeasuredGpuName } from "../metrics";
+import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
-import { dcgmHostsExpr, measured, onHost, onHostOverRange, type DcgmMetric } from "./kit/dcgm";
+import { dcgmHostsExpr, measured, onHostOverRange, type DcgmMetric } from "./kit/dcgm";
 import {
   ANY_BAD,
   barGaugePanel,
@@ -13,39 +14,56 @@ import {
   timeseriesPanel,
 } from "./kit/panels";
 import { labelValuesVariable, queryResultVariable } from "./kit/variables";
-import { GPU_TEMP_CRIT_C, GPU_TEMP_WARN_C, GPU_WASTE_PERCENT } from "./ds01Overview";
 import { UID } from "./uids";
 
-/** A DCGM series on the selected hosts and GPUs, blank values dropped. */
-function gpuSeries<M extends DcgmMetric>(metric: M, matchers: Matchers<M> = {}): string {
-  return measured(onHost(metric, { gpu: re("$gpu"), ...matchers } as Matchers<M>));
+/**
+ * Gauges come from the recorded `gpu_entity:*:measured` and `gpu:*:measured` series
+ * (alerts/rules/dcgm-recording.ts): blank values already dropped and the host in one `host`
+ * label, so a panel reads one selector. Rates average the recorded 5-minute rates
+ * (`gpu:*:rate5m`) over the panel's interval; only the increases (energy over the range, ECC errors
+ * per interval) read the raw counters.
+ */
+const SELECTED = { host: re("$host"), gpu: re("$gpu") };
+
+type EntityMetric = (typeof recorded)[MeasuredEntityName | "gpu_entity:dcgm_framebuffer_used:percent"];
+type GpuMetric = (typeof recorded)[MeasuredGpuName];
+
+/** A per-entity recorded series (full GPUs and MIG instances) on the selected hosts and GPUs. */
+function entity(metric: EntityMetric, matchers: Matchers<EntityMetric> = {}): string {
+  return sel(metric, { ...SELECTED, ...matchers });
+}
+
+/** A per-physical-GPU recorded series on the selected hosts and GPUs. */
+function card(metric: GpuMetric): string {
+  return sel(metric, SELECTED);
 }
 
 /** `fn(counter[window])` on the selected hosts and GPUs; a jump to or from a blank value is dropped. */
-function gpuCounter<M extends DcgmMetric>(fn: "rate" | "increase", metric: M, window: string, matchers: Matchers<M> = {}): string {
-  return measured(onHostOverRange(fn, metric, window, { gpu: re("$gpu"), ...matchers } as Matchers<M>));
+function gpuCounter<M extends DcgmMetric>(fn: "rate" | "increase", metric: M, window: string): string {
+  return measured(onHostOverRange(fn, metric, window, { gpu: re("$gpu") } as Matchers<M>));
 }
 
-/** The selected counter's per-second rate. */
-function gpuRate<M extends DcgmMetric>(metric: M): string {
-  return gpuCounter("rate", metric, "$__rate_interval");
+type RateMetric = (typeof recorded)[`gpu:${(typeof DCGM_GPU_RATE_FIELDS)[number]}:rate5m`];
+
+/** A counter's per-second rate per physical GPU, from its recorded 5-minute rate averaged over the panel's interval. */
+function gpuRate(metric: RateMetric): string {
+  return call("avg_over_time", range(metric, "$__rate_interval", SELECTED));
 }
 
-const FULL = { GPU_I_ID: "" };
-const MIG = { GPU_I_ID: ne("") };
-/** The exporter spells the host label one of two ways; a series has one, so one of these is empty. */
-const GPU_LEGEND = "{{Hostname}}{{hostname}} GPU {{gpu}}";
-const MIG_LEGEND = "{{Hostname}}{{hostname}} GPU {{gpu}} instance {{GPU_I_ID}} ({{GPU_I_PROFILE}})";
-/** One physical GPU: device-level fields repeat on each MIG instance's series, so group by these. */
+const GPU_LEGEND = "{{host}} GPU {{gpu}}";
+const MIG_LEGEND = "{{host}} GPU {{gpu}} instance {{GPU_I_ID}} ({{GPU_I_PROFILE}})";
+/** Raw counters: the exporter spells the host label one of two ways; a series has one, so one of these is empty. */
+const RAW_GPU_LEGEND = "{{Hostname}}{{hostname}} GPU {{gpu}}";
+/** One physical GPU in raw series: device-level fields repeat on each MIG instance's series, so group by these. */
 const PER_GPU = ["Hostname", "hostname", "gpu", "UUID"];
-/** A device-level field once per physical GPU. */
-function perGpu(expr: string): string {
-  return agg("max", expr, PER_GPU);
-}
 /** mJ per kWh. */
 const MILLIJOULES_PER_KWH = 3.6e9;
 
-export function nvidiaDcgm(): DashboardDef {
+const r = recorded;
+export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
+  const temp = levels.gpuTemperatureCelsius;
+  const util = levels.gpuUtilisationPercent;
+  const memory = levels.gpuMemoryPercent;
   return {
     uid: UID.nvidiaDcgm,
     title: "NVIDIA DCGM GPU",
@@ -61,7 +79,7 @@ export function nvidiaDcgm(): DashboardDef {
         multi: true,
         includeAll: true,
       }),
-      labelValuesVariable("gpu", dcgm.DCGM_FI_DEV_GPU_TEMP, "gpu", {
+      labelValuesVariable("gpu", r["gpu:DCGM_FI_DEV_GPU_TEMP:measured"], "gpu", {
         label: "GPU",
         description: "GPU index on the host.",
         multi: true,
@@ -76,30 +94,30 @@ export function nvidiaDcgm(): DashboardDef {
           statPanel({
             title: "GPUs",
             description: "Physical GPUs selected.",
-            queries: [{ expr: agg("count", agg("count", gpuSeries(dcgm.DCGM_FI_DEV_GPU_TEMP), PER_GPU)), instant: true }],
+            queries: [{ expr: agg("count", card(r["gpu:DCGM_FI_DEV_GPU_TEMP:measured"])), instant: true }],
             thresholds: NEUTRAL,
           }),
           gaugePanel({
             title: "Average utilisation",
             description: "Mean utilisation of the selected full GPUs (MIG-enabled GPUs report per instance, below).",
-            queries: [{ expr: agg("avg", gpuSeries(dcgm.DCGM_FI_DEV_GPU_UTIL, FULL)), instant: true }],
+            queries: [{ expr: agg("avg", entity(r["gpu_entity:DCGM_FI_DEV_GPU_UTIL:measured"], FULL_GPU)), instant: true }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            thresholds: falling(util.crit, util.warn),
           }),
           statPanel({
             title: "Hottest GPU",
-            description: `Highest GPU temperature (warning ${GPU_TEMP_WARN_C} °C, critical ${GPU_TEMP_CRIT_C} °C).`,
-            queries: [{ expr: agg("max", gpuSeries(dcgm.DCGM_FI_DEV_GPU_TEMP)), instant: true }],
+            description: `Highest GPU temperature (warning ${temp.warn} °C, critical ${temp.crit} °C).`,
+            queries: [{ expr: agg("max", card(r["gpu:DCGM_FI_DEV_GPU_TEMP:measured"])), instant: true }],
             unit: "celsius",
-            thresholds: rising(GPU_TEMP_WARN_C, GPU_TEMP_CRIT_C),
+            thresholds: rising(temp.warn, temp.crit),
             sparkline: true,
           }),
           statPanel({
             title: "Power draw",
             description: "Total power of the selected GPUs.",
-            queries: [{ expr: agg("sum", agg("max", gpuSeries(dcgm.DCGM_FI_DEV_POWER_USAGE), PER_GPU)), instant: true }],
+            queries: [{ expr: agg("sum", card(r["gpu:DCGM_FI_DEV_POWER_USAGE:measured"])), instant: true }],
             unit: "watt",
             thresholds: NEUTRAL,
             sparkline: true,
@@ -107,21 +125,11 @@ export function nvidiaDcgm(): DashboardDef {
           gaugePanel({
             title: "Framebuffer used",
             description: "Mean framebuffer use over the selected GPUs and MIG instances.",
-            queries: [
-              {
-                expr: agg(
-                  "avg",
-                  `100 * (${gpuSeries(dcgm.DCGM_FI_DEV_FB_USED)}) / ((${gpuSeries(dcgm.DCGM_FI_DEV_FB_USED)}) + (${gpuSeries(
-                    dcgm.DCGM_FI_DEV_FB_FREE,
-                  )}))`,
-                ),
-                instant: true,
-              },
-            ],
+            queries: [{ expr: agg("avg", entity(r["gpu_entity:dcgm_framebuffer_used:percent"])), instant: true }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: rising(90, 95),
+            thresholds: rising(memory.warn, memory.crit),
           }),
           statPanel({
             title: "Energy in range",
@@ -149,7 +157,7 @@ export function nvidiaDcgm(): DashboardDef {
           timeseriesPanel({
             title: "GPU utilisation",
             description: "Share of time a kernel ran on each full GPU.",
-            queries: [{ expr: gpuSeries(dcgm.DCGM_FI_DEV_GPU_UTIL, FULL), legend: GPU_LEGEND }],
+            queries: [{ expr: entity(r["gpu_entity:DCGM_FI_DEV_GPU_UTIL:measured"], FULL_GPU), legend: GPU_LEGEND }],
             unit: "percent",
             min: 0,
             max: 100,
@@ -157,17 +165,17 @@ export function nvidiaDcgm(): DashboardDef {
           barGaugePanel({
             title: "Utilisation now",
             description: "Current utilisation of each full GPU.",
-            queries: [{ expr: gpuSeries(dcgm.DCGM_FI_DEV_GPU_UTIL, FULL), legend: GPU_LEGEND, instant: true }],
+            queries: [{ expr: entity(r["gpu_entity:DCGM_FI_DEV_GPU_UTIL:measured"], FULL_GPU), legend: GPU_LEGEND, instant: true }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            thresholds: falling(util.crit, util.warn),
             width: 12,
           }),
           timeseriesPanel({
             title: "Memory copy utilisation",
             description: "Share of time device memory was being read or written.",
-            queries: [{ expr: gpuSeries(dcgm.DCGM_FI_DEV_MEM_COPY_UTIL, FULL), legend: GPU_LEGEND }],
+            queries: [{ expr: entity(r["gpu_entity:DCGM_FI_DEV_MEM_COPY_UTIL:measured"], FULL_GPU), legend: GPU_LEGEND }],
             unit: "percent",
             min: 0,
             max: 100,
@@ -175,7 +183,7 @@ export function nvidiaDcgm(): DashboardDef {
           timeseriesPanel({
             title: "Tensor core activity",
             description: "Share of cycles the tensor (HMMA) pipe was active.",
-            queries: [{ expr: `(${gpuSeries(dcgm.DCGM_FI_PROF_PIPE_TENSOR_ACTIVE)}) * 100`, legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
+            queries: [{ expr: `${entity(r["gpu_entity:DCGM_FI_PROF_PIPE_TENSOR_ACTIVE:measured"])} * 100`, legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
             unit: "percent",
             min: 0,
             max: 100,
@@ -184,8 +192,8 @@ export function nvidiaDcgm(): DashboardDef {
             title: "Encoder and decoder utilisation",
             description: "Video encoder and decoder engines.",
             queries: [
-              { expr: gpuSeries(dcgm.DCGM_FI_DEV_ENC_UTIL, FULL), legend: "encoder " + GPU_LEGEND },
-              { expr: gpuSeries(dcgm.DCGM_FI_DEV_DEC_UTIL, FULL), legend: "decoder " + GPU_LEGEND },
+              { expr: entity(r["gpu_entity:DCGM_FI_DEV_ENC_UTIL:measured"], FULL_GPU), legend: "encoder " + GPU_LEGEND },
+              { expr: entity(r["gpu_entity:DCGM_FI_DEV_DEC_UTIL:measured"], FULL_GPU), legend: "decoder " + GPU_LEGEND },
             ],
             unit: "percent",
             min: 0,
@@ -194,7 +202,7 @@ export function nvidiaDcgm(): DashboardDef {
           timeseriesPanel({
             title: "DRAM activity",
             description: "Share of cycles the device memory interface was busy.",
-            queries: [{ expr: `(${gpuSeries(dcgm.DCGM_FI_PROF_DRAM_ACTIVE)}) * 100`, legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
+            queries: [{ expr: `${entity(r["gpu_entity:DCGM_FI_PROF_DRAM_ACTIVE:measured"])} * 100`, legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
             unit: "percent",
             min: 0,
             max: 100,
@@ -208,13 +216,13 @@ export function nvidiaDcgm(): DashboardDef {
           timeseriesPanel({
             title: "Framebuffer used",
             description: "Framebuffer in use per GPU and MIG instance.",
-            queries: [{ expr: gpuSeries(dcgm.DCGM_FI_DEV_FB_USED), legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
+            queries: [{ expr: entity(r["gpu_entity:DCGM_FI_DEV_FB_USED:measured"]), legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
             unit: "decmbytes",
           }),
           timeseriesPanel({
             title: "Framebuffer free",
             description: "Framebuffer free per GPU and MIG instance.",
-            queries: [{ expr: gpuSeries(dcgm.DCGM_FI_DEV_FB_FREE), legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
+            queries: [{ expr: entity(r["gpu_entity:DCGM_FI_DEV_FB_FREE:measured"]), legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
             unit: "decmbytes",
           }),
         ],
@@ -225,28 +233,28 @@ export function nvidiaDcgm(): DashboardDef {
         panels: [
           timeseriesPanel({
             title: "GPU temperature",
-            description: `Dashed lines at ${GPU_TEMP_WARN_C} °C and ${GPU_TEMP_CRIT_C} °C.`,
-            queries: [{ expr: agg("max", gpuSeries(dcgm.DCGM_FI_DEV_GPU_TEMP), PER_GPU), legend: GPU_LEGEND }],
+            description: `Dashed lines at ${temp.warn} °C and ${temp.crit} °C.`,
+            queries: [{ expr: card(r["gpu:DCGM_FI_DEV_GPU_TEMP:measured"]), legend: GPU_LEGEND }],
             unit: "celsius",
-            thresholds: rising(GPU_TEMP_WARN_C, GPU_TEMP_CRIT_C),
+            thresholds: rising(temp.warn, temp.crit),
             thresholdLines: true,
           }),
           timeseriesPanel({
             title: "Memory temperature",
             description: "HBM temperature where the GPU reports it.",
-            queries: [{ expr: agg("max", gpuSeries(dcgm.DCGM_FI_DEV_MEMORY_TEMP), PER_GPU), legend: GPU_LEGEND }],
+            queries: [{ expr: card(r["gpu:DCGM_FI_DEV_MEMORY_TEMP:measured"]), legend: GPU_LEGEND }],
             unit: "celsius",
           }),
           timeseriesPanel({
             title: "Power draw",
             description: "Power per GPU as DCGM samples it.",
-            queries: [{ expr: agg("max", gpuSeries(dcgm.DCGM_FI_DEV_POWER_USAGE), PER_GPU), legend: GPU_LEGEND }],
+            queries: [{ expr: card(r["gpu:DCGM_FI_DEV_POWER_USAGE:measured"]), legend: GPU_LEGEND }],
             unit: "watt",
           }),
           timeseriesPanel({
             title: "Power from energy counter",
             description: "Average power between samples, from the total-energy counter (mJ/s → W): catches spikes the power gauge misses.",
-            queries: [{ expr: `${agg("max", gpuRate(dcgm.DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION), PER_GPU)} / 1000`, legend: GPU_LEGEND }],
+            queries: [{ expr: `${gpuRate(r["gpu:DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION:rate5m"])} / 1000`, legend: GPU_LEGEND }],
             unit: "watt",
           }),
         ],
@@ -258,21 +266,21 @@ export function nvidiaDcgm(): DashboardDef {
           timeseriesPanel({
             title: "SM clock",
             description: "Streaming-multiprocessor clock; a drop under load points to throttling.",
-            queries: [{ expr: agg("max", gpuSeries(dcgm.DCGM_FI_DEV_SM_CLOCK), PER_GPU), legend: GPU_LEGEND }],
+            queries: [{ expr: card(r["gpu:DCGM_FI_DEV_SM_CLOCK:measured"]), legend: GPU_LEGEND }],
             unit: "rotmhz",
           }),
           timeseriesPanel({
             title: "Memory clock",
             description: "Device memory clock.",
-            queries: [{ expr: agg("max", gpuSeries(dcgm.DCGM_FI_DEV_MEM_CLOCK), PER_GPU), legend: GPU_LEGEND }],
+            queries: [{ expr: card(r["gpu:DCGM_FI_DEV_MEM_CLOCK:measured"]), legend: GPU_LEGEND }],
             unit: "rotmhz",
           }),
           timeseriesPanel({
             title: "Throttling",
             description: "Share of time the GPU was held back by thermal or power limits (DCGM violation counters, µs per second).",
             queries: [
-              { expr: `${perGpu(gpuRate(dcgm.DCGM_FI_DEV_THERMAL_VIOLATION))} / 1e6`, legend: "thermal " + GPU_LEGEND },
-              { expr: `${perGpu(gpuRate(dcgm.DCGM_FI_DEV_POWER_VIOLATION))} / 1e6`, legend: "power " + GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_THERMAL_VIOLATION:rate5m"])} / 1e6`, legend: "thermal " + GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_POWER_VIOLATION:rate5m"])} / 1e6`, legend: "power " + GPU_LEGEND },
             ],
             unit: "percentunit",
             expectData: false,
@@ -288,22 +296,22 @@ export function nvidiaDcgm(): DashboardDef {
             title: "PCIe throughput",
             description: "Bytes per second over PCIe, headers included; receive drawn below the axis.",
             queries: [
-              { expr: perGpu(gpuSeries(dcgm.DCGM_FI_PROF_PCIE_TX_BYTES)), legend: "tx " + GPU_LEGEND },
-              { expr: `-(${perGpu(gpuSeries(dcgm.DCGM_FI_PROF_PCIE_RX_BYTES))})`, legend: "rx " + GPU_LEGEND },
+              { expr: card(r["gpu:DCGM_FI_PROF_PCIE_TX_BYTES:measured"]), legend: "tx " + GPU_LEGEND },
+              { expr: `-${card(r["gpu:DCGM_FI_PROF_PCIE_RX_BYTES:measured"])}`, legend: "rx " + GPU_LEGEND },
             ],
             unit: "Bps",
           }),
           timeseriesPanel({
             title: "PCIe replays",
             description: "PCIe retries per second; steady replays mean a bad link or riser.",
-            queries: [{ expr: perGpu(gpuRate(dcgm.DCGM_FI_DEV_PCIE_REPLAY_COUNTER)), legend: GPU_LEGEND }],
+            queries: [{ expr: gpuRate(r["gpu:DCGM_FI_DEV_PCIE_REPLAY_COUNTER:rate5m"]), legend: GPU_LEGEND }],
             unit: "short",
             thresholds: ANY_BAD,
           }),
           timeseriesPanel({
             title: "NVLink bandwidth",
             description: "NVLink traffic over all lanes (GPUs without NVLink show nothing).",
-            queries: [{ expr: perGpu(gpuRate(dcgm.DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL)), legend: GPU_LEGEND }],
+            queries: [{ expr: gpuRate(r["gpu:DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL:rate5m"]), legend: GPU_LEGEND }],
             unit: "short",
             expectData: false,
             width: 24,
@@ -317,8 +325,8 @@ export function nvidiaDcgm(): DashboardDef {
           tablePanel({
             title: "Last XID error",
             description: "GPUs whose last XID error is non-zero, with its code (XID 48/63/64/74/79 usually need a reset or RMA).",
-            queries: [{ expr: `${gpuSeries(dcgm.DCGM_FI_DEV_XID_ERRORS)} > 0`, table: true }],
-            hideColumns: ["job", "instance", "UUID", "device", "pci_bus_id", "DCGM_FI_DRIVER_VERSION", "pod", "namespace", "container"],
+            queries: [{ expr: `${card(r["gpu:DCGM_FI_DEV_XID_ERRORS:measured"])} > 0`, table: true }],
+            hideColumns: ["job", "instance", "UUID"],
             renameColumns: { Value: "XID" },
             valueColumn: "XID",
             thresholds: ANY_BAD,
@@ -328,8 +336,8 @@ export function nvidiaDcgm(): DashboardDef {
             title: "ECC errors",
             description: "Volatile single-bit (corrected) and double-bit (uncorrected) ECC errors in each interval.",
             queries: [
-              { expr: gpuCounter("increase", dcgm.DCGM_FI_DEV_ECC_SBE_VOL_TOTAL, "$__rate_interval"), legend: "single-bit " + GPU_LEGEND },
-              { expr: gpuCounter("increase", dcgm.DCGM_FI_DEV_ECC_DBE_VOL_TOTAL, "$__rate_interval"), legend: "double-bit " + GPU_LEGEND },
+              { expr: gpuCounter("increase", dcgm.DCGM_FI_DEV_ECC_SBE_VOL_TOTAL, "$__rate_interval"), legend: "single-bit " + RAW_GPU_LEGEND },
+              { expr: gpuCounter("increase", dcgm.DCGM_FI_DEV_ECC_DBE_VOL_TOTAL, "$__rate_interval"), legend: "double-bit " + RAW_GPU_LEGEND },
             ],
             unit: "short",
             thresholds: ANY_BAD,
@@ -340,9 +348,9 @@ export function nvidiaDcgm(): DashboardDef {
             title: "Remapped rows",
             description: "Memory rows remapped after correctable and uncorrectable errors, and remap failures.",
             queries: [
-              { expr: perGpu(gpuSeries(dcgm.DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS)), legend: "correctable " + GPU_LEGEND },
-              { expr: perGpu(gpuSeries(dcgm.DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS)), legend: "uncorrectable " + GPU_LEGEND },
-              { expr: perGpu(gpuSeries(dcgm.DCGM_FI_DEV_ROW_REMAP_FAILURE)), legend: "remap failed " + GPU_LEGEND },
+              { expr: card(r["gpu:DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS:measured"]), legend: "correctable " + GPU_LEGEND },
+              { expr: card(r["gpu:DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS:measured"]), legend: "uncorrectable " + GPU_LEGEND },
+              { expr: card(r["gpu:DCGM_FI_DEV_ROW_REMAP_FAILURE:measured"]), legend: "remap failed " + GPU_LEGEND },
             ],
             unit: "short",
             thresholds: ANY_BAD,
@@ -359,11 +367,11 @@ export function nvidiaDcgm(): DashboardDef {
             title: "GPUs by pod",
             description: "Which pod holds each GPU or MIG instance and how busy it is (DCGM's Kubernetes pod mapping; empty outside Kubernetes).",
             queries: [
-              { expr: gpuSeries(dcgm.DCGM_FI_PROF_GR_ENGINE_ACTIVE, { pod: ne("") }), table: true },
-              { expr: gpuSeries(dcgm.DCGM_FI_DEV_FB_USED, { pod: ne("") }), table: true },
+              { expr: entity(r["gpu_entity:DCGM_FI_PROF_GR_ENGINE_ACTIVE:measured"], { pod: ne("") }), table: true },
+              { expr: entity(r["gpu_entity:DCGM_FI_DEV_FB_USED:measured"], { pod: ne("") }), table: true },
             ],
             merge: true,
-            hideColumns: ["job", "instance", "UUID", "device", "pci_bus_id", "DCGM_FI_DRIVER_VERSION", "modelName"],
+            hideColumns: ["job", "instance", "UUID", "modelName", "GPU_I_PROFILE"],
             renameColumns: {
               namespace: "Namespace",
               pod: "Pod",
@@ -375,7 +383,7 @@ export function nvidiaDcgm(): DashboardDef {
             },
             valueColumn: "Activity",
             unit: "percentunit",
-            thresholds: falling(GPU_WASTE_PERCENT / 100, 0.2),
+            thresholds: falling(util.crit / 100, util.warn / 100),
             expectData: false,
             width: 24,
           }),
@@ -388,16 +396,16 @@ export function nvidiaDcgm(): DashboardDef {
           timeseriesPanel({
             title: "MIG instance utilisation",
             description: "Graphics-engine activity of each MIG instance (GPU index, GPU instance id and profile).",
-            queries: [{ expr: `(${gpuSeries(dcgm.DCGM_FI_PROF_GR_ENGINE_ACTIVE, MIG)}) * 100`, legend: MIG_LEGEND }],
+            queries: [{ expr: `${entity(r["gpu_entity:DCGM_FI_PROF_GR_ENGINE_ACTIVE:measured"], MIG_INSTANCE)} * 100`, legend: MIG_LEGEND }],
             unit: "percent",
             min: 0,
             max: 100,
-            thresholds: falling(GPU_WASTE_PERCENT, 20),
+            thresholds: falling(util.crit, util.warn),
           }),
           timeseriesPanel({
             title: "MIG instance memory used",
             description: "Framebuffer used per MIG instance.",
-            queries: [{ expr: gpuSeries(dcgm.DCGM_FI_DEV_FB_USED, MIG), legend: MIG_LEGEND }],
+            queries: [{ expr: entity(r["gpu_entity:DCGM_FI_DEV_FB_USED:measured"], MIG_INSTANCE), legend: MIG_LEGEND }],
             unit: "decmbytes",
           }),
         ],

@@ -1,3 +1,4 @@
+import { panelLevels, type Thresholds } from "../metrics/thresholds";
 import { drmDashboard } from "./drm";
 import { ds01History } from "./ds01History";
 import { ds01Overview } from "./ds01Overview";
@@ -11,7 +12,23 @@ import { stackHealth } from "./stackHealth";
 /** Prometheus' default size limit in this stack, 20GB as Prometheus reads it (2^30-byte GB). */
 export const DEFAULT_RETENTION_SIZE_BYTES = 20 * 2 ** 30;
 
+export interface DefinitionOptions {
+  readonly retentionSizeBytes: number;
+  /** The stack's alert thresholds: the panels that show what an alert watches colour by them. */
+  readonly thresholds: Thresholds;
+}
+
 /** Every dashboard of the stack, freshly built (builders are mutable, so never shared between calls). */
-export function dashboardDefinitions(retentionSizeBytes: number): DashboardDef[] {
-  return [ds01Overview(), ds01User(), ds01History(), nvidiaDcgm(), drmDashboard(), hostDashboard(), stackHealth(retentionSizeBytes), hpcSlurm()];
+export function dashboardDefinitions(opts: DefinitionOptions): DashboardDef[] {
+  const levels = panelLevels(opts.thresholds);
+  return [
+    ds01Overview(levels),
+    ds01User(levels),
+    ds01History(levels),
+    nvidiaDcgm(levels),
+    drmDashboard(levels),
+    hostDashboard(levels),
+    stackHealth(opts.retentionSizeBytes, levels),
+    hpcSlurm(levels),
+  ];
 }

@@ -1,4 +1,5 @@
 import { agg, call, range, re, sel, stack } from "../metrics";
+import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import { orZero } from "./kit/expr";
 import {
@@ -21,11 +22,9 @@ import { labelValuesVariable } from "./kit/variables";
 import { UID } from "./uids";
 
 const JOB = { job: re("$job") };
-/** Share of the size limit at which the TSDB panels turn orange and red. */
-const TSDB_WARN = 0.8;
-const TSDB_CRIT = 0.9;
 
-export function stackHealth(retentionSizeBytes: number): DashboardDef {
+export function stackHealth(retentionSizeBytes: number, levels: PanelLevels): DashboardDef {
+  const tsdb = levels.tsdbSizePercent;
   if (!(retentionSizeBytes > 0)) throw new Error(`retentionSizeBytes must be positive, got ${retentionSizeBytes}`);
   // Prometheus counts persisted blocks plus the WAL against --storage.tsdb.retention.size. Only
   // newer releases report the WAL's size, so it is added where present (2.42 has blocks only).
@@ -34,8 +33,8 @@ export function stackHealth(retentionSizeBytes: number): DashboardDef {
   )}`;
   const sizeSteps = [
     [GREEN, null],
-    [ORANGE, Math.round(retentionSizeBytes * TSDB_WARN)],
-    [RED, Math.round(retentionSizeBytes * TSDB_CRIT)],
+    [ORANGE, Math.round((retentionSizeBytes * tsdb.warn) / 100)],
+    [RED, Math.round((retentionSizeBytes * tsdb.crit) / 100)],
   ] as const;
   return {
     uid: UID.stackHealth,
@@ -140,7 +139,7 @@ export function stackHealth(retentionSizeBytes: number): DashboardDef {
             description: "Slowest target's last scrape per job; near the scrape timeout samples start to go missing.",
             queries: [{ expr: agg("max", sel(stack.scrape_duration_seconds, JOB), ["job"]), legend: "{{job}}" }],
             unit: "s",
-            thresholds: rising(1, 5),
+            thresholds: rising(levels.fixed.scrapeDurationSeconds.warn, levels.fixed.scrapeDurationSeconds.crit),
           }),
           timeseriesPanel({
             title: "Samples per scrape",
@@ -254,7 +253,7 @@ export function stackHealth(retentionSizeBytes: number): DashboardDef {
             queries: [{ expr: `100 * (${tsdbBytes}) / ${retentionSizeBytes}`, instant: true }],
             unit: "percent",
             decimals: 1,
-            thresholds: rising(TSDB_WARN * 100, TSDB_CRIT * 100),
+            thresholds: rising(tsdb.warn, tsdb.crit),
             width: 6,
             height: 8,
           }),

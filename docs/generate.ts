@@ -14,6 +14,7 @@ import { registeredServices } from "../components/services";
 import { renderDashboardsDoc } from "../dashboards/docs";
 import { dashboardUrl } from "../dashboards/kit/dashboard";
 import { dashboardDefinitions, DEFAULT_RETENTION_SIZE_BYTES } from "../dashboards/registry";
+import { defaultThresholds } from "../metrics/thresholds";
 
 /**
  * The generated documentation: docs/alerts.md, docs/dashboards.md, the three tables in README.md
@@ -24,7 +25,7 @@ const ROOT = join(__dirname, "..");
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 export function dashboardsTable(): string {
-  const rows = dashboardDefinitions(DEFAULT_RETENTION_SIZE_BYTES).map(
+  const rows = dashboardDefinitions({ retentionSizeBytes: DEFAULT_RETENTION_SIZE_BYTES, thresholds: defaultThresholds() }).map(
     (d) => `| [${d.title}](docs/dashboards.md) | \`${dashboardUrl(d.uid)}\` | ${cell(d.description)} |`,
   );
   return ["| Dashboard | URL | What it answers |", "|---|---|---|", ...rows].join("\n");

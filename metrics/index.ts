@@ -12,6 +12,17 @@ export * from "./define";
 export * from "./promql";
 export { physicalGpuCount } from "./ds01-queries";
 export { DCGM_SENTINEL_THRESHOLD } from "./dcgm";
+export {
+  DCGM_ENTITY_FIELDS,
+  DCGM_ENTITY_LABELS,
+  DCGM_GPU_FIELDS,
+  DCGM_GPU_LABELS,
+  DCGM_GPU_RATE_FIELDS,
+  DCGM_RATE_WINDOW,
+  DCGM_XID_LABELS,
+  type MeasuredEntityName,
+  type MeasuredGpuName,
+} from "./recorded";
 export { SLURM_TARGET_LABELS } from "./slurm";
 export { cadvisor, dcgm, drm, ds01, exporterSelf, node, recorded, slurm, stack };
 
@@ -35,3 +46,18 @@ export function lookupMetric(name: string): MetricDef | undefined {
   return (catalog as Record<string, MetricDef>)[name];
 }
 export { PER_HOST_BUDGET, STACK_BUDGET, perHostBudget, seriesBudget, type BudgetJob, type HostSize } from "./budget";
+export {
+  FULL_GPU,
+  HOST_LABEL,
+  HOST_LABELS,
+  MIG_INSTANCE,
+  PHYSICAL_GPU_LABELS,
+  framebufferPercent,
+  labelReplace,
+  measured,
+  measuredOverWindow,
+  perPhysicalGpu,
+  withHostLabel,
+  withMigSlot,
+  type DcgmMetric,
+} from "./dcgm-queries";

@@ -1,4 +1,5 @@
-import { metric } from "./define";
+import { dcgm } from "./dcgm";
+import { metric, type MetricDef } from "./define";
 
 const rec = <const N extends string, const L extends string = never>(
   name: N,
@@ -10,10 +11,93 @@ const rec = <const N extends string, const L extends string = never>(
 const DEVICE_LABELS = ["device", "gpu", "UUID", "modelName", "Hostname", "hostname"] as const;
 
 /**
+ * DCGM fields recorded clean (alerts/rules/dcgm-recording.ts): blank values dropped, the host in
+ * one `host` label whichever way the exporter spelled it, and only the labels a panel groups by,
+ * so a panel reads one plain selector instead of two selectors and a filter per query.
+ */
+type DcgmField = keyof typeof dcgm;
+
+/** Per DCGM entity: each full GPU and each MIG instance (utilisation and memory are per instance). */
+export const DCGM_ENTITY_FIELDS = [
+  "DCGM_FI_DEV_GPU_UTIL",
+  "DCGM_FI_DEV_MEM_COPY_UTIL",
+  "DCGM_FI_DEV_ENC_UTIL",
+  "DCGM_FI_DEV_DEC_UTIL",
+  "DCGM_FI_PROF_GR_ENGINE_ACTIVE",
+  "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE",
+  "DCGM_FI_PROF_DRAM_ACTIVE",
+  "DCGM_FI_DEV_FB_USED",
+  "DCGM_FI_DEV_FB_FREE",
+] as const satisfies readonly DcgmField[];
+export const DCGM_ENTITY_LABELS = ["host", "gpu", "UUID", "modelName", "GPU_I_ID", "GPU_I_PROFILE", "pod", "namespace", "container"] as const;
+
+/** Per physical GPU: device-level fields, which a MIG GPU repeats on each of its instances. */
+export const DCGM_GPU_FIELDS = [
+  "DCGM_FI_DEV_GPU_TEMP",
+  "DCGM_FI_DEV_MEMORY_TEMP",
+  "DCGM_FI_DEV_POWER_USAGE",
+  "DCGM_FI_DEV_SM_CLOCK",
+  "DCGM_FI_DEV_MEM_CLOCK",
+  "DCGM_FI_PROF_PCIE_TX_BYTES",
+  "DCGM_FI_PROF_PCIE_RX_BYTES",
+  "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS",
+  "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS",
+  "DCGM_FI_DEV_ROW_REMAP_FAILURE",
+] as const satisfies readonly DcgmField[];
+export const DCGM_GPU_LABELS = ["host", "gpu", "UUID", "modelName"] as const;
+/** Counters recorded as a per-second rate over 5 minutes per physical GPU; a panel averages them over its interval. */
+export const DCGM_GPU_RATE_FIELDS = [
+  "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+  "DCGM_FI_DEV_THERMAL_VIOLATION",
+  "DCGM_FI_DEV_POWER_VIOLATION",
+  "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
+  "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL",
+] as const satisfies readonly DcgmField[];
+/** Window of the recorded DCGM counter rates. */
+export const DCGM_RATE_WINDOW = "5m";
+/** The last XID per physical GPU keeps its code and message. */
+export const DCGM_XID_LABELS = [...DCGM_GPU_LABELS, "err_code", "err_msg"] as const;
+
+type EntityField = (typeof DCGM_ENTITY_FIELDS)[number];
+type GpuField = (typeof DCGM_GPU_FIELDS)[number];
+export type MeasuredEntityName<F extends EntityField = EntityField> = `gpu_entity:${F}:measured`;
+export type MeasuredGpuName<F extends GpuField | "DCGM_FI_DEV_XID_ERRORS" = GpuField | "DCGM_FI_DEV_XID_ERRORS"> = `gpu:${F}:measured`;
+
+function measuredRecords<const F extends DcgmField, const P extends string, const L extends string, const S extends string = "measured">(
+  level: P,
+  fields: readonly F[],
+  labels: readonly L[],
+  per: string,
+  suffix: S = "measured" as S,
+): { readonly [K in F as `${P}:${K}:${S}`]: MetricDef<`${P}:${K}:${S}`, L> } {
+  return Object.fromEntries(
+    fields.map((f) => {
+      const name = `${level}:${f}:${suffix}`;
+      const unit = suffix === "measured" ? dcgm[f].unit : undefined;
+      return [name, rec(name, `${dcgm[f].help} ${per}, blank values dropped.`, labels, unit)];
+    }),
+  ) as { readonly [K in F as `${P}:${K}:${S}`]: MetricDef<`${P}:${K}:${S}`, L> };
+}
+
+const dcgmMeasured = {
+  ...measuredRecords("gpu_entity", DCGM_ENTITY_FIELDS, DCGM_ENTITY_LABELS, "Per full GPU and MIG instance"),
+  "gpu_entity:dcgm_framebuffer_used:percent": rec(
+    "gpu_entity:dcgm_framebuffer_used:percent",
+    "Framebuffer in use (0-100) per full GPU and MIG instance, blank values dropped.",
+    DCGM_ENTITY_LABELS,
+    "percent",
+  ),
+  ...measuredRecords("gpu", DCGM_GPU_FIELDS, DCGM_GPU_LABELS, "Per physical GPU"),
+  ...measuredRecords("gpu", ["DCGM_FI_DEV_XID_ERRORS"] as const, DCGM_XID_LABELS, "Per physical GPU"),
+  ...measuredRecords("gpu", DCGM_GPU_RATE_FIELDS, DCGM_GPU_LABELS, "Per second over 5 minutes, per physical GPU (windows holding a blank value left out)", "rate5m"),
+};
+
+/**
  * Series produced by our recording rules (alerts/ renders the rules). Names follow DS01's
  * recording rules so existing dashboards keep working.
  */
 export const recorded = {
+  ...dcgmMeasured,
   "ds01:gpu_utilization_by_slot": rec(
     "ds01:gpu_utilization_by_slot",
     "Utilisation (0-100) of every full GPU and MIG instance, labelled with DS01's gpu_slot.",

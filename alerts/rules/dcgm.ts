@@ -1,9 +1,8 @@
-import { call, dcgm, range, sel } from "../../metrics";
+import { call, dcgm, measured, measuredOverWindow, perPhysicalGpu, range, sel } from "../../metrics";
 import type { RuleContext } from "../context";
+import { dcgmRecordingGroups } from "./dcgm-recording";
 import { alert, humanized, input, num, type AlertingRule, type RuleSet } from "../model";
 import { SENTINEL_SAMPLE, gpuLabels } from "./fixtures";
-import { perPhysicalGpu } from "./gpu";
-import { real, realOverWindow } from "./sentinel";
 
 /**
  * GPU hardware health from DCGM: memory errors, row remapping, throttling, one alert per physical
@@ -29,7 +28,7 @@ function counterAlerts(ctx: RuleContext): AlertingRule[] {
     const over = Math.min(100, percent + (100 - percent) / 2);
     return alert({
       alert: name,
-      expr: `(${perPhysicalGpu(call("rate", range(m, w)))} / 10000 > ${num(percent)}) and (${perPhysicalGpu(realOverWindow(m, w))})`,
+      expr: `(${perPhysicalGpu(call("rate", range(m, w)))} / 10000 > ${num(percent)}) and (${perPhysicalGpu(measuredOverWindow(m, w))})`,
       for: "10m",
       severity: "warning",
       summary: `GPU {{ $labels.gpu }} is throttled by ${cause}`,
@@ -65,7 +64,7 @@ function counterAlerts(ctx: RuleContext): AlertingRule[] {
     alert({
       alert: "GPUDoubleBitECCError",
       // Uncorrectable memory errors: the data in GPU memory was corrupted.
-      expr: `(${perPhysicalGpu(call("increase", range(dbe, w)))} > 0) and (${perPhysicalGpu(realOverWindow(dbe, w))})`,
+      expr: `(${perPhysicalGpu(call("increase", range(dbe, w)))} > 0) and (${perPhysicalGpu(measuredOverWindow(dbe, w))})`,
       severity: "critical",
       summary: "GPU {{ $labels.gpu }} has uncorrectable memory errors",
       description: `GPU {{ $labels.gpu }} on {{ $labels.instance }} counted double-bit (uncorrectable) ECC errors in the last ${w}. Running jobs may have corrupt results; drain the GPU and reset it.`,
@@ -100,7 +99,7 @@ function gaugeAlerts(ctx: RuleContext): AlertingRule[] {
   return [
     alert({
       alert: "GPURowRemapFailure",
-      expr: `${perPhysicalGpu(real(sel(failure)))} > 0`,
+      expr: `${perPhysicalGpu(measured(sel(failure)))} > 0`,
       for: "1m",
       severity: "critical",
       summary: "GPU {{ $labels.gpu }} failed to remap memory rows",
@@ -132,7 +131,7 @@ export function dcgmRuleSet(ctx: RuleContext): RuleSet {
   return {
     id: "dcgm",
     title: "DCGM hardware",
-    recording: [],
+    recording: dcgmRecordingGroups(),
     alerting: [{ name: "dcgm_hardware_alerts", interval: "30s", rules: [...counterAlerts(ctx), ...gaugeAlerts(ctx)] }],
   };
 }

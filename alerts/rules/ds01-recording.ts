@@ -1,8 +1,22 @@
-import { agg, call, dcgm, ds01, eq, ne, physicalGpuCount, recorded, sel } from "../../metrics";
+import {
+  FULL_GPU,
+  MIG_INSTANCE,
+  PHYSICAL_GPU_LABELS,
+  agg,
+  call,
+  dcgm,
+  ds01,
+  eq,
+  framebufferPercent,
+  labelReplace as replace,
+  measured,
+  physicalGpuCount,
+  recorded,
+  sel,
+  withMigSlot,
+} from "../../metrics";
 import type { RuleContext } from "../context";
 import { num, record, type RuleGroup } from "../model";
-import { GPU_LABELS } from "./gpu";
-import { real } from "./sentinel";
 
 /**
  * DS01's recording rules: slot-level utilisation (full GPUs and MIG instances on one 0-100
@@ -14,20 +28,7 @@ import { real } from "./sentinel";
 const SLOT_LABELS = ["gpu_slot", "gpu", "GPU_I_ID", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
 const DEVICE_LABELS = ["device", "gpu", "UUID", "modelName", "Hostname", "hostname", "instance", "job"];
 
-const replace = (expr: string, dst: string, replacement: string, src: string, regex = "(.+)") =>
-  call("label_replace", expr, `"${dst}"`, `"${replacement}"`, `"${src}"`, `"${regex}"`);
-
-/** ds01_mig_slot_info relabelled to join DCGM's (gpu, GPU_I_ID) and carry DS01's gpu_slot. */
-const migSlotMap = replace(replace(sel(ds01.ds01_mig_slot_info), "GPU_I_ID", "$1", "gpu_i_id"), "gpu_slot", "$1", "slot");
-const toMigSlot = (expr: string) => `${expr} * on(gpu, GPU_I_ID) group_left(gpu_slot) ${migSlotMap}`;
-const fullGpu = { GPU_I_ID: "" } as const;
-const migInstance = { GPU_I_ID: ne("") } as const;
-
-const fbPercent = (m: typeof fullGpu | typeof migInstance) => {
-  const used = real(sel(dcgm.DCGM_FI_DEV_FB_USED, m));
-  const free = real(sel(dcgm.DCGM_FI_DEV_FB_FREE, m));
-  return `(${used} / (${used} + ${free}) * 100)`;
-};
+const toMigSlot = (expr: string) => withMigSlot(expr, "gpu_slot");
 
 const allocatedJoin = (series: string) => `${sel(ds01.ds01_gpu_allocated)} * on(gpu_slot) group_left() ${series}`;
 const countOrZero = (expr: string) => `(${agg("count", expr)} or vector(0))`;
@@ -37,10 +38,10 @@ export function ds01RecordingGroups(ctx: RuleContext): RuleGroup[] {
   const byDevice = (slotSeries: typeof r["ds01:gpu_utilization_by_slot"] | typeof r["ds01:gpu_memory_percent_by_slot"]) =>
     agg(
       "max",
-      `${replace(sel(slotSeries, fullGpu), "device", "GPU $1", "gpu_slot")} or ${replace(sel(slotSeries, migInstance), "device", "MIG $1", "gpu_slot")}`,
+      `${replace(sel(slotSeries, FULL_GPU), "device", "GPU $1", "gpu_slot")} or ${replace(sel(slotSeries, MIG_INSTANCE), "device", "MIG $1", "gpu_slot")}`,
       DEVICE_LABELS,
     );
-  const perGpu = (expr: string) => replace(agg("max", real(expr), GPU_LABELS), "device", "GPU $1", "gpu");
+  const perGpu = (expr: string) => replace(agg("max", measured(expr), PHYSICAL_GPU_LABELS), "device", "GPU $1", "gpu");
   return [
     {
       name: "ds01_slot_mapping",
@@ -50,13 +51,13 @@ export function ds01RecordingGroups(ctx: RuleContext): RuleGroup[] {
           r["ds01:gpu_utilization_by_slot"].name,
           agg(
             "max",
-            `${replace(real(sel(dcgm.DCGM_FI_DEV_GPU_UTIL, fullGpu)), "gpu_slot", "$1", "gpu")} or ${toMigSlot(`${real(sel(dcgm.DCGM_FI_PROF_GR_ENGINE_ACTIVE, migInstance))} * 100`)}`,
+            `${replace(measured(sel(dcgm.DCGM_FI_DEV_GPU_UTIL, FULL_GPU)), "gpu_slot", "$1", "gpu")} or ${toMigSlot(`${measured(sel(dcgm.DCGM_FI_PROF_GR_ENGINE_ACTIVE, MIG_INSTANCE))} * 100`)}`,
             SLOT_LABELS,
           ),
         ),
         record(
           r["ds01:gpu_memory_percent_by_slot"].name,
-          agg("max", `${replace(fbPercent(fullGpu), "gpu_slot", "$1", "gpu")} or ${toMigSlot(fbPercent(migInstance))}`, SLOT_LABELS),
+          agg("max", `${replace(framebufferPercent(FULL_GPU), "gpu_slot", "$1", "gpu")} or ${toMigSlot(framebufferPercent(MIG_INSTANCE))}`, SLOT_LABELS),
         ),
       ],
     },
@@ -99,7 +100,7 @@ export function ds01RecordingGroups(ctx: RuleContext): RuleGroup[] {
         ),
         record(r["ds01:system_active_users"].name, countOrZero(agg("count", sel(ds01.ds01_gpu_allocated), ["user"]))),
         record(r["ds01:system_containers_running"].name, `${agg("sum", sel(ds01.ds01_containers_total, { status: eq("running") }))} or vector(0)`),
-        record(r["ds01:system_gpu_temp_max"].name, `${agg("max", real(sel(dcgm.DCGM_FI_DEV_GPU_TEMP)))} or vector(0)`),
+        record(r["ds01:system_gpu_temp_max"].name, `${agg("max", measured(sel(dcgm.DCGM_FI_DEV_GPU_TEMP)))} or vector(0)`),
       ],
     },
     {

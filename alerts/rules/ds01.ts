@@ -1,10 +1,8 @@
-import { agg, cadvisor, call, dcgm, ds01, eq, node, range, re, recorded, sel, stack } from "../../metrics";
+import { PHYSICAL_GPU_LABELS, agg, cadvisor, call, dcgm, ds01, eq, measured, node, perPhysicalGpu, range, re, recorded, sel, stack } from "../../metrics";
 import type { RuleContext } from "../context";
 import { alert, humanized, input, num, type AlertingRule, type RuleGroup, type RuleSet } from "../model";
 import { ds01RecordingGroups } from "./ds01-recording";
 import { SENTINEL_SAMPLE, allocationLabels, fullGpuAllocation, gpuLabels, migAllocation, migLabels } from "./fixtures";
-import { GPU_LABELS, perPhysicalGpu } from "./gpu";
-import { real } from "./sentinel";
 
 /**
  * DS01 parity: DS01's own alerts, under DS01's names so existing silences and runbooks match.
@@ -17,12 +15,12 @@ function gpuAlerts(ctx: RuleContext): AlertingRule[] {
   const t = ctx.thresholds.ds01;
   const jobs = { exporter: ctx.jobs.exporter, dcgm: ctx.jobs.dcgmExporter };
   const waste = num(t.gpuWasteUtilizationPercent);
-  const temp = real(sel(dcgm.DCGM_FI_DEV_GPU_TEMP));
+  const temp = measured(sel(dcgm.DCGM_FI_DEV_GPU_TEMP));
   // One series per physical GPU: on a MIG GPU DCGM repeats device fields per instance.
   const gpuTemp = perPhysicalGpu(temp);
   const tempLabels = { gpu: "0", UUID: "GPU-0", modelName: "NVIDIA A100-SXM4-40GB", Hostname: "gpu-host-1", instance: "dcgm-exporter:9400", job: jobs.dcgm };
-  const used = real(sel(dcgm.DCGM_FI_DEV_FB_USED));
-  const free = real(sel(dcgm.DCGM_FI_DEV_FB_FREE));
+  const used = measured(sel(dcgm.DCGM_FI_DEV_FB_USED));
+  const free = measured(sel(dcgm.DCGM_FI_DEV_FB_FREE));
   const memRatio = num(t.gpuMemoryPercent / 100);
   // Halfway between the limit and completely full, in percent.
   const fullShare = (t.gpuMemoryPercent + 100) / 2;
@@ -320,8 +318,8 @@ function systemAlerts(ctx: RuleContext): AlertingRule[] {
   const xidLabels = (code: number) => ({ ...gpuLabels("0", j.dcgmExporter), ...xidCode(code) });
   const xid = (code: number, values: string) => input(dcgm.DCGM_FI_DEV_XID_ERRORS, xidLabels(code), values);
   const xidSeries = dcgm.DCGM_FI_DEV_XID_ERRORS;
-  const xidNow = perPhysicalGpu(real(sel(xidSeries)), ["err_code", "err_msg"]);
-  const xidCodesSeen = agg("count", agg("count", real(call("last_over_time", range(xidSeries, "10m"))), [...GPU_LABELS, "err_code"]), GPU_LABELS);
+  const xidNow = perPhysicalGpu(measured(sel(xidSeries)), ["err_code", "err_msg"]);
+  const xidCodesSeen = agg("count", agg("count", measured(call("last_over_time", range(xidSeries, "10m"))), [...PHYSICAL_GPU_LABELS, "err_code"]), PHYSICAL_GPU_LABELS);
 
   return [
     targetDownAlert({ alert: "DS01ExporterDown", job: j.exporter, for: "2m", severity: "critical", summary: "DS01 exporter is down", description: "DS01 allocation metrics are not being collected" }),
@@ -448,7 +446,7 @@ function systemAlerts(ctx: RuleContext): AlertingRule[] {
       // The field holds the last XID and its err_code/err_msg labels follow it, so a new XID is a
       // new series: changes() never sees it. A new error is a GPU whose current code is not 0 and
       // that showed another code within the window. Per physical GPU: MIG instances repeat it.
-      expr: `(${xidNow} > 0) and on(${GPU_LABELS.join(", ")}) (${xidCodesSeen} > 1)`,
+      expr: `(${xidNow} > 0) and on(${PHYSICAL_GPU_LABELS.join(", ")}) (${xidCodesSeen} > 1)`,
       for: "1m",
       severity: "critical",
       summary: "GPU XID error detected",

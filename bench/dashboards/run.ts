@@ -9,6 +9,7 @@ import { type PrometheusApi, seriesCount } from "../../cli/local/prometheus-api"
 import { startPrometheus } from "../../cli/local/services";
 import { sleep } from "../../cli/local/wait";
 import { HistoryApi, measureRange, type Measured } from "./measure";
+import { liveRuleGroupCost } from "./ruleGroups";
 import { backfillRaw, backfillRules, recordNames, ruleLayers } from "./tsdb";
 import { parseShape, USAGE, type BenchShape } from "./shape";
 
@@ -196,6 +197,14 @@ async function main(): Promise<void> {
     } finally {
       await p.proc.stop();
     }
+    log("evaluating the recording rules in Prometheus itself ...");
+    const groups = await liveRuleGroupCost(dir, join(dir, "data"), meta.end, recordingRules(), shape.days);
+    process.stdout.write(
+      `\nRecording rule groups as Prometheus evaluates them on this history (prometheus_rule_group_last_duration_seconds):\n\n${table([
+        ["rule group", "rules", "samples written", "last evaluation ms"],
+        ...groups.map((g) => [g.group, g.rules, g.samples, g.lastDurationMs.toFixed(1)]),
+      ])}\n`,
+    );
   } finally {
     if (!shape.keep) await rm(dir, { recursive: true, force: true });
     else log(`kept ${dir}; run again with --keep ${dir} to reuse it`);

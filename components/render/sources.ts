@@ -27,9 +27,12 @@ export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
   return renderRuleFiles({ thresholds: cfg.thresholds, alerting, retentionSize: cfg.retention.size, jobs: STACK_JOB_NAMES });
 }
 
-/** Grafana dashboards, with the TSDB size panel measured against this stack's retention size. */
+/**
+ * Grafana dashboards, with the TSDB size panel measured against this stack's retention size and
+ * panels coloured at the levels this stack's alerts fire at.
+ */
 export function dashboardsFor(cfg: StackConfig): DashboardFile[] {
-  return buildDashboards({ retentionSizeBytes: retentionSizeBytes(cfg.retention.size) });
+  return buildDashboards({ retentionSizeBytes: retentionSizeBytes(cfg.retention.size), thresholds: cfg.thresholds });
 }
 
 export { alertmanagerConfigFor } from "./alertmanager";

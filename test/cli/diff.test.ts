@@ -78,7 +78,15 @@ describe("diff --base on a clone of the project", () => {
   it("reports a threshold set in a stack file as the alert's threshold", async () => {
     await addConfig("dev", "  gpu-monitoring:thresholds:\n    ds01:\n      gpuTemperatureWarningCelsius: 87\n");
     await commit("warn at 87C");
-    expect(await changesOf("dev")).toEqual([
+    const changes = await changesOf("dev");
+    // The panels that show GPU temperature colour by the same threshold, so they change with the alert.
+    expect(changes.filter((c) => c.area === "dashboards").map((c) => [c.subject, c.fields?.find((f) => f.field === "thresholds")?.after])).toEqual([
+      ['panel "Hottest GPU" (id 4)', "green, 87 orange, 90 red"],
+      ['panel "GPU temperature" (id 18)', "green, 87 orange, 90 red"],
+      ['panel "Hottest GPU" (id 4)', "green, 87 orange, 90 red"],
+      ['panel "GPU temperature" (id 19)', "green, 87 orange, 90 red"],
+    ]);
+    expect(changes.filter((c) => c.area !== "dashboards")).toEqual([
       {
         area: "alerts",
         kind: "changed",

@@ -131,7 +131,7 @@ describe("DCGM and DS01 semantics on the fixture site", () => {
     expect(gpu01.map((s) => s.metric.gpu).sort()).toEqual(["0", "1"]);
     // gpu02 (hostname): one GPU.
     const gpu02 = await run(util, { host: "gpu02", gpu: ".*" });
-    expect(gpu02.map((s) => [s.metric.hostname, s.value?.[1]])).toEqual([["gpu02", "55"]]);
+    expect(gpu02.map((s) => [s.metric.host, s.value?.[1]])).toEqual([["gpu02", "55"]]);
     // "All" takes both hosts, each series once.
     expect((await run(util, { host: ".*", gpu: ".*" })).length).toBe(3);
   });
@@ -154,7 +154,7 @@ describe("DCGM and DS01 semantics on the fixture site", () => {
 
   it("names MIG instances by DS01 slot and scales their activity to percent", async () => {
     const mig = await run(find(UID.ds01Overview, "GPU utilisation per device", "B"), {});
-    expect(mig.map((s) => [s.metric.slot, Math.round(Number(s.value?.[1]))]).sort()).toEqual([
+    expect(mig.map((s) => [s.metric.gpu_slot, Math.round(Number(s.value?.[1]))]).sort()).toEqual([
       ["2.0", 42],
       ["2.1", 7],
     ]);

@@ -7,7 +7,12 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { alertingSchema } from "../../alerts";
 import { renderGroups } from "../../alerts/render";
+import { DEFAULT_JOB_NAMES } from "../../alerts/context";
+import type { RuleGroup } from "../../alerts/model";
+import { dcgmRecordingGroups } from "../../alerts/rules/dcgm-recording";
+import { ds01RecordingGroups } from "../../alerts/rules/ds01-recording";
 import { hostCpuRecordingGroups } from "../../alerts/rules/stack";
+import { defaultThresholds } from "../../metrics/thresholds";
 import { fixtureExposition } from "./exposition";
 
 /**
@@ -135,9 +140,13 @@ export async function startLiveStack(): Promise<LiveStack> {
     const nodeExporter = start("prometheus-node-exporter", [`--web.listen-address=127.0.0.1:${nodePort}`]);
     procs.push(nodeExporter);
 
-    // The fixture target serves the DS01 and DRM recorded series itself; the host's are recorded
-    // here from the real node-exporter by the stack's own rules.
-    const hostRules = parse(renderGroups(hostCpuRecordingGroups(), alertingSchema.parse(undefined))) as { groups: unknown[] };
+    // The fixture target serves most DS01 and DRM recorded series itself; the host's, the cleaned
+    // DCGM fields and DS01's slot mapping (the MIG join) are recorded here by the stack's own rules,
+    // evaluated every second rather than every 30.
+    const alerting = alertingSchema.parse(undefined);
+    const slotMapping = ds01RecordingGroups({ thresholds: defaultThresholds(), jobs: DEFAULT_JOB_NAMES, ruleSets: alerting.ruleSets }).filter((g) => g.name === "ds01_slot_mapping");
+    const everySecond = (groups: RuleGroup[]): RuleGroup[] => groups.map((g) => ({ ...g, interval: "1s" }));
+    const hostRules = parse(renderGroups(everySecond([...hostCpuRecordingGroups(), ...dcgmRecordingGroups(), ...slotMapping]), alerting)) as { groups: unknown[] };
     await writeFile(
       join(dir, "rules.yml"),
       stringify({ groups: [{ name: "fixture", rules: [{ record: "fixture:up:sum", expr: "sum(up)" }] }, ...hostRules.groups] }),
@@ -187,6 +196,8 @@ export async function startLiveStack(): Promise<LiveStack> {
     // Counters need two samples in the window before rate() and increase() return anything.
     await atLeast("two samples of every counter", "count_over_time(drm_completed_tasks_total[1m])", 3);
     await atLeast("the host CPU recording rule", "count(instance_mode:node_cpu_busy_percent:rate5m)", 1);
+    await atLeast("the cleaned DCGM recordings", "count(gpu:DCGM_FI_DEV_GPU_TEMP:measured)", 1);
+    await atLeast("DS01's slot mapping", "count(ds01:gpu_memory_percent_by_slot)", 1);
 
     const query = async (expr: string): Promise<PromResult> =>
       toResult((await get(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)) as ApiResponse);

@@ -8,7 +8,18 @@ import {
 } from "../../dashboards";
 import { DCGM_SENTINEL_THRESHOLD, lookupMetric, TARGET_LABELS } from "../../metrics";
 import { analyze, checkAgainstCatalog, NON_PORTABLE_FUNCTIONS } from "../../metrics/analyze";
+import { alertingSchema } from "../../alerts/config";
+import { RECORDING_RULE_FILE, renderRuleFiles } from "../../alerts/render";
+import { defaultThresholds } from "../../metrics/thresholds";
+import { parse } from "yaml";
 import { dataPanels, parsedDashboards, targetsOf } from "./walk";
+
+/** The stack's recording rules at the default thresholds. */
+function recordingRules(): { record: string; expr: string }[] {
+  const file = renderRuleFiles({ thresholds: defaultThresholds(), alerting: alertingSchema.parse(undefined), retentionSize: "20GB" }).find((f) => f.fileName === RECORDING_RULE_FILE);
+  const doc = parse(file?.content ?? "") as { groups: { rules: { record: string; expr: string }[] }[] };
+  return doc.groups.flatMap((g) => g.rules);
+}
 
 const SAMPLE = "sample-value";
 
@@ -143,8 +154,12 @@ describe("dashboard variables", () => {
   it("the DCGM host variable finds hosts under either label spelling", () => {
     const host = dashboardVariables(UID.nvidiaDcgm).find((v) => v.name === "host");
     expect(host?.query.startsWith("query_result(")).toBe(true);
-    expect(host?.expr).toContain('"Hostname"');
-    expect(host?.expr).toContain('"hostname"');
+    // It reads a recorded series whose rule folds both spellings into `host` (test/alerts/dcgm-recording.test.ts runs it).
+    const read = analyze(host?.expr ?? "").metrics;
+    expect(read).toEqual(["gpu:DCGM_FI_DEV_GPU_TEMP:measured"]);
+    const rule = recordingRules().find((r) => r.record === read[0]);
+    expect(rule?.expr).toContain('"Hostname"');
+    expect(rule?.expr).toContain('"hostname"');
     // Grafana applies the variable's regex to each result series printed as {labels} value.
     const json = parsedDashboards().find((d) => d.model.uid === UID.nvidiaDcgm)?.model;
     const regex = json?.templating.list?.find((v) => v.name === "host")?.regex ?? "";
@@ -165,14 +180,29 @@ describe("substituteVariables", () => {
 describe("DCGM dashboard", () => {
   const dcgmQueries = queries.filter((q) => q.dashboardUid === UID.nvidiaDcgm);
 
-  it("drops DCGM's blank values in every query", () => {
-    for (const q of dcgmQueries) expect(q.expr, q.panelTitle).toContain(`< ${DCGM_SENTINEL_THRESHOLD}`);
+  /** Whether a query reads DCGM's raw series, or only series recorded from them. */
+  const readsRaw = (expr: string) => analyze(expr).metrics.some((m) => m.startsWith("DCGM_FI_"));
+  const cleaned = new Map(recordingRules().map((r) => [r.record, r.expr]));
+
+  it("drops DCGM's blank values in every query, at query time or in the recording it reads", () => {
+    for (const q of dcgmQueries) {
+      if (readsRaw(q.expr)) expect(q.expr, q.panelTitle).toContain(`< ${DCGM_SENTINEL_THRESHOLD}`);
+      for (const m of analyze(q.expr).metrics.filter((x) => !x.startsWith("DCGM_FI_"))) expect(cleaned.get(m), `${q.panelTitle}: ${m}`).toContain(`< ${DCGM_SENTINEL_THRESHOLD}`);
+    }
   });
 
-  it("selects hosts under both the Hostname and the hostname label in every query", () => {
+  it("selects hosts under both the Hostname and the hostname label in every raw query, and by the folded host label otherwise", () => {
     for (const q of dcgmQueries) {
-      expect(q.expr, q.panelTitle).toContain('Hostname=~"$host"');
-      expect(q.expr, q.panelTitle).toContain('hostname=~"$host"');
+      if (readsRaw(q.expr)) {
+        expect(q.expr, q.panelTitle).toContain('Hostname=~"$host"');
+        expect(q.expr, q.panelTitle).toContain('hostname=~"$host"');
+      } else expect(q.expr, q.panelTitle).toContain('host=~"$host"');
     }
+  });
+
+  it("reads raw DCGM series only for counters, whose rate window follows the panel's range", () => {
+    const raw = dcgmQueries.filter((q) => readsRaw(q.expr));
+    for (const q of raw) expect(q.expr, q.panelTitle).toMatch(/\b(rate|increase)\(/);
+    expect(raw.length).toBeLessThan(dcgmQueries.length / 3);
   });
 });

@@ -188,7 +188,8 @@ describe("generated dashboards", () => {
     const p = limitPanel(custom);
     expect(p.fieldConfig?.defaults?.max).toBe(5e9);
     const steps = p.fieldConfig?.defaults?.thresholds?.steps.map((s) => s.value);
-    expect(steps).toEqual([null, 4e9, 4.5e9]);
+    // Red where the TSDB size alert fires (thresholds.stack.tsdbSizeSharePercent, 85 by default), orange 5 points before.
+    expect(steps).toEqual([null, 4e9, 4.25e9]);
     const share = custom
       .find((d) => d.model.uid === UID.stackHealth)
       ?.model.panels?.flatMap((x) => (isRow(x) ? x.panels : [x]))

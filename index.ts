@@ -16,6 +16,7 @@ function load(): ReturnType<typeof loadStackConfig> {
 }
 
 const { config, secrets } = load();
+// The engine waits for log calls still in flight before the program ends; nothing here depends on them.
 for (const warning of exposureWarnings(config)) void pulumi.log.warn(warning);
 const stack = new MonitoringStack("gpu-monitoring", { config, secrets });
 

@@ -106,6 +106,8 @@ const ruleSetsSchema = z.strictObject({
   stack: z.boolean().default(true),
   /** Rendered only on stacks with the SLURM source on (slurm.enabled). */
   slurm: z.boolean().default(true),
+  /** Rendered only on Kubernetes stacks that run kube-state-metrics. */
+  kubernetes: z.boolean().default(true),
 });
 
 export const alertingSchema = withDefaults(

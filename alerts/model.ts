@@ -83,7 +83,7 @@ export interface RuleGroup {
   readonly rules: readonly Rule[];
 }
 
-export type RuleSetId = "ds01" | "dcgm" | "drm" | "stack" | "slurm";
+export type RuleSetId = "ds01" | "dcgm" | "drm" | "stack" | "slurm" | "kubernetes";
 
 /** One module's rules: recording groups (always rendered, dashboards read them) and alert groups (switchable). */
 export interface RuleSet {
@@ -147,4 +147,12 @@ export function num(n: number): string {
  */
 export function humanized(v: number): string {
   return String(Number(v.toPrecision(4)));
+}
+
+/** Prometheus's humanizeDuration for a whole number of seconds of at least a minute, as the cases expect it. */
+export function humanDuration(seconds: number): string {
+  const [d, h, m, s] = [Math.floor(seconds / 86_400), Math.floor(seconds / 3600) % 24, Math.floor(seconds / 60) % 60, seconds % 60];
+  if (d) return `${d}d ${h}h ${m}m ${s}s`;
+  if (h) return `${h}h ${m}m ${s}s`;
+  return `${m}m ${s}s`;
 }

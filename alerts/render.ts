@@ -6,6 +6,7 @@ import { durationMs, formatDuration, type AlertingRule, type Rule, type RuleGrou
 import { dcgmRuleSet } from "./rules/dcgm";
 import { drmRuleSet } from "./rules/drm";
 import { ds01RuleSet } from "./rules/ds01";
+import { kubernetesRuleSet } from "./rules/kubernetes";
 import { slurmRuleSet } from "./rules/slurm";
 import { stackRuleSet } from "./rules/stack";
 
@@ -16,6 +17,11 @@ export interface RenderRuleOptions {
   readonly retentionSize?: string;
   /** Scrape job names where they differ from DS01's (DEFAULT_JOB_NAMES). */
   readonly jobs?: Partial<Record<StackJobService, string>>;
+  /**
+   * Whether the stack runs kube-state-metrics (default true): without it the Kubernetes recording
+   * rules would only ever record nothing, so they are left out with its alerts.
+   */
+  readonly kubeStateMetrics?: boolean;
 }
 
 export interface RuleFile {
@@ -32,6 +38,7 @@ export function ruleContext(opts: RenderRuleOptions): RuleContext {
     thresholds: opts.thresholds,
     jobs: { ...DEFAULT_JOB_NAMES, ...opts.jobs },
     ruleSets: opts.alerting.ruleSets,
+    kubeStateMetrics: opts.kubeStateMetrics ?? true,
     ...(opts.retentionSize ? { retentionBytes: retentionSizeBytes(opts.retentionSize) } : {}),
   };
 }
@@ -39,7 +46,7 @@ export function ruleContext(opts: RenderRuleOptions): RuleContext {
 /** Every rule set, unfiltered by the on/off switches: what the docs and the tests read. */
 export function buildRuleSets(opts: RenderRuleOptions): RuleSet[] {
   const ctx = ruleContext(opts);
-  return [ds01RuleSet(ctx), dcgmRuleSet(ctx), drmRuleSet(ctx), stackRuleSet(ctx), slurmRuleSet(ctx)];
+  return [ds01RuleSet(ctx), dcgmRuleSet(ctx), drmRuleSet(ctx), stackRuleSet(ctx), slurmRuleSet(ctx), kubernetesRuleSet(ctx)];
 }
 
 /** Every alerting rule of every rule set, with the set it belongs to. */

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   await exporter.ready;
   process.stdout.write(JSON.stringify({ url: exporter.url, readyMs: performance.now() - started }) + "\n");
   const stop = (): void => {
+    // A signal handler cannot be awaited; a failed close leaves the rejection to end the process.
     void exporter.close().then(() => process.exit(0));
   };
   process.on("SIGTERM", stop);

@@ -38,6 +38,9 @@ interface ScrapeFigures {
   /** The exporter process's CPU time per scrape: a figure that load on the machine disturbs less than latency. */
   cpuMsPerScrape: number;
   rssMb: number;
+  /** Of rssMb: the process's own memory (heap, stacks) and the pages of files mapped in (node's binary and libraries, shared with every node process). */
+  rssAnonMb: number;
+  rssFileMb: number;
   readyMs: number;
 }
 
@@ -170,10 +173,20 @@ async function cpuMs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function rssMb(pid: number): Promise<number> {
+interface Resident {
+  rssMb: number;
+  rssAnonMb: number;
+  rssFileMb: number;
+}
+
+async function resident(pid: number): Promise<Resident> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
+  const mb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return { rssMb: mb("VmRSS"), rssAnonMb: mb("RssAnon"), rssFileMb: mb("RssFile") };
+}
+
+async function rssMb(pid: number): Promise<number> {
+  return (await resident(pid)).rssMb;
 }
 
 /** Sequential scrapes against a freshly started exporter: one run's figures. */
@@ -192,7 +205,7 @@ async function scrapeRun(label: string, build: ExporterBuild, config: Record<str
       if (i >= 20) latencies.push(dt);
     }
     const cpuMsPerScrape = ((await cpuMs(child.proc.pid!)) - cpuStart) / SCRAPES;
-    return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), cpuMsPerScrape, rssMb: await rssMb(child.proc.pid!), readyMs: child.readyMs };
+    return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), cpuMsPerScrape, ...(await resident(child.proc.pid!)), readyMs: child.readyMs };
   } finally {
     agent.destroy();
     await stopChild(child);
@@ -206,12 +219,14 @@ function medianFigures(per: readonly ScrapeFigures[]): ScrapeFigures {
     p99Ms: round(median(per.map((p) => p.p99Ms))),
     cpuMsPerScrape: round(median(per.map((p) => p.cpuMsPerScrape))),
     rssMb: round(median(per.map((p) => p.rssMb)), 1),
+    rssAnonMb: round(median(per.map((p) => p.rssAnonMb)), 1),
+    rssFileMb: round(median(per.map((p) => p.rssFileMb)), 1),
     readyMs: round(median(per.map((p) => p.readyMs)), 0),
   };
 }
 
 function printFigures(label: string, fig: ScrapeFigures): void {
-  console.log(`  ${label.padEnd(44)} p50 ${fig.p50Ms} ms  p99 ${fig.p99Ms} ms  CPU/scrape ${fig.cpuMsPerScrape} ms  RSS ${fig.rssMb} MB  first refresh ${fig.readyMs} ms`);
+  console.log(`  ${label.padEnd(44)} p50 ${fig.p50Ms} ms  p99 ${fig.p99Ms} ms  CPU/scrape ${fig.cpuMsPerScrape} ms  RSS ${fig.rssMb} MB (anon ${fig.rssAnonMb}, file ${fig.rssFileMb})  first refresh ${fig.readyMs} ms`);
 }
 
 /** Sequential scrapes against a fresh exporter, `RUNS` times; medians of each run's figures. */
@@ -349,15 +364,15 @@ async function compare(dir: string, deviceMap: string, stateDir: string, variant
     console.log(`${v.name} (${describeRuntime(v.runtime)}):`);
     printFigures(memLabel, m);
     printFigures("1,000 allocations", l);
-    return `| ${v.name} | ${describeRuntime(v.runtime)} | ${m.rssMb} | ${m.readyMs} | ${l.rssMb} | ${l.p50Ms} | ${l.p99Ms} | ${l.cpuMsPerScrape} |`;
+    return `| ${v.name} | ${describeRuntime(v.runtime)} | ${m.rssMb} | ${m.rssAnonMb} / ${m.rssFileMb} | ${m.readyMs} | ${l.rssMb} | ${l.p50Ms} | ${l.p99Ms} | ${l.cpuMsPerScrape} |`;
   });
   console.log(
     [
       "",
       `Medians of ${RUNS} runs each, runs alternating between the variants:`,
       "",
-      `| exporter | runtime | RSS MB, ${memLabel} | first refresh ms there | RSS MB, 1,000 allocations | p50 ms | p99 ms | CPU ms/scrape |`,
-      "|---|---|---|---|---|---|---|---|",
+      `| exporter | runtime | RSS MB, ${memLabel} | of it anon / file MB | first refresh ms there | RSS MB, 1,000 allocations | p50 ms | p99 ms | CPU ms/scrape |`,
+      "|---|---|---|---|---|---|---|---|---|",
       ...rows,
     ].join("\n"),
   );

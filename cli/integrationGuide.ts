@@ -93,6 +93,7 @@ const SOURCE_TITLES: Readonly<Record<MetricSource, string>> = {
   exporter: "Exporter self-report",
   drm: "DRM coordinator",
   slurm: "SLURM cluster (exporter --slurm)",
+  "kube-state-metrics": "kube-state-metrics (Kubernetes pods and nodes)",
   dcgm: "NVIDIA DCGM exporter",
   node: "node-exporter",
   cadvisor: "cAdvisor",

@@ -91,4 +91,5 @@ export async function run(argv: readonly string[]): Promise<void> {
   process.exitCode = await execute(argv, processIo());
 }
 
+// run() never rejects: execute() turns every error into a message and an exit code.
 if (require.main === module) void run(process.argv);

@@ -106,6 +106,13 @@ export interface ServiceSpec {
   readonly hostNetwork: boolean;
   readonly healthCheck?: HealthCheckSpec;
   /**
+   * Where the service answers "alive" and "ready" when that differs from `healthCheck`, which then
+   * serves as the startup check (kube-state-metrics: /healthz, /livez, /readyz). Optional; platforms
+   * with separate probes (Kubernetes) use them, a single health check (Docker) uses `healthCheck`.
+   */
+  readonly livenessCheck?: HealthCheckSpec;
+  readonly readinessCheck?: HealthCheckSpec;
+  /**
    * Health check as a command run inside the container, for platforms that can only run commands
    * (Docker) when the image has no HTTP client for `healthCheck`. Optional; platforms with HTTP
    * probes (Kubernetes) use `healthCheck`.

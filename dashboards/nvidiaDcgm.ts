@@ -1,4 +1,4 @@
-import { agg, call, DCGM_GPU_RATE_FIELDS, FULL_GPU, MIG_INSTANCE, ne, range, re, recorded, sel, type Matchers, type MeasuredEntityName, type MeasuredGpuName } from "../metrics";
+import { agg, call, type DCGM_GPU_RATE_FIELDS, FULL_GPU, MIG_INSTANCE, ne, range, re, recorded, sel, type Matchers, type MeasuredEntityName, type MeasuredGpuName } from "../metrics";
 import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import { dcgmHostsExpr } from "./kit/dcgm";
@@ -62,7 +62,7 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
       "How is each GPU doing as hardware? Utilisation, framebuffer memory, temperature, power and energy, clocks, " +
       "PCIe and NVLink traffic, ECC/XID errors and MIG instances from NVIDIA's DCGM exporter, per host and GPU.",
     tags: ["gpu", "dcgm", "nvidia"],
-    related: [UID.ds01Overview, UID.host],
+    related: [UID.ds01Overview, UID.host, UID.k8sGpuWorkloads],
     variables: [
       queryResultVariable("host", dcgmHostsExpr(), "host", {
         label: "Host",

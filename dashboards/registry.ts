@@ -5,6 +5,7 @@ import { ds01Overview } from "./ds01Overview";
 import { ds01User } from "./ds01User";
 import { hostDashboard } from "./host";
 import { hpcSlurm } from "./hpcSlurm";
+import { k8sGpuWorkloads } from "./k8sGpuWorkloads";
 import type { DashboardDef } from "./kit/dashboard";
 import { nvidiaDcgm } from "./nvidiaDcgm";
 import { stackHealth } from "./stackHealth";
@@ -30,5 +31,6 @@ export function dashboardDefinitions(opts: DefinitionOptions): DashboardDef[] {
     hostDashboard(levels),
     stackHealth(opts.retentionSizeBytes, levels),
     hpcSlurm(levels),
+    k8sGpuWorkloads(levels),
   ];
 }

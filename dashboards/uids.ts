@@ -8,6 +8,7 @@ export const UID = {
   host: "host",
   stackHealth: "stack-health",
   hpcSlurm: "hpc-slurm",
+  k8sGpuWorkloads: "k8s-gpu-workloads",
 } as const;
 
 export type DashboardUid = (typeof UID)[keyof typeof UID];

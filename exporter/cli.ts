@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { CliError } from "../cli/errors";
+import { CliError } from "./errors";
 import { log } from "./core/log";
 import { watchParent } from "./core/parent";
 import { readRegularFileSync } from "./core/regular-file";

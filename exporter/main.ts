@@ -1,5 +1,5 @@
 import { CommanderError } from "commander";
-import { formatError, withoutOptionValues } from "../cli/errors";
+import { formatError, withoutOptionValues } from "./errors";
 import { exporterCommand } from "./cli";
 
 /**
@@ -25,4 +25,5 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
+// main() never rejects: every error becomes a message and an exit code.
 if (require.main === module) void main(process.argv);

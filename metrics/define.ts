@@ -12,6 +12,7 @@ export type MetricSource =
   | "ds01"
   | "drm"
   | "slurm"
+  | "kube-state-metrics"
   | "exporter"
   | "prometheus"
   | "alertmanager"

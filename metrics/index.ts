@@ -2,6 +2,7 @@ import { cadvisor } from "./cadvisor";
 import { dcgm } from "./dcgm";
 import type { MetricDef } from "./define";
 import { drm } from "./drm";
+import { kubeStateMetrics } from "./kubeStateMetrics";
 import { ds01, exporterSelf } from "./ds01";
 import { node } from "./node";
 import { recorded } from "./recorded";
@@ -11,6 +12,7 @@ import { stack } from "./stack";
 export * from "./define";
 export * from "./promql";
 export { physicalGpuCount } from "./ds01-queries";
+export { GPU_RESOURCES, MIG_RESOURCES, ON_POD, POD_KEY, gpuNodes, pendingGpuPods, podAgeSeconds, podGpuRequests, podInPhase } from "./kube-queries";
 export { DCGM_SENTINEL_THRESHOLD } from "./dcgm";
 export {
   DCGM_ENTITY_FIELDS,
@@ -24,7 +26,8 @@ export {
   type MeasuredGpuName,
 } from "./recorded";
 export { SLURM_TARGET_LABELS } from "./slurm";
-export { cadvisor, dcgm, drm, ds01, exporterSelf, node, recorded, slurm, stack };
+export { FULL_GPU_RESOURCE, GPU_RESOURCE_PATTERN, KUBE_STATE_METRICS_JOB, MIG_RESOURCE_PATTERN, kubeResourceOf, type KubeResource } from "./kubeStateMetrics";
+export { cadvisor, dcgm, drm, ds01, exporterSelf, kubeStateMetrics, node, recorded, slurm, stack };
 
 /** Every metric the stack touches, by name. */
 export const catalog = {
@@ -36,6 +39,7 @@ export const catalog = {
   ...exporterSelf,
   ...drm,
   ...slurm,
+  ...kubeStateMetrics,
   ...recorded,
 } as const;
 

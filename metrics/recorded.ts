@@ -231,4 +231,37 @@ export const recorded = {
     ["name"],
     "Bps",
   ),
+  // Kubernetes GPU scheduling (kube-state-metrics) joined with DCGM's pod mapping. "Devices" are
+  // whole GPUs and MIG slices, each as the extended resource (`resource`) that was requested.
+  "k8s:pod_gpu_requests": rec(
+    "k8s:pod_gpu_requests",
+    "GPU devices requested by each Pending or Running pod, per resource; no node while the pod is unscheduled.",
+    ["namespace", "pod", "node", "resource"],
+  ),
+  "k8s:node_gpu_allocated": rec("k8s:node_gpu_allocated", "GPU devices held by the pods scheduled on a node, per resource.", ["node", "resource"]),
+  "k8s:namespace_gpu_allocated": rec(
+    "k8s:namespace_gpu_allocated",
+    "GPU devices held by a namespace's scheduled pods, per resource.",
+    ["namespace", "resource"],
+  ),
+  "k8s:namespace_gpu_pending": rec(
+    "k8s:namespace_gpu_pending",
+    "GPU devices requested by a namespace's pods the scheduler has not placed, per resource.",
+    ["namespace", "resource"],
+  ),
+  "k8s:pod_gpu_utilization": rec(
+    "k8s:pod_gpu_utilization",
+    "Average utilisation (0-100) of the GPUs and MIG instances a pod uses, from DCGM's pod mapping.",
+    ["namespace", "pod"],
+    "percent",
+  ),
+  "k8s:pod_gpu_busy": rec("k8s:pod_gpu_busy", "GPU devices a pod keeps busy: the sum of its devices' utilisation as a 0-1 share.", ["namespace", "pod"]),
+  "k8s:node_gpu_busy": rec("k8s:node_gpu_busy", "GPU devices kept busy by the pods on a node.", ["node"]),
+  "k8s:namespace_gpu_busy": rec("k8s:namespace_gpu_busy", "GPU devices kept busy by a namespace's pods.", ["namespace"]),
+  "k8s:pod_gpu_idle": rec(
+    "k8s:pod_gpu_idle",
+    "GPU devices held by a scheduled pod whose utilisation is below the idle threshold, per resource.",
+    ["namespace", "pod", "node", "resource"],
+  ),
+  "k8s:namespace_gpu_idle": rec("k8s:namespace_gpu_idle", "GPU devices held idle by a namespace's pods.", ["namespace"]),
 } as const;

@@ -113,6 +113,19 @@ const slurmThresholds = z.strictObject({
   gpuJobPendingSeconds: positive(3600),
 });
 
+const kubernetesThresholds = z.strictObject({
+  /** A pod asking for GPUs may stay Pending this long (seconds since it was created) before the alert. */
+  gpuPodPendingSeconds: positive(900),
+  /** A scheduled pod whose GPUs' average utilisation (0-100) stays below this holds them idle. */
+  idleGpuUtilizationPercent: percent(5),
+  /** The window the idle-GPU alert averages utilisation over; a pod must be older than this. */
+  idleGpuWindow: durationSchema.default("1h"),
+  /** The idle-GPU alert fires for a namespace holding at least this many idle GPU devices. */
+  idleGpuMinDevices: z.number().int().min(1).default(1),
+  /** Allocatable GPUs of a node below their highest value in this window mean devices were lost. */
+  allocatableDropWindow: durationSchema.default("1h"),
+});
+
 export const thresholdsSchema = withDefaults(
   z.strictObject({
     ds01: withDefaults(ds01Thresholds),
@@ -120,6 +133,7 @@ export const thresholdsSchema = withDefaults(
     drm: withDefaults(drmThresholds),
     stack: withDefaults(stackThresholds),
     slurm: withDefaults(slurmThresholds),
+    kubernetes: withDefaults(kubernetesThresholds),
   }),
 );
 export type Thresholds = z.infer<typeof thresholdsSchema>;
@@ -176,6 +190,10 @@ export interface PanelLevels {
   readonly tsdbSizePercent: Levels;
   /** Seconds the longest GPU job has waited in SLURM's queue. */
   readonly slurmGpuJobPendingSeconds: Levels;
+  /** Seconds a Pending GPU pod has existed: orange at the pending alert's limit, red at twice it. */
+  readonly k8sGpuPodPendingSeconds: Levels;
+  /** A pod's GPU utilisation (0-100), low is bad: red below the idle line of the Kubernetes waste alert. */
+  readonly k8sPodGpuUtilisationPercent: Levels;
   /** Levels of quantities no alert watches. */
   readonly fixed: typeof FIXED_LEVELS;
 }
@@ -197,6 +215,10 @@ export const FIXED_LEVELS = {
   slurmNodesUnavailable: { warn: 1, crit: 2 },
   slurmAllocatedPercent: { warn: 80, crit: 95 },
   scrapeDurationSeconds: { warn: 1, crit: 5 },
+  k8sDevicesAllocatedPercent: { warn: 80, crit: 95 },
+  k8sIdleDevices: { warn: 1, crit: 4 },
+  k8sPendingGpuPods: { warn: 1, crit: 5 },
+  k8sGpuNodesNotReady: { warn: 1, crit: 2 },
 } as const satisfies Record<string, Levels>;
 
 /** Utilisation (0-100) above which a GPU counts as properly busy (green). */
@@ -211,7 +233,7 @@ export const DRM_CPU_EARLY_WARNING = 15;
 export const ALLOCATION_TIME_EARLY_WARNING = 0.8;
 
 export function panelLevels(t: Thresholds): PanelLevels {
-  const { ds01, drm, stack, slurm } = t;
+  const { ds01, drm, stack, slurm, kubernetes } = t;
   const below = (crit: number, points: number): Levels => ({ warn: Math.max(0, crit - points), crit });
   return {
     gpuTemperatureCelsius: { warn: ds01.gpuTemperatureWarningCelsius, crit: ds01.gpuTemperatureCriticalCelsius },
@@ -231,6 +253,8 @@ export function panelLevels(t: Thresholds): PanelLevels {
     drmRegressionBaselineWindow: drm.regressionBaselineWindow,
     tsdbSizePercent: below(stack.tsdbSizeSharePercent, PERCENT_EARLY_WARNING),
     slurmGpuJobPendingSeconds: { warn: slurm.gpuJobPendingSeconds, crit: 2 * slurm.gpuJobPendingSeconds },
+    k8sGpuPodPendingSeconds: { warn: kubernetes.gpuPodPendingSeconds, crit: 2 * kubernetes.gpuPodPendingSeconds },
+    k8sPodGpuUtilisationPercent: { crit: kubernetes.idleGpuUtilizationPercent, warn: Math.max(GPU_BUSY_PERCENT, kubernetes.idleGpuUtilizationPercent) },
     fixed: FIXED_LEVELS,
   };
 }

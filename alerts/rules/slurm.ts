@@ -1,6 +1,6 @@
 import { exporterSelf, ne, re, sel, slurm, stack } from "../../metrics";
 import type { RuleContext } from "../context";
-import { alert, input, num, type AlertingRule, type RuleSet } from "../model";
+import { alert, humanDuration, input, num, type AlertingRule, type RuleSet } from "../model";
 
 /**
  * A SLURM cluster as the exporter's --slurm source sees it: nodes out of service, GPU jobs
@@ -70,14 +70,6 @@ function gpuJobsPending(ctx: RuleContext): AlertingRule {
       { name: "a short wait stays quiet", input: [input(slurm.slurm_gpu_job_pending_max_seconds, labels, "60x20")], at: "10m", expect: [] },
     ],
   });
-}
-
-/** Prometheus's humanizeDuration for a whole number of seconds of at least a minute, as the cases expect it. */
-function humanDuration(seconds: number): string {
-  const [d, h, m, s] = [Math.floor(seconds / 86_400), Math.floor(seconds / 3600) % 24, Math.floor(seconds / 60) % 60, seconds % 60];
-  if (d) return `${d}d ${h}h ${m}m ${s}s`;
-  if (h) return `${h}h ${m}m ${s}s`;
-  return `${m}m ${s}s`;
 }
 
 function serviceDown(): AlertingRule {

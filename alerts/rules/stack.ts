@@ -1,5 +1,5 @@
 import { containerRecordingGroups } from "./container-recording";
-import { agg, call, eq, ne, node, nre, range, recorded, sel, stack } from "../../metrics";
+import { KUBE_STATE_METRICS_JOB, agg, call, eq, ne, node, nre, range, recorded, sel, stack } from "../../metrics";
 import type { RuleContext } from "../context";
 import { alert, durationMs, humanized, input, num, record, type AlertingRule, type RuleGroup, type RuleSet } from "../model";
 
@@ -8,11 +8,13 @@ import { alert, durationMs, humanized, input, num, record, type AlertingRule, ty
  * and rule evaluation, alert delivery, and TSDB size against the retention size.
  */
 
-/** Jobs DS01's own down alerts already cover; TargetDown leaves them out while that set is on. */
+/** Jobs DS01's own down alerts (and KubeStateMetricsDown) already cover; TargetDown leaves them out while that set is on. */
 function coveredJobs(ctx: RuleContext): string[] {
-  if (!ctx.ruleSets.ds01) return [];
   const j = ctx.jobs;
-  return [j.exporter, j.nodeExporter, j.cadvisor, j.dcgmExporter, j.grafana, j.alertmanager];
+  return [
+    ...(ctx.ruleSets.ds01 ? [j.exporter, j.nodeExporter, j.cadvisor, j.dcgmExporter, j.grafana, j.alertmanager] : []),
+    ...(ctx.ruleSets.kubernetes ? [KUBE_STATE_METRICS_JOB] : []),
+  ];
 }
 
 export const WATCHDOG_ALERT = "Watchdog";

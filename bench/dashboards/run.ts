@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { freePort } from "../../cli/local/ports";
 import type { ManagedProcess } from "../../cli/local/process";
-import { PrometheusApi, seriesCount } from "../../cli/local/prometheus-api";
+import { type PrometheusApi, seriesCount } from "../../cli/local/prometheus-api";
 import { startPrometheus } from "../../cli/local/services";
 import { sleep } from "../../cli/local/wait";
 import { HistoryApi, measureRange, type Measured } from "./measure";

@@ -356,7 +356,8 @@ export function publishedPorts(cfg: StackConfig): PublishedPort[] {
   const out: PublishedPort[] = [];
   for (const d of registeredServices()) {
     const s = d.name;
-    if (!cfg.components[s] || !(d.deployed?.(cfg) ?? true)) continue;
+    // A service the platform does not have publishes nothing (switching it on is its own error).
+    if (!cfg.components[s] || !availableOn(d, cfg.platform) || !(d.deployed?.(cfg) ?? true)) continue;
     out.push({ service: s, key: `ports.${s}`, bindAddress: cfg.bindAddresses[s], port: cfg.ports[s] });
   }
   if (cfg.components.exporter && cfg.exporter.simulatedDcgmPort !== undefined) {

@@ -2,6 +2,9 @@ import { retentionSizeBytes } from "../../alerts/context";
 import { renderRuleFiles } from "../../alerts/render";
 import { buildDashboards } from "../../dashboards";
 import { STACK_JOB_NAMES } from "../../metrics/jobs";
+
+/** The service whose series the Kubernetes alerts read (components/services/kubeStateMetrics.ts). */
+const KUBE_STATE_METRICS_SERVICE = "kubeStateMetrics";
 import type { StackConfig } from "../config/resolve";
 
 /**
@@ -22,9 +25,19 @@ export interface DashboardFile {
 
 /** Prometheus rule files: thresholds and switches from the config, job names as the stack scrapes them. */
 export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
-  // The SLURM alerts only where the exporter reads a SLURM cluster.
-  const alerting = { ...cfg.alerting, ruleSets: { ...cfg.alerting.ruleSets, slurm: cfg.alerting.ruleSets.slurm && cfg.slurm.enabled } };
-  return renderRuleFiles({ thresholds: cfg.thresholds, alerting, retentionSize: cfg.retention.size, jobs: STACK_JOB_NAMES });
+  // The SLURM alerts only where the exporter reads a SLURM cluster, the Kubernetes ones only where kube-state-metrics runs.
+  const sets = cfg.alerting.ruleSets;
+  const alerting = {
+    ...cfg.alerting,
+    ruleSets: { ...sets, slurm: sets.slurm && cfg.slurm.enabled, kubernetes: sets.kubernetes && cfg.components[KUBE_STATE_METRICS_SERVICE] === true },
+  };
+  return renderRuleFiles({
+    thresholds: cfg.thresholds,
+    alerting,
+    retentionSize: cfg.retention.size,
+    jobs: STACK_JOB_NAMES,
+    kubeStateMetrics: cfg.components[KUBE_STATE_METRICS_SERVICE] === true,
+  });
 }
 
 /**

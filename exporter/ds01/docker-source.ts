@@ -170,6 +170,7 @@ export class DockerSource implements Source<Ds01Snapshot> {
         this.onEvent(value),
       );
       this.stream = stream;
+      // done never rejects (it resolves with the reason the stream ended); onStreamEnd schedules the resync.
       void stream.done.then((err) => this.onStreamEnd(stream, err));
       const list = await this.api.getJson("/containers/json?all=1");
       this.mutableStats.lists++;
@@ -219,6 +220,7 @@ export class DockerSource implements Source<Ds01Snapshot> {
     this.backoff = Math.min(this.backoff * 2, this.maxBackoff);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
+      // sync() records its failure as lastError and schedules the next retry itself.
       if (!this.live && !this.closed) void this.sync();
     }, wait);
     this.retryTimer.unref();

@@ -1,6 +1,6 @@
 import type { DrmSnapshot } from "../drm/model";
 import type { DrmOverride } from "./overrides";
-import { clamp, Random } from "./random";
+import { clamp, type Random } from "./random";
 
 const TASK_SLOTS_PER_WORKER = 4;
 const MEAN_TASK_SECONDS = 6;

@@ -4,7 +4,7 @@ import type { Allocation, Ds01Container, Ds01Interface, Ds01Snapshot, GpuDevice,
 import { sanitizeSliceUser } from "../ds01/slice-name";
 import type { SessionCounts } from "../ds01/utmp-source";
 import type { GpuOverride, SimulationOverrides, SlotOverride } from "./overrides";
-import { clamp, Random } from "./random";
+import { clamp, type Random } from "./random";
 
 export const GPU_MODEL = "NVIDIA A100-SXM4-80GB";
 const GPU_MEMORY_MIB = 81920;

@@ -29,7 +29,7 @@ describe("alert config schemas", () => {
     const a = alertingSchema.parse(undefined);
     expect([a.routing.critical.repeatInterval, a.routing.warning.repeatInterval, a.routing.info.repeatInterval]).toEqual(["1h", "4h", "24h"]);
     expect(a.receivers).toEqual([{ name: "none", type: "none" }]);
-    expect(a.ruleSets).toEqual({ ds01: true, dcgm: true, drm: true, stack: true, slurm: true });
+    expect(a.ruleSets).toEqual({ ds01: true, dcgm: true, drm: true, stack: true, slurm: true, kubernetes: true });
   });
 
   it("rejects bad values, naming the key", () => {

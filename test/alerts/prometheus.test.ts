@@ -61,7 +61,8 @@ describe("rendered rules in a running Prometheus", () => {
     // maxFor also caps group intervals, so every group evaluates within a second or two.
     const files = renderRuleFiles({
       thresholds: thresholdsSchema.parse(undefined),
-      alerting: alertingSchema.parse({ maxFor: "1s" }),
+      // A DS01 host runs no kube-state-metrics: its stack leaves the Kubernetes alerts out (their recording rules stay).
+      alerting: alertingSchema.parse({ maxFor: "1s", ruleSets: { kubernetes: false } }),
       retentionSize: "1GB",
     });
     await mkdir(join(dir, "rules"));
@@ -107,7 +108,7 @@ describe("rendered rules in a running Prometheus", () => {
       data: { groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] };
     };
     const rules = body.data.groups.flatMap((g) => g.rules.map((r) => ({ group: g.name, ...r })));
-    const expected = renderRuleFiles({ thresholds: thresholdsSchema.parse(undefined), alerting: alertingSchema.parse(undefined), retentionSize: "1GB" })
+    const expected = renderRuleFiles({ thresholds: thresholdsSchema.parse(undefined), alerting: alertingSchema.parse({ ruleSets: { kubernetes: false } }), retentionSize: "1GB" })
       .flatMap((f) => [...f.content.matchAll(/^\s+- (?:alert|record): (\S+)$/gm)].map((m) => m[1]));
     expect(rules.map((r) => r.name).sort()).toEqual(expected.sort());
     const deadline = Date.now() + 30_000;

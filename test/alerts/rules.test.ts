@@ -52,6 +52,7 @@ const shiftedThresholds: Thresholds = thresholdsSchema.parse({
   },
   stack: { tsdbSizeSharePercent: 70, notificationFailurePercent: 20, rateWindow: "10m" },
   slurm: { gpuJobPendingSeconds: 1800 },
+  kubernetes: { gpuPodPendingSeconds: 2400, idleGpuUtilizationPercent: 12, idleGpuWindow: "2h", idleGpuMinDevices: 2, allocatableDropWindow: "3h" },
 });
 const shifted: RenderRuleOptions = { ...defaults, thresholds: shiftedThresholds, retentionSize: "512MB" };
 
@@ -143,7 +144,7 @@ describe("rendered rule files", () => {
   it("pass promtool check rules", async () => {
     for (const opts of [defaults, shifted]) {
       const files = renderRuleFiles(opts);
-      expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "drm.alerts.yml", "stack.alerts.yml", "slurm.alerts.yml"]);
+      expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "drm.alerts.yml", "stack.alerts.yml", "slurm.alerts.yml", "kubernetes.alerts.yml"]);
       const result = await withFiles(
         files.map((f) => ({ name: f.fileName, content: f.content })),
         (dir) => runTool("promtool", ["check", "rules", ...files.map((f) => f.fileName)], dir),
@@ -166,7 +167,7 @@ describe("rendered rule files", () => {
       maxFor: "2m",
     });
     const files = renderRuleFiles({ ...defaults, alerting });
-    expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "stack.alerts.yml", "slurm.alerts.yml"]);
+    expect(files.map((f) => f.fileName)).toEqual([RECORDING_RULE_FILE, "ds01.alerts.yml", "dcgm.alerts.yml", "stack.alerts.yml", "slurm.alerts.yml", "kubernetes.alerts.yml"]);
     const docs = files.map((f) => parse(f.content) as { groups: { name: string; interval?: string; rules: { alert?: string; record?: string; for?: string }[] }[] });
     const rules = docs.flatMap((d) => d.groups.flatMap((g) => g.rules));
     const alerts = rules.filter((r) => r.alert).map((r) => r.alert);
@@ -196,11 +197,13 @@ describe("rendered rule files", () => {
     expect(tsdb?.expr).toContain(String(512 * 2 ** 20));
   });
 
-  it("TargetDown leaves DS01's own jobs to DS01's alerts only while that rule set is on", () => {
+  it("TargetDown leaves DS01's own jobs to DS01's alerts, and kube-state-metrics to its own, only while those rule sets are on", () => {
     const on = rulesOf(defaults).find((r) => r.alert === "TargetDown");
-    const off = rulesOf({ ...defaults, alerting: alertingSchema.parse({ ruleSets: { ds01: false } }) }).find((r) => r.alert === "TargetDown");
+    const off = rulesOf({ ...defaults, alerting: alertingSchema.parse({ ruleSets: { ds01: false, kubernetes: false } }) }).find((r) => r.alert === "TargetDown");
+    const kubeOnly = rulesOf({ ...defaults, alerting: alertingSchema.parse({ ruleSets: { ds01: false } }) }).find((r) => r.alert === "TargetDown");
     expect(on?.expr).toContain('job!~"ds01-exporter|node-exporter');
     expect(off?.expr).toBe("up == 0");
+    expect(kubeOnly?.expr).toBe('up{job!~"kube-state-metrics"} == 0');
   });
 });
 
@@ -261,6 +264,7 @@ describe("promtool test rules", () => {
         "GPUThermalThrottling",
         "GPUPowerThrottling",
         "GPURowRemapFailure",
+        "KubeNamespaceGpusIdle",
       ].sort(),
     );
     const result = await promtoolTest(defaults, blanked);

@@ -86,7 +86,7 @@ describe("CI workflows", () => {
     const script = review?.steps.find((s) => s.uses === "actions/github-script@v7")?.with?.script;
     expect(script).toContain(".github/scripts/review-comment.cjs");
     expect(script).not.toContain("${{");
-    expect(wf.jobs.test?.steps.map((s) => s.run).filter(Boolean)).toEqual(expect.arrayContaining(["npx tsc --noEmit", "npm run test:unit"]));
+    expect(wf.jobs.test?.steps.map((s) => s.run).filter(Boolean)).toEqual(expect.arrayContaining(["npx tsc --noEmit", "npm run lint", "npm run test:unit"]));
     expect(wf.jobs.stacks?.steps.at(-1)?.run).toContain("gpu-monitoring stacks -o json");
   });
 

@@ -151,9 +151,12 @@ describe("valid configs", () => {
     expect(cfg.exporter.simulatedDcgmPort).toBe(9400);
   });
 
-  it("takes prod defaults: every component, real sources", () => {
+  it("takes prod defaults: every component of the platform, real sources", () => {
     const cfg = validate({ profile: "prod", gpu: { devices: "all" }, exporter: { stateFile: "/var/lib/ds01/gpu-state.json" } });
-    expect(Object.values(cfg.components).every(Boolean)).toBe(true);
+    // kube-state-metrics exists on Kubernetes only.
+    const { kubeStateMetrics, ...docker } = cfg.components;
+    expect(Object.values(docker).every(Boolean)).toBe(true);
+    expect(kubeStateMetrics).toBe(false);
     expect(cfg.exporter.simulation).toBe(false);
     expect(cfg.exporter.simulatedDcgmPort).toBeUndefined();
     expect(cfg.gpu?.collectors).toContain("dcp-metrics-included.csv");

@@ -267,6 +267,20 @@ function slurmLines(): string[] {
   ];
 }
 
+/**
+ * A Kubernetes GPU node as kube-state-metrics reports it, and the requests recording rule the
+ * k8s-gpu-workloads dashboard's namespace variable reads (its queries are run on full
+ * kube-state-metrics and DCGM pages by test/kubernetes/kube-state-metrics-live.test.ts).
+ */
+function kubernetesLines(): string[] {
+  return [
+    line("kube_node_status_allocatable", { node: "gpu-node-1", resource: "nvidia_com_gpu", unit: "integer" }, 8),
+    line("kube_node_status_capacity", { node: "gpu-node-1", resource: "nvidia_com_gpu", unit: "integer" }, 8),
+    line("k8s:pod_gpu_requests", { namespace: "research", pod: "train-0", node: "gpu-node-1", resource: "nvidia_com_gpu" }, 4),
+    line("k8s:pod_gpu_requests", { namespace: "vision", pod: "nb-0", resource: "nvidia_com_mig_1g_10gb" }, 1),
+  ];
+}
+
 export function fixtureExposition(tick: number): string {
-  return `${[...dcgmLines(tick), ...ds01Lines(tick), ...drmLines(tick), ...slurmLines()].join("\n")}\n`;
+  return `${[...dcgmLines(tick), ...ds01Lines(tick), ...drmLines(tick), ...slurmLines(), ...kubernetesLines()].join("\n")}\n`;
 }

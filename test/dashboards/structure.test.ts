@@ -30,9 +30,9 @@ function box(p: dashboard.Panel | dashboard.RowPanel): Box {
 }
 
 describe("generated dashboards", () => {
-  it("are the eight dashboards with stable UIDs, one file each", () => {
+  it("are the nine dashboards with stable UIDs, one file each", () => {
     const files = buildDashboards();
-    expect(files.map((f) => f.uid)).toEqual(["ds01-overview", "ds01-user", "ds01-history", "nvidia-dcgm", "drm", "host", "stack-health", "hpc-slurm"]);
+    expect(files.map((f) => f.uid)).toEqual(["ds01-overview", "ds01-user", "ds01-history", "nvidia-dcgm", "drm", "host", "stack-health", "hpc-slurm", "k8s-gpu-workloads"]);
     expect(files.map((f) => f.fileName)).toEqual(files.map((f) => `${f.uid}.json`));
     expect(new Set(files.map((f) => f.title)).size).toBe(files.length);
     for (const f of files) {

@@ -31,9 +31,10 @@ describe("RBAC", () => {
     run = await runK8sStack();
   });
 
-  it("is exactly read access to pods in the stack's namespace, for Prometheus only", () => {
-    expect(ofKind(run, "ClusterRole")).toEqual([]);
-    expect(ofKind(run, "ClusterRoleBinding")).toEqual([]);
+  it("is exactly read access to pods in the stack's namespace for Prometheus, and list/watch on what kube-state-metrics collects", () => {
+    // kube-state-metrics' own, derived from its --resources (test/kubernetes/kube-state-metrics-deploy.test.ts).
+    expect(ofKind(run, "ClusterRole").map((r) => r.metadata.name)).toEqual(["monitoring-gpu-monitoring-kube-state-metrics"]);
+    expect(ofKind(run, "ClusterRoleBinding").map((r) => r.metadata.name)).toEqual(["monitoring-gpu-monitoring-kube-state-metrics"]);
     const roles = ofKind(run, "Role");
     expect(roles.map((r) => [r.metadata.name, r.metadata.namespace])).toEqual([["gpu-monitoring-prometheus", "monitoring"]]);
     expect(roles[0]!["rules"]).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }]);
@@ -41,7 +42,7 @@ describe("RBAC", () => {
     expect(bindings).toHaveLength(1);
     expect(bindings[0]!["roleRef"]).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "gpu-monitoring-prometheus" });
     expect(bindings[0]!["subjects"]).toEqual([{ kind: "ServiceAccount", name: "gpu-monitoring-prometheus", namespace: "monitoring" }]);
-    expect(ofKind(run, "ServiceAccount").map((s) => s.metadata.name)).toEqual(["gpu-monitoring-prometheus"]);
+    expect(ofKind(run, "ServiceAccount").map((s) => s.metadata.name)).toEqual(["gpu-monitoring-prometheus", "gpu-monitoring-kube-state-metrics"]);
   });
 
   it("matches what the rendered discovery config watches, and only the stack's namespace", () => {

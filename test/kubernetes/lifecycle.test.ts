@@ -67,9 +67,14 @@ describe("disabling a component removes all of its objects", () => {
     });
   }
 
-  it("Prometheus' RBAC goes with it", () => {
+  it("Prometheus' RBAC goes with it, and kube-state-metrics' with it", () => {
     const run = without.get("prometheus")!;
-    expect([...ofKind(run, "ServiceAccount"), ...ofKind(run, "Role"), ...ofKind(run, "RoleBinding")]).toEqual([]);
+    expect([...ofKind(run, "ServiceAccount"), ...ofKind(run, "Role"), ...ofKind(run, "RoleBinding")].map((o) => o.metadata.name)).toEqual([
+      "gpu-monitoring-kube-state-metrics",
+    ]);
+    const noKsm = without.get("kubeStateMetrics")!;
+    expect([...ofKind(noKsm, "ClusterRole"), ...ofKind(noKsm, "ClusterRoleBinding")]).toEqual([]);
+    expect(ofKind(noKsm, "ServiceAccount").map((o) => o.metadata.name)).toEqual(["gpu-monitoring-prometheus"]);
   });
 });
 

@@ -150,6 +150,7 @@ describe("relabelling, run by a real Prometheus", () => {
     { component: "node-exporter", portName: "metrics", phase: "Pending", node: "gpu-node-2", pod: "ne-b2", container: "gpu-monitoring-node-exporter" },
     { component: "cadvisor", portName: "metrics", phase: "Running", node: "gpu-node-1", pod: "ca-c3", container: "gpu-monitoring-cadvisor" },
     { component: "exporter", portName: "metrics", phase: "Running", node: "cpu-node-1", pod: "gpu-monitoring-exporter-5d9c", container: "gpu-monitoring-exporter" },
+    { component: "kube-state-metrics", portName: "http-metrics", phase: "Running", node: "cpu-node-1", pod: "gpu-monitoring-kube-state-metrics-6c9f7", container: "gpu-monitoring-kube-state-metrics" },
   ];
 
   beforeAll(async () => {
@@ -195,8 +196,10 @@ describe("relabelling, run by a real Prometheus", () => {
     // cAdvisor's port is named http: the fake pod's "metrics" port is not scraped.
     expect(byPool("cadvisor")).toEqual([]);
     expect(byPool("dcgm-exporter")).toEqual([]);
-    // Seven stack jobs (the k8s stack has no extra targets), each offered every fake pod; two kept.
-    expect(t.droppedTargets.length).toBe(7 * pods.length - 2);
+    // kube-state-metrics' series name other pods and nodes: its target carries none of those labels.
+    expect(byPool("kube-state-metrics")).toEqual([{ job: "kube-state-metrics", instance: "gpu-monitoring-kube-state-metrics-6c9f7" }]);
+    // Eight stack jobs (the k8s stack has no extra targets), each offered every fake pod; three kept.
+    expect(t.droppedTargets.length).toBe(8 * pods.length - 3);
   });
 });
 

@@ -107,6 +107,9 @@ function podProblems(where: string, pod: PodSpec, claimTemplates: readonly strin
   return out;
 }
 
+/** Kinds that live outside any namespace. */
+const CLUSTER_SCOPED = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding"]);
+
 /** API-server validation rules beyond the OpenAPI schema, for the fields this stack uses. */
 export function apiServerProblems(o: K8sObject): string[] {
   const where = `${o.kind}/${o.metadata.name}`;
@@ -114,7 +117,16 @@ export function apiServerProblems(o: K8sObject): string[] {
   const name = o.metadata.name;
   const nameOk = LABEL_NAMED.has(o.kind) ? DNS_LABEL.test(name) && name.length <= 63 : DNS_SUBDOMAIN.test(name) && name.length <= 253;
   if (!nameOk) out.push(`${where}: invalid name`);
-  if (o.kind !== "Namespace" && !o.metadata.namespace) out.push(`${where}: no namespace`);
+  if (CLUSTER_SCOPED.has(o.kind)) {
+    if (o.metadata.namespace) out.push(`${where}: a cluster-scoped object with a namespace`);
+  } else if (!o.metadata.namespace) out.push(`${where}: no namespace`);
+  if (o.kind === "ClusterRoleBinding" || o.kind === "RoleBinding") {
+    // A ServiceAccount subject is looked up in the namespace it names; without one, nothing is bound.
+    const subjects = (o["subjects"] ?? []) as { kind: string; namespace?: string }[];
+    for (const sub of subjects) if (sub.kind === "ServiceAccount" && !sub.namespace) out.push(`${where}: a ServiceAccount subject without a namespace`);
+    const ref = o["roleRef"] as { kind?: string } | undefined;
+    if (o.kind === "ClusterRoleBinding" && ref?.kind !== "ClusterRole") out.push(`${where}: binds a ${ref?.kind ?? "nothing"}, not a ClusterRole`);
+  }
   out.push(...labelProblems(where, o.metadata.labels));
   if (o.kind === "ConfigMap" || o.kind === "Secret") {
     const data = (o["data"] ?? o["stringData"] ?? {}) as Record<string, unknown>;

@@ -63,6 +63,7 @@ describe("workloads", () => {
       // The k8s stack has DS01 node sources and a DRM URL: both exporter workloads.
       "gpu-monitoring-exporter": "Deployment",
       "gpu-monitoring-exporter-node": "DaemonSet",
+      "gpu-monitoring-kube-state-metrics": "Deployment",
     });
   });
 
@@ -145,12 +146,13 @@ describe("workloads", () => {
     }
   });
 
-  it("only Prometheus gets a service-account token", () => {
+  it("only Prometheus and kube-state-metrics get a service-account token", () => {
+    const readers = ["gpu-monitoring-prometheus", "gpu-monitoring-kube-state-metrics"];
     for (const w of workloads(run)) {
       const p = pod(w);
-      const isPrometheus = w.metadata.name === "gpu-monitoring-prometheus";
-      expect(p.automountServiceAccountToken, w.metadata.name).toBe(isPrometheus);
-      expect(p.serviceAccountName, w.metadata.name).toBe(isPrometheus ? "gpu-monitoring-prometheus" : undefined);
+      const reads = readers.includes(w.metadata.name);
+      expect(p.automountServiceAccountToken, w.metadata.name).toBe(reads);
+      expect(p.serviceAccountName, w.metadata.name).toBe(reads ? w.metadata.name : undefined);
     }
     for (const sa of ofKind(run, "ServiceAccount")) expect(sa["automountServiceAccountToken"]).toBe(false);
   });

@@ -6,7 +6,7 @@ import { SERVICE_NAMES } from "../../components/spec";
 
 describe("the service registry", () => {
   it("holds the built-in services in their order, which SERVICE_NAMES mirrors", () => {
-    expect(registeredServices().map((d) => d.name)).toEqual(["prometheus", "alertmanager", "grafana", "nodeExporter", "dcgmExporter", "cadvisor", "exporter"]);
+    expect(registeredServices().map((d) => d.name)).toEqual(["prometheus", "alertmanager", "grafana", "nodeExporter", "dcgmExporter", "cadvisor", "exporter", "kubeStateMetrics"]);
     expect([...SERVICE_NAMES]).toEqual(registeredServices().map((d) => d.name));
   });
 
@@ -30,6 +30,7 @@ describe("the service registry", () => {
       "alertmanager /-/healthy healthy",
       "grafana /api/health grafana",
       "exporter /-/healthy healthy",
+      "kubeStateMetrics /healthz healthy",
       "nodeExporter /metrics metrics",
       "dcgmExporter /metrics metrics",
       "cadvisor /metrics metrics",

@@ -45,16 +45,17 @@ export interface PodOptions {
   readonly extraPorts?: readonly k8s.types.input.core.v1.ContainerPort[];
 }
 
-function probes(check: HealthCheckSpec | undefined): Pick<Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
+function probes(spec: Pick<ServiceSpec, "healthCheck" | "livenessCheck" | "readinessCheck">): Pick<Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
+  const check = spec.healthCheck;
   if (!check) return {};
   // A fresh object per probe: rendered YAML then has no anchors or aliases.
-  const action = (): Probe =>
-    check.kind === "http" ? { httpGet: { path: check.path, port: check.port } } : { exec: { command: [...check.command] } };
+  const action = (c: HealthCheckSpec): Probe =>
+    c.kind === "http" ? { httpGet: { path: c.path, port: c.port } } : { exec: { command: [...c.command] } };
   return {
     // A long WAL replay or first-start migration must not be mistaken for a hang: up to 10 minutes.
-    startupProbe: { ...action(), periodSeconds: 5, failureThreshold: 120, timeoutSeconds: 5 },
-    livenessProbe: { ...action(), periodSeconds: 15, failureThreshold: 4, timeoutSeconds: 5 },
-    readinessProbe: { ...action(), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
+    startupProbe: { ...action(check), periodSeconds: 5, failureThreshold: 120, timeoutSeconds: 5 },
+    livenessProbe: { ...action(spec.livenessCheck ?? check), periodSeconds: 15, failureThreshold: 4, timeoutSeconds: 5 },
+    readinessProbe: { ...action(spec.readinessCheck ?? check), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
   };
 }
 
@@ -147,7 +148,7 @@ export function podTemplate(o: PodOptions): PodTemplate {
       privileged: false,
       capabilities: { drop: ["ALL"], ...(addCaps.length ? { add: addCaps } : {}) },
     },
-    ...probes(spec.healthCheck),
+    ...probes(spec),
   };
 
   return {

@@ -26,6 +26,6 @@ for f in stacks/Pulumi.*.yaml; do
   done
 done
 log=$(mktemp)
-GRAPH_SNAPSHOT_DIR="$out/graph" npx vitest run test/refactor/graph-snapshot.test.ts >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+GRAPH_SNAPSHOT_DIR="$out/graph" npx vitest run --config test/refactor/vitest.graph.mts >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
 rm -f "$log"
 echo "written: $out"

@@ -13,6 +13,8 @@ export interface RuleContext {
   readonly retentionBytes?: number;
   /** Whether kube-state-metrics' series exist on the stack (the Kubernetes recording rules read them); absent means yes. */
   readonly kubeStateMetrics?: boolean;
+  /** Whether cAdvisor's series exist on the stack (the container recording rules read them); absent means yes. */
+  readonly cadvisor?: boolean;
 }
 
 const SIZE_UNITS: Readonly<Record<string, number>> = { B: 1, KB: 2 ** 10, MB: 2 ** 20, GB: 2 ** 30, TB: 2 ** 40, PB: 2 ** 50, EB: 2 ** 60 };

@@ -22,6 +22,8 @@ export interface RenderRuleOptions {
    * rules would only ever record nothing, so they are left out with its alerts.
    */
   readonly kubeStateMetrics?: boolean;
+  /** Whether the stack scrapes cAdvisor (default true): without it the container recordings are left out. */
+  readonly cadvisor?: boolean;
 }
 
 export interface RuleFile {
@@ -39,6 +41,7 @@ export function ruleContext(opts: RenderRuleOptions): RuleContext {
     jobs: { ...DEFAULT_JOB_NAMES, ...opts.jobs },
     ruleSets: opts.alerting.ruleSets,
     kubeStateMetrics: opts.kubeStateMetrics ?? true,
+    cadvisor: opts.cadvisor ?? true,
     ...(opts.retentionSize ? { retentionBytes: retentionSizeBytes(opts.retentionSize) } : {}),
   };
 }

@@ -267,7 +267,7 @@ export function stackRuleSet(ctx: RuleContext): RuleSet {
   return {
     id: "stack",
     title: "Stack self-monitoring",
-    recording: [...hostCpuRecordingGroups(), ...containerRecordingGroups()],
+    recording: [...hostCpuRecordingGroups(), ...(ctx.cadvisor === false ? [] : containerRecordingGroups())],
     alerting: [
       { name: "stack_meta", interval: "30s", rules: [watchdog()] },
       { name: "stack_targets", interval: "30s", rules: [targetDown(ctx)] },

@@ -25,7 +25,7 @@ export interface DashboardFile {
 
 /** Prometheus rule files: thresholds and switches from the config, job names as the stack scrapes them. */
 export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
-  // The SLURM alerts only where the exporter reads a SLURM cluster, the Kubernetes ones only where kube-state-metrics runs.
+  // The SLURM alerts only where the exporter reads a SLURM cluster, the Kubernetes ones only where kube-state-metrics runs; the container recordings only where cAdvisor is scraped.
   const sets = cfg.alerting.ruleSets;
   const alerting = {
     ...cfg.alerting,
@@ -37,6 +37,7 @@ export function ruleFilesFor(cfg: StackConfig): RuleFile[] {
     retentionSize: cfg.retention.size,
     jobs: STACK_JOB_NAMES,
     kubeStateMetrics: cfg.components[KUBE_STATE_METRICS_SERVICE] === true,
+    cadvisor: cfg.components.cadvisor,
   });
 }
 

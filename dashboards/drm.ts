@@ -1,7 +1,7 @@
 import { agg, call, drm, exporterSelf, range, re, recorded, sel, type MetricDef } from "../metrics";
 import type { Levels, PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
-import { orZero, topkOverRange } from "./kit/expr";
+import { orZero } from "./kit/expr";
 import {
   barGaugePanel,
   falling,
@@ -25,6 +25,11 @@ import { UID } from "./uids";
 
 
 const WORKER = { worker_id: re("$worker") };
+/**
+ * The busiest workers over the range, listed by $top_workers. With no worker at all Grafana sends
+ * "()" (or ""), which no worker_id matches, so an empty list reads nothing rather than everything.
+ */
+const TOP_WORKERS = { worker_id: re("$top_workers") };
 
 /**
  * How many standard deviations the current value is from its mean over the baseline window.
@@ -106,6 +111,20 @@ export function drmDashboard(levels: PanelLevels): DashboardDef {
         description: "DRM workers (alive now) to draw one line each for under Worker details.",
         multi: true,
       }),
+      // Ranked once over the whole range, so the busiest-worker panel reads ten series, not every
+      // worker that lived in the range. "All" is the ten listed, never any worker.
+      queryResultVariable(
+        "top_workers",
+        call("topk", BUSIEST_WORKERS, call("avg_over_time", range(drm.drm_worker_cpu_utilization_percent, "$__range"))),
+        "worker_id",
+        {
+          label: "Busiest workers",
+          description: `The ${BUSIEST_WORKERS} workers with the highest average CPU over the time range, drawn in the busiest-workers heatmap.`,
+          multi: true,
+          includeAll: true,
+          allIsOptions: true,
+        },
+      ),
     ],
     sections: [
       {
@@ -223,18 +242,8 @@ export function drmDashboard(levels: PanelLevels): DashboardDef {
           workerSpread("GPU across workers", recorded["drm:worker_gpu_utilization_percent:stats"], "GPU utilisation"),
           heatmapPanel({
             title: "Busiest workers (CPU over the range)",
-            description: `CPU utilisation of the ${BUSIEST_WORKERS} workers with the highest average over the time range, one row each; hot rows are overloaded workers.`,
-            queries: [
-              {
-                expr: topkOverRange(
-                  BUSIEST_WORKERS,
-                  sel(drm.drm_worker_cpu_utilization_percent),
-                  call("avg_over_time", `${range(drm.drm_worker_cpu_utilization_percent, "$__range")} @ end()`),
-                  ["worker_id"],
-                ),
-                legend: "{{worker_id}}",
-              },
-            ],
+            description: `CPU utilisation of the ${BUSIEST_WORKERS} workers with the highest average over the time range, one row each (listed in $top_workers); hot rows are overloaded workers.`,
+            queries: [{ expr: sel(drm.drm_worker_cpu_utilization_percent, TOP_WORKERS), legend: "{{worker_id}}" }],
             unit: "percent",
             min: 0,
             max: 100,

@@ -1,7 +1,6 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { renderDashboard, type DashboardDef, type RenderedDashboard } from "./kit/dashboard";
 import { refId } from "./kit/panels";
-import { ALL_VALUE } from "./kit/variables";
 import { defaultThresholds, type Thresholds } from "../metrics/thresholds";
 import { dashboardDefinitions, DEFAULT_RETENTION_SIZE_BYTES } from "./registry";
 
@@ -51,7 +50,7 @@ export interface DashboardVariable {
   readonly label: string;
   readonly multi: boolean;
   readonly includeAll: boolean;
-  /** The value "All" stands for, where includeAll. */
+  /** The value "All" stands for, where includeAll; absent, "All" is every option listed. */
   readonly allValue?: string;
 }
 
@@ -123,7 +122,7 @@ export function dashboardVariables(uid: string): DashboardVariable[] {
     label: v.valueLabel,
     multi: v.multi,
     includeAll: v.includeAll,
-    ...(v.includeAll ? { allValue: ALL_VALUE } : {}),
+    ...(v.allValue !== undefined ? { allValue: v.allValue } : {}),
   }));
 }
 

@@ -7,7 +7,8 @@ import { grafanaTiming } from "./grafana";
 
 /**
  * Every panel query of every dashboard sent as Grafana sends it (variables at their defaults,
- * Grafana's step and built-in intervals for the panel's width and the range), one after another.
+ * Grafana's step and built-in intervals for the panel's width and the range), one after another,
+ * with each query_result() variable's own query.
  */
 
 /** Prometheus answering queries at the end of the generated history rather than at the wall clock. */
@@ -27,13 +28,17 @@ export interface Measured {
   readonly ms: number;
   readonly series: number;
   readonly error?: string;
+  /** A variable's query: timed with the load, but its options are no panel's series. */
+  readonly variable?: boolean;
 }
 
 export async function measureRange(api: PrometheusApi, end: number, rangeSeconds: number, log: (s: string) => void = () => {}): Promise<Measured[]> {
   const out: Measured[] = [];
   for (const d of parsedDashboards()) {
     const uid = d.model.uid ?? d.fileName;
-    const vars = await resolveVariables(api, uid, dashboardVariables(uid));
+    const variables = dashboardVariables(uid);
+    const whole = grafanaTiming({ width: 24 }, end, rangeSeconds);
+    const vars = await resolveVariables(api, uid, variables, whole.builtins);
     for (const p of vars.problems) log(`  ${p}`);
     const jobs = dataPanels(d.model).flatMap((p) =>
       targetsOf(p).map((t) => ({
@@ -41,11 +46,17 @@ export async function measureRange(api: PrometheusApi, end: number, rangeSeconds
         expr: t.expr ?? "",
         instant: t.instant === true && t.range !== true,
         timing: grafanaTiming({ width: p.gridPos?.w ?? 24, ...(p.maxDataPoints ? { maxDataPoints: p.maxDataPoints } : {}), ...(p.interval ? { interval: p.interval } : {}) }, end, rangeSeconds),
+        variable: false,
       })),
     );
+    // A query_result() variable is one instant query at the range's end, part of every load; a
+    // label_values() one goes through the series API and is not timed here.
+    for (const v of variables.filter((x) => x.query.startsWith("query_result("))) {
+      jobs.push({ panel: `Variable: $${v.name}`, expr: v.expr, instant: true, timing: whole, variable: true });
+    }
     for (const a of d.model.annotations?.list ?? []) {
       const expr = (a as { expr?: string }).expr;
-      if (expr) jobs.push({ panel: `Annotation: ${a.name}`, expr, instant: false, timing: grafanaTiming({ width: 24 }, end, rangeSeconds) });
+      if (expr) jobs.push({ panel: `Annotation: ${a.name}`, expr, instant: false, timing: grafanaTiming({ width: 24 }, end, rangeSeconds), variable: false });
     }
     for (const j of jobs) {
       const { expr, unresolved } = interpolate(j.expr, { ...vars.values, ...j.timing.builtins });
@@ -53,9 +64,9 @@ export async function measureRange(api: PrometheusApi, end: number, rangeSeconds
       try {
         if (unresolved.length) throw new Error(`unresolved ${unresolved.join(", ")}`);
         const result = j.instant ? await api.query(expr, j.timing.end) : await api.queryRange(expr, j.timing.start, j.timing.end, j.timing.stepSeconds);
-        out.push({ dashboard: uid, panel: j.panel, expr, ms: performance.now() - t0, series: seriesCount(result) });
+        out.push({ dashboard: uid, panel: j.panel, expr, ms: performance.now() - t0, series: seriesCount(result), variable: j.variable });
       } catch (err: unknown) {
-        out.push({ dashboard: uid, panel: j.panel, expr, ms: performance.now() - t0, series: 0, error: err instanceof Error ? err.message : String(err) });
+        out.push({ dashboard: uid, panel: j.panel, expr, ms: performance.now() - t0, series: 0, error: err instanceof Error ? err.message : String(err), variable: j.variable });
       }
     }
   }

@@ -158,7 +158,7 @@ async function main(): Promise<void> {
         for (const r of results) (byDashboard.get(r.dashboard) ?? byDashboard.set(r.dashboard, []).get(r.dashboard))?.push(r);
         const panelSeries = (rs: Measured[]) => {
           const perPanel = new Map<string, number>();
-          for (const r of rs) perPanel.set(r.panel, (perPanel.get(r.panel) ?? 0) + r.series);
+          for (const r of rs.filter((x) => !x.variable)) perPanel.set(r.panel, (perPanel.get(r.panel) ?? 0) + r.series);
           return perPanel;
         };
         process.stdout.write(`\n### Range ${rangeLabel}\n\n`);

@@ -20,6 +20,11 @@ export interface VariableDef {
   readonly valueLabel: string;
   readonly multi: boolean;
   readonly includeAll: boolean;
+  /**
+   * What "All" stands for, where includeAll: any value (ALL_VALUE), or, left out, the options
+   * themselves, which Grafana sends as `(a|b|c)`: a variable listing the top k keeps "All" to those k.
+   */
+  readonly allValue?: string;
   /** Grafana's regex over the query result, for query_result() variables. */
   readonly regex?: string;
 }
@@ -29,6 +34,12 @@ interface VariableOptions {
   readonly description: string;
   readonly multi?: boolean;
   readonly includeAll?: boolean;
+  /** "All" is the options listed, not any value: for a variable that narrows what panels read. */
+  readonly allIsOptions?: boolean;
+}
+
+function allValueOf(opts: VariableOptions): { allValue?: string } {
+  return opts.includeAll && !opts.allIsOptions ? { allValue: ALL_VALUE } : {};
 }
 
 /** `label_values(metric, label)`: the options are the label's values on a catalog metric. */
@@ -48,6 +59,7 @@ export function labelValuesVariable<M extends MetricDef>(
     valueLabel,
     multi: opts.multi ?? false,
     includeAll: opts.includeAll ?? false,
+    ...allValueOf(opts),
   };
 }
 
@@ -66,6 +78,7 @@ export function queryResultVariable(name: string, expr: string, valueLabel: stri
     regex: `/${valueLabel}="([^"]+)"/`,
     multi: opts.multi ?? false,
     includeAll: opts.includeAll ?? false,
+    ...allValueOf(opts),
   };
 }
 
@@ -80,7 +93,7 @@ export function variableBuilder(v: VariableDef): dashboard.QueryVariableBuilder 
     .sort(dashboard.VariableSort.NaturalAsc)
     .multi(v.multi)
     .includeAll(v.includeAll);
-  if (v.includeAll) b.allValue(ALL_VALUE);
+  if (v.allValue !== undefined) b.allValue(v.allValue);
   if (v.regex) b.regex(v.regex);
   return b;
 }

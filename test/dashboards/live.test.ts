@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboardQueries, dashboardVariables, substituteVariables, UID, type DashboardQuery } from "../../dashboards";
 import { DCGM_SENTINEL_THRESHOLD } from "../../metrics";
+import { defaultVariableValue } from "../e2e/checks/variables";
 import { FIXTURE_HOSTS } from "./exposition";
 import { startLiveStack, type LiveStack, type PromResult, type PromSeries } from "./liveStack";
 
@@ -29,7 +30,8 @@ function values(s: PromSeries): number[] {
 async function optionsOf(uid: string): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const v of dashboardVariables(uid)) {
-    const r = await stack.query(v.expr);
+    // Built-ins such as $__range filled as Grafana fills them when the variable refreshes.
+    const r = await stack.query(substituteVariables(v.expr, {}));
     if (!r.ok) throw new Error(`variable $${v.name} of ${uid}: ${r.error}`);
     out.set(v.name, [...new Set(r.series.map((s) => s.metric[v.label]).filter((x): x is string => !!x))].sort());
   }
@@ -44,7 +46,9 @@ async function assignments(uid: string): Promise<{ values: Record<string, string
   const options = await optionsOf(uid);
   const vars = dashboardVariables(uid);
   const first = Object.fromEntries(vars.map((v) => [v.name, options.get(v.name)?.[0] ?? ""]));
-  const defaults = Object.fromEntries(vars.map((v) => [v.name, v.allValue ?? options.get(v.name)?.[0] ?? ""]));
+  const defaults = Object.fromEntries(
+    vars.map((v) => [v.name, v.includeAll ? (defaultVariableValue(v, options.get(v.name) ?? [], v.allValue)?.text ?? "") : (options.get(v.name)?.[0] ?? "")]),
+  );
   const out = [{ values: defaults, isDefault: true }];
   if (vars.some((v) => v.includeAll)) out.push({ values: first, isDefault: false });
   return out;
@@ -109,6 +113,31 @@ describe("dashboard queries against a live Prometheus", () => {
       ),
     );
     expect(blanks).toEqual([]);
+  });
+});
+
+describe("DRM busiest workers", () => {
+  it("draws only the workers $top_workers ranks, all of them when fewer than ten, and none when it lists none", async () => {
+    const heatmap = queries.find((x) => x.dashboardUid === UID.drm && x.panelTitle === "Busiest workers (CPU over the range)");
+    if (!heatmap) throw new Error("no busiest-workers panel");
+    const top = (await optionsOf(UID.drm)).get("top_workers") ?? [];
+    const now = await stack.query("drm_worker_cpu_utilization_percent");
+    if (!now.ok) throw new Error(now.error);
+    const alive = now.series.map((s) => s.metric.worker_id).sort();
+    expect(alive.length).toBeGreaterThan(0);
+    expect(alive.length).toBeLessThan(10);
+    expect(top).toEqual(alive);
+    const drawn = async (value: string) => {
+      const r = await stack.queryRange(substituteVariables(heatmap.expr, { top_workers: value }), 60);
+      if (!r.ok) throw new Error(r.error);
+      return r.series.map((s) => s.metric.worker_id).sort();
+    };
+    const all = defaultVariableValue({ name: "top_workers", multi: true, includeAll: true }, top, undefined)?.text ?? "";
+    expect(await drawn(all)).toEqual(alive);
+    expect(await drawn(`(${top[0] ?? ""})`)).toEqual([top[0]]);
+    // What Grafana sends for "All" over no options, and for an empty value: neither selects every worker.
+    expect(await drawn("()")).toEqual([]);
+    expect(await drawn("")).toEqual([]);
   });
 });
 

@@ -67,7 +67,7 @@ describe("dashboards over a day of churn", () => {
 
   it(`return at most ${MAX_SERIES} series per panel`, () => {
     const perPanel = new Map<string, number>();
-    for (const r of results) perPanel.set(`${r.dashboard} / ${r.panel}`, (perPanel.get(`${r.dashboard} / ${r.panel}`) ?? 0) + r.series);
+    for (const r of results.filter((x) => !x.variable)) perPanel.set(`${r.dashboard} / ${r.panel}`, (perPanel.get(`${r.dashboard} / ${r.panel}`) ?? 0) + r.series);
     const over = [...perPanel].filter(([, n]) => n > MAX_SERIES);
     expect(over).toEqual([]);
     // The churn is really there: the raw worker series outnumber the limit many times over.

@@ -38,12 +38,14 @@ export async function resolveVariables(
   api: PrometheusApi,
   dashboardUid: string,
   variables: readonly QueryVariable[],
+  builtins: Readonly<Record<string, string>> = {},
 ): Promise<{ values: Record<string, string>; described: VariableValue[]; problems: string[] }> {
   const values: Record<string, string> = {};
   const described: VariableValue[] = [];
   const problems: string[] = [];
   for (const v of variables) {
-    const { expr, unresolved } = interpolate(v.expr, values);
+    // A variable refreshed on time-range change sees the range's $__range, as Grafana sends it.
+    const { expr, unresolved } = interpolate(v.expr, { ...builtins, ...values });
     if (unresolved.length) {
       problems.push(`${dashboardUid}: variable $${v.name} refers to undefined variable(s) ${unresolved.join(", ")} in ${v.expr}`);
       continue;
@@ -63,7 +65,7 @@ export async function resolveVariables(
       problems.push(`${dashboardUid}: variable $${v.name} query failed: ${v.query} (as sent: ${expr}): ${err instanceof Error ? err.message : String(err)}`);
       continue;
     }
-    const value = defaultVariableValue(v, options, v.allValue ?? ".*");
+    const value = defaultVariableValue(v, options, v.allValue);
     if (!value) {
       problems.push(`${dashboardUid}: variable $${v.name} has no options (no "${v.label}" values for ${v.query})`);
       continue;
@@ -89,7 +91,7 @@ export async function checkDashboardQueries(
   const valuesByDashboard = new Map<string, Record<string, string>>();
   const variables: Record<string, VariableValue[]> = {};
   for (const uid of new Set(queries.map((q) => q.dashboardUid))) {
-    const resolved = await resolveVariables(api, uid, variablesOf(uid));
+    const resolved = await resolveVariables(api, uid, variablesOf(uid), options.builtinsOf?.(uid));
     // Built-ins a dashboard's own time range sets ($__range, $__interval) under its variables.
     valuesByDashboard.set(uid, { ...options.builtinsOf?.(uid), ...resolved.values });
     variables[uid] = resolved.described;

@@ -31,13 +31,20 @@ export function escapeRegexValue(value: string): string {
   return value.replace(/[\\^$*+?.()|{}[\]]/g, "\\$&");
 }
 
-/** The default value a user sees for a variable, given its options as Prometheus returns them now. */
+/**
+ * The default value a user sees for a variable, given its options as Prometheus returns them now.
+ * "All" with no custom all value is every option as `(a|b)`, or `()` with none: Grafana's
+ * Prometheus data source joins the options so, and `()` matches only an absent label.
+ */
 export function defaultVariableValue(
   variable: { name: string; multi: boolean; includeAll: boolean },
   options: readonly string[],
-  allValue: string,
+  allValue: string | undefined,
 ): VariableValue | undefined {
-  if (variable.includeAll) return { text: allValue, describe: `${variable.name}=All(${allValue})` };
+  if (variable.includeAll && allValue !== undefined) return { text: allValue, describe: `${variable.name}=All(${allValue})` };
+  if (variable.includeAll) {
+    return { text: `(${options.map(escapeRegexValue).join("|")})`, describe: `${variable.name}=All(${options.join(", ") || "none"})` };
+  }
   const first = options[0];
   if (first === undefined) return undefined;
   // A multi-value variable is always interpolated as a regex alternation, even with one value.

@@ -86,19 +86,34 @@ export function recordNames(recordingYaml: string): string[] {
   return (parse(recordingYaml) as RuleDoc).groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : [])));
 }
 
-/** Evaluates one layer of recording rules over [start, end) against Prometheus at `url`, into `dataDir`. */
-export async function backfillRules(layerYaml: string, url: string, dataDir: string, workDir: string, start: number, end: number, evalInterval: string): Promise<number> {
+/**
+ * Evaluates one layer of recording rules over [start, end) against Prometheus at `url`, into `dataDir`.
+ * Prometheus evaluates each query on one core and promtool sends one at a time, so the range is
+ * split into `parallel` spans (on block boundaries), each backfilled by its own promtool.
+ */
+export async function backfillRules(layerYaml: string, url: string, dataDir: string, workDir: string, start: number, end: number, evalInterval: string, parallel = 2): Promise<number> {
   const rulesFile = join(workDir, "layer.rules.yml");
-  const outDir = join(workDir, "rule-blocks");
-  await rm(outDir, { recursive: true, force: true });
-  await mkdir(outDir, { recursive: true });
   await writeFile(rulesFile, layerYaml);
-  await run(
-    "promtool",
-    ["tsdb", "create-blocks-from", "rules", "--quiet", `--url=${url}`, `--start=${start}`, `--end=${end}`, `--output-dir=${outDir}`, `--eval-interval=${evalInterval}`, rulesFile],
-    { maxBuffer: 1 << 24 },
+  const blocksIn = Math.ceil((end - start) / BLOCK_SECONDS);
+  const per = Math.ceil(blocksIn / Math.max(1, Math.min(parallel, blocksIn)));
+  const spans: [number, number][] = [];
+  for (let from = start; from < end; from += per * BLOCK_SECONDS) spans.push([from, Math.min(end, from + per * BLOCK_SECONDS)]);
+  const counts = await Promise.all(
+    spans.map(async ([from, to], i) => {
+      const outDir = join(workDir, `rule-blocks-${i}`);
+      await rm(outDir, { recursive: true, force: true });
+      await mkdir(outDir, { recursive: true });
+      await run(
+        "promtool",
+        // promtool's end is inclusive: a span that another follows stops a second short of it.
+        ["tsdb", "create-blocks-from", "rules", "--quiet", `--url=${url}`, `--start=${from}`, `--end=${to < end ? to - 1 : to}`, `--output-dir=${outDir}`, `--eval-interval=${evalInterval}`, rulesFile],
+        { maxBuffer: 1 << 24 },
+      );
+      const blocks = (await readdir(outDir, { withFileTypes: true })).filter((d) => d.isDirectory());
+      for (const b of blocks) await rename(join(outDir, b.name), join(dataDir, b.name));
+      await rm(outDir, { recursive: true, force: true });
+      return blocks.length;
+    }),
   );
-  const blocks = (await readdir(outDir, { withFileTypes: true })).filter((d) => d.isDirectory());
-  for (const b of blocks) await rename(join(outDir, b.name), join(dataDir, b.name));
-  return blocks.length;
+  return counts.reduce((a, b) => a + b, 0);
 }

@@ -147,10 +147,10 @@ describe("dashboard variables", () => {
 
   it("give each dashboard the selectors it needs", () => {
     const names = (uid: string) => dashboardVariables(uid).map((v) => v.name);
-    expect(names(UID.ds01User)).toEqual(["user"]);
+    expect(names(UID.ds01User)).toEqual(["user", "top_containers_cpu", "top_containers_memory"]);
     expect(names(UID.nvidiaDcgm)).toEqual(["host", "gpu"]);
     expect(names(UID.drm)).toEqual(["worker", "top_workers"]);
-    expect(names(UID.host)).toEqual(["instance"]);
+    expect(names(UID.host)).toEqual(["instance", "top_containers_cpu", "top_containers_memory", "top_containers_network"]);
     expect(names(UID.stackHealth)).toEqual(["job"]);
     expect(names(UID.hpcSlurm)).toEqual(["partition"]);
     expect(names(UID.k8sGpuWorkloads)).toEqual(["namespace"]);

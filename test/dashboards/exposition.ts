@@ -82,6 +82,8 @@ function dcgmLines(tick: number): string[] {
       line("DCGM_FI_DEV_FB_FREE", l, e.fbFree),
       line("DCGM_FI_DEV_FB_RESERVED", l, 500),
       line("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", l, 0),
+      line("DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", l, Math.floor(tick / 10)),
+      line("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", l, 0),
       line("DCGM_FI_DEV_XID_ERRORS", l, 0),
       line("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", l, 0),
       line("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", l, 0),

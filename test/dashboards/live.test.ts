@@ -236,6 +236,16 @@ describe("DCGM and DS01 semantics on the fixture site", () => {
     expect((await run(util, { host: ".*", gpu: ".*" })).length).toBe(3);
   });
 
+  it("counts ECC errors from raw counters under either host spelling, each GPU entity once", async () => {
+    const ecc = exprOf(UID.nvidiaDcgm, "ECC errors");
+    const entities = async (host: string) =>
+      (await run(ecc, { host, gpu: ".*" })).map((s) => `${s.metric.Hostname ?? s.metric.hostname} ${s.metric.gpu} ${s.metric.GPU_I_ID ?? ""}`).sort();
+    // gpu01 (Hostname): two full GPUs and two MIG instances; gpu02 (hostname): one GPU.
+    expect(await entities("gpu01")).toEqual(["gpu01 0 ", "gpu01 1 ", "gpu01 2 1", "gpu01 2 2"]);
+    expect(await entities("gpu02")).toEqual(["gpu02 0 "]);
+    expect(await entities(".*")).toEqual([...(await entities("gpu01")), ...(await entities("gpu02"))]);
+  });
+
   it("counts the energy of a GPU whose counter reads blank on one MIG instance from its other instance", async () => {
     const energy = await run(exprOf(UID.nvidiaDcgm, "Energy in range"), { host: "gpu01", gpu: "2", __range: "1m" });
     expect(energy).toHaveLength(1);

@@ -2,6 +2,7 @@ import { isUtf8 } from "node:buffer";
 import { promises as fs } from "node:fs";
 import { openRegularFile } from "../core/regular-file";
 import type { Source } from "../core/source";
+import { EventLineScanner, FieldKind, LineVerdict } from "./event-line";
 import { TimeWindow } from "./time-window";
 
 export interface EventsLogOptions {
@@ -45,17 +46,11 @@ export interface EventsLogStats {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$/;
 const EVENT_TYPE = /^[\w.:-]{1,128}$/;
-/** "YYYY-MM-DDTHH", hours 00..23. */
-const HOUR = /^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3])$/;
 const NEWLINE = 0x0a;
-
-/**
- * Buffer's own UTF-8 decoder (what toString calls), without toString's argument handling: that
- * handling is JavaScript and, without the optimising compiler, costs more than the decoding.
- */
-interface Utf8Slicing {
-  utf8Slice(start: number, end: number): string;
-}
+// Module-local copies: reading an imported enum goes through a getter on every line.
+const VERDICT_OBJECT = LineVerdict.Object;
+const VERDICT_FALLBACK = LineVerdict.Fallback;
+const FIELD_STRING = FieldKind.String;
 
 /**
  * Counts DS01 events per type over a true sliding window. The log is read incrementally from
@@ -98,6 +93,7 @@ export class EventsLog implements Source<EventCounts> {
   /** Inside a line already known to be oversized: skip to its end. */
   private skipping = false;
   private reading: Promise<EventCounts> | undefined;
+  private readonly scanner = new EventLineScanner();
   private readonly timestamps = new TimestampParser();
   private readonly eventTypes = new EventTypeNames();
   private cutoff = 0;
@@ -215,33 +211,25 @@ export class EventsLog implements Source<EventCounts> {
       this.stats.bytesRead += bytesRead;
       this.scan(chunk.subarray(0, bytesRead), now);
     }
+    this.scanner.release();
   }
 
   private scan(buf: Buffer, now: number): void {
     let start = 0;
-    let nl = buf.indexOf(NEWLINE);
-    if (nl >= 0 && (this.skipping || this.partialBytes > 0)) {
+    for (;;) {
+      const nl = buf.indexOf(NEWLINE, start);
+      if (nl < 0) break;
       if (this.skipping) {
         this.skipping = false;
-      } else {
-        this.partial.push(buf.subarray(0, nl));
-        const line = Buffer.concat(this.partial, this.partialBytes + nl);
+      } else if (this.partialBytes > 0) {
+        this.partial.push(buf.subarray(start, nl));
+        const line = Buffer.concat(this.partial, this.partialBytes + (nl - start));
         this.resetLine();
-        this.line(line, 0, line.length, now, true);
+        this.line(line, 0, line.length, now);
+      } else {
+        this.line(buf, start, nl, now);
       }
       start = nl + 1;
-      nl = buf.indexOf(NEWLINE, start);
-    }
-    if (nl >= 0) {
-      // UTF-8 cut at newlines stays valid piece by piece: one check of the chunk's whole lines
-      // answers for all of them, and each line is looked at only when that check fails.
-      const last = buf.lastIndexOf(NEWLINE);
-      const checkEach = !isUtf8(buf.subarray(start, last));
-      do {
-        this.line(buf, start, nl, now, checkEach);
-        start = nl + 1;
-        nl = buf.indexOf(NEWLINE, start);
-      } while (nl >= 0);
     }
     if (start < buf.length && !this.skipping) {
       const rest = buf.length - start;
@@ -262,7 +250,7 @@ export class EventsLog implements Source<EventCounts> {
   private endLine(now: number): void {
     if (this.partialBytes > 0 && !this.skipping) {
       const line = Buffer.concat(this.partial, this.partialBytes);
-      this.line(line, 0, line.length, now, true);
+      this.line(line, 0, line.length, now);
     }
     this.resetLine();
   }
@@ -273,12 +261,7 @@ export class EventsLog implements Source<EventCounts> {
     this.skipping = false;
   }
 
-  /**
-   * One line, counted exactly when JSON.parse reads it as an object whose `event_type` and
-   * `timestamp` are valid. JSON.parse is node's own C++ and as fast without the optimising
-   * compiler as with it, so the exporter can run without that compiler's memory.
-   */
-  private line(buf: Buffer, start: number, end: number, now: number, checkUtf8: boolean): void {
+  private line(buf: Buffer, start: number, end: number, now: number): void {
     if (end > start && buf[end - 1] === 0x0d) end--;
     if (end === start) return;
     this.stats.lines++;
@@ -286,14 +269,40 @@ export class EventsLog implements Source<EventCounts> {
       this.stats.oversized++;
       return;
     }
-    // Decoding would turn bad bytes into U+FFFD and hide them: they are reported as such.
-    if (checkUtf8 && !isUtf8(buf.subarray(start, end))) {
-      this.stats.invalidUtf8++;
+    const scanner = this.scanner;
+    const verdict = scanner.scan(buf, start, end);
+    // A line that is not plain JSON gets its UTF-8 checked too, so bad bytes are reported as such.
+    if (scanner.high || verdict !== VERDICT_OBJECT) {
+      if (!isUtf8(buf.subarray(start, end))) {
+        this.stats.invalidUtf8++;
+        return;
+      }
+    }
+    if (verdict === VERDICT_FALLBACK) {
+      this.parsedLine(buf.toString("utf8", start, end), now);
       return;
     }
+    if (verdict !== VERDICT_OBJECT) {
+      this.stats.notJson++;
+      return;
+    }
+    const eventType = scanner.typeKind === FIELD_STRING ? this.eventTypes.name(buf, scanner.typeStart, scanner.typeEnd) : undefined;
+    if (eventType === undefined) {
+      this.stats.badEventType++;
+      return;
+    }
+    if (scanner.tsKind !== FIELD_STRING) {
+      this.stats.badTimestamp++;
+      return;
+    }
+    this.count(eventType, this.timestamps.parse(buf, scanner.tsStart, scanner.tsEnd), now);
+  }
+
+  /** The slow path, for lines the byte scanner leaves to JSON.parse. */
+  private parsedLine(text: string, now: number): void {
     let value: unknown;
     try {
-      value = JSON.parse((buf as Buffer & Utf8Slicing).utf8Slice(start, end));
+      value = JSON.parse(text);
     } catch {
       this.stats.notJson++;
       return;
@@ -303,7 +312,7 @@ export class EventsLog implements Source<EventCounts> {
       return;
     }
     const { timestamp, event_type: eventType } = value as { timestamp?: unknown; event_type?: unknown };
-    if (typeof eventType !== "string" || !this.eventTypes.valid(eventType)) {
+    if (typeof eventType !== "string" || !EVENT_TYPE.test(eventType)) {
       this.stats.badEventType++;
       return;
     }
@@ -311,7 +320,7 @@ export class EventsLog implements Source<EventCounts> {
       this.stats.badTimestamp++;
       return;
     }
-    this.count(eventType, this.timestamps.parse(timestamp), now);
+    this.count(eventType, parseIsoTimestamp(timestamp), now);
   }
 
   private count(eventType: string, t: number, now: number): void {
@@ -338,23 +347,48 @@ export class EventsLog implements Source<EventCounts> {
   }
 }
 
+/** 1 for the bytes an event type may hold: word characters, dots, colons, dashes. */
+const EVENT_TYPE_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e || c === 0x3a || c === 0x2d;
+  EVENT_TYPE_BYTE[c] = ok ? 1 : 0;
+}
+
 /**
- * Which strings are event types (1..128 word characters, dots, colons, dashes): a log holds a
- * handful of types millions of times, so each is checked once and then found in a map, without
- * running the pattern (interpreted, without the optimising compiler) on every line.
+ * Event-type strings by their bytes: a log holds a handful of types millions of times, so each
+ * is checked and decoded once, and then found by its length and two of its bytes and confirmed
+ * byte for byte, without hashing or decoding the line's bytes again.
  */
 export class EventTypeNames {
-  private readonly known = new Map<string, boolean>();
+  private readonly byShape = new Map<number, Array<{ bytes: Buffer; name: string }>>();
+  private size = 0;
 
-  valid(name: string): boolean {
-    let ok = this.known.get(name);
-    if (ok === undefined) {
-      ok = EVENT_TYPE.test(name);
-      // Bounded like the windows themselves; past the bound a type is simply checked again.
-      if (this.known.size < 4096) this.known.set(name, ok);
+  /** The type's name, or undefined if the bytes are not a valid event type (1..128 allowed bytes). */
+  name(buf: Buffer, start: number, end: number): string | undefined {
+    const len = end - start;
+    if (len <= 0 || len > 128) return undefined;
+    const shape = (len << 16) | (buf[start + (len >> 1)]! << 8) | buf[end - 1]!;
+    const known = this.byShape.get(shape);
+    if (known) {
+      for (let k = 0; k < known.length; k++) if (sameBytes(known[k]!.bytes, buf, start)) return known[k]!.name;
     }
-    return ok;
+    for (let i = start; i < end; i++) if (EVENT_TYPE_BYTE[buf[i]!] !== 1) return undefined;
+    const name = buf.toString("latin1", start, end);
+    // Bounded like the windows themselves; past the bound a type simply decodes again.
+    if (this.size < 4096) {
+      this.size++;
+      const entry = { bytes: Buffer.from(buf.subarray(start, end)), name };
+      if (known) known.push(entry);
+      else this.byShape.set(shape, [entry]);
+    }
+    return name;
   }
+}
+
+/** Whether buf holds a's bytes at start; the caller has matched the lengths. Compared from the end, where types of one family differ. */
+function sameBytes(a: Buffer, buf: Buffer, start: number): boolean {
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== buf[start + i]) return false;
+  return true;
 }
 
 /** An ISO 8601 timestamp with a zone (Z or an offset) in ms; NaN if it is not one. */
@@ -363,37 +397,44 @@ function parseIsoTimestamp(text: string): number {
 }
 
 /**
- * Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z`. Events come in order, so nearly every line falls in
- * the same hour as the one before: the last hour's 13 characters and its start are kept, and
- * such a line costs a prefix comparison and six digits. Other hours are looked up in a small
- * cache; anything else goes through the pattern and Date.parse, so the result is always theirs.
+ * Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` from bytes. Events come in order, so nearly every
+ * line falls in the same hour as the one before: the last hour's 13 bytes and its start are
+ * kept, and such a line costs a byte comparison and six digits. Other hours are looked up in a
+ * small cache; anything else goes through Date.parse, so the result is always Date.parse's.
  */
 export class TimestampParser {
-  private readonly hours = new Map<string, number>();
-  /** "YYYY-MM-DDTHH" of the last hour seen (none yet: a string no timestamp starts with), and its start in ms. */
-  private lastHour = "\u0000";
-  private lastHourMs = NaN;
+  private readonly hours = new Map<number, number>();
+  /** "YYYY-MM-DDTHH" of the last hour seen, and that hour's start in ms (NaN for an invalid date). */
+  private readonly lastHour = new Uint8Array(13);
+  private lastHourMs = 0;
+  private haveLastHour = false;
 
-  parse(text: string): number {
-    const len = text.length;
-    if (len < 20 || len > 30 || text.charCodeAt(len - 1) !== 0x5a) return parseIsoTimestamp(text);
-    const base = text.startsWith(this.lastHour) ? this.lastHourMs : this.hourStart(text);
-    if (base === undefined) return parseIsoTimestamp(text);
+  parse(buf: Buffer, start: number, end: number): number {
+    const len = end - start;
+    if (len < 20 || len > 30 || buf[end - 1] !== 0x5a) return parseIsoTimestamp(buf.toString("utf8", start, end));
+    let base: number;
+    if (this.haveLastHour && this.sameHour(buf, start)) {
+      base = this.lastHourMs;
+    } else {
+      const hourStart = this.hourStart(buf, start);
+      if (hourStart === undefined) return parseIsoTimestamp(buf.toString("latin1", start, end));
+      base = hourStart;
+    }
     // ":MM:SS", then nothing or "." and 1..9 digits before the Z.
-    const m1 = text.charCodeAt(14) - 0x30;
-    const m2 = text.charCodeAt(15) - 0x30;
-    const s1 = text.charCodeAt(17) - 0x30;
-    const s2 = text.charCodeAt(18) - 0x30;
-    if (text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a || m1 >>> 0 > 5 || m2 >>> 0 > 9 || s1 >>> 0 > 5 || s2 >>> 0 > 9) {
-      return parseIsoTimestamp(text);
+    const m1 = buf[start + 14]! - 0x30;
+    const m2 = buf[start + 15]! - 0x30;
+    const s1 = buf[start + 17]! - 0x30;
+    const s2 = buf[start + 18]! - 0x30;
+    if (buf[start + 13] !== 0x3a || buf[start + 16] !== 0x3a || m1 >>> 0 > 5 || m2 >>> 0 > 9 || s1 >>> 0 > 5 || s2 >>> 0 > 9) {
+      return parseIsoTimestamp(buf.toString("latin1", start, end));
     }
     let ms = 0;
     if (len > 20) {
-      if (text.charCodeAt(19) !== 0x2e || len === 21) return parseIsoTimestamp(text);
+      if (buf[start + 19] !== 0x2e || len === 21) return parseIsoTimestamp(buf.toString("latin1", start, end));
       // Date.parse keeps milliseconds and drops finer digits: past the third, scale is 0.
-      for (let i = 20, scale = 100; i < len - 1; i++) {
-        const d = text.charCodeAt(i) - 0x30;
-        if (d >>> 0 > 9) return parseIsoTimestamp(text);
+      for (let i = start + 20, scale = 100; i < end - 1; i++) {
+        const d = buf[i]! - 0x30;
+        if (d >>> 0 > 9) return parseIsoTimestamp(buf.toString("latin1", start, end));
         ms += d * scale;
         scale = scale === 1 ? 0 : scale / 10;
       }
@@ -401,18 +442,39 @@ export class TimestampParser {
     return base + ((m1 * 10 + m2) * 60 + s1 * 10 + s2) * 1000 + ms;
   }
 
-  /** The start of the hour "YYYY-MM-DDTHH" that text starts with, remembered as the last hour; undefined if not that shape. */
-  private hourStart(text: string): number | undefined {
-    const hour = text.slice(0, 13);
-    let base = this.hours.get(hour);
-    if (base === undefined) {
-      if (!HOUR.test(hour)) return undefined;
-      base = Date.parse(hour + ":00:00Z");
-      if (this.hours.size > 4096) this.hours.clear();
-      this.hours.set(hour, base);
+  /** Whether the 13 bytes at start are the last hour's; compared from the end, where hours differ. */
+  private sameHour(buf: Buffer, start: number): boolean {
+    const last = this.lastHour;
+    for (let i = 12; i >= 0; i--) if (buf[start + i] !== last[i]) return false;
+    return true;
+  }
+
+  /** The start of the hour "YYYY-MM-DDTHH" at start, remembered as the last hour; undefined if not that shape. */
+  private hourStart(buf: Buffer, start: number): number | undefined {
+    let key = 0;
+    for (let i = 0; i < 13; i++) {
+      const c = buf[start + i]!;
+      if (i === 4 || i === 7) {
+        if (c !== 0x2d) return undefined;
+      } else if (i === 10) {
+        if (c !== 0x54) return undefined;
+      } else {
+        const d = c - 0x30;
+        if (d >>> 0 > 9) return undefined;
+        key = key * 10 + d;
+      }
     }
-    this.lastHour = hour;
+    // key is YYYYMMDDHH.
+    if (key % 100 > 23) return undefined;
+    let base = this.hours.get(key);
+    if (base === undefined) {
+      base = Date.parse(buf.toString("latin1", start, start + 13) + ":00:00Z");
+      if (this.hours.size > 4096) this.hours.clear();
+      this.hours.set(key, base);
+    }
+    for (let i = 0; i < 13; i++) this.lastHour[i] = buf[start + i]!;
     this.lastHourMs = base;
+    this.haveLastHour = true;
     return base;
   }
 }

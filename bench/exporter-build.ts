@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdir, readFile, symlink } from "node:fs/promises";
+import { copyFile, mkdir, readFile, symlink } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { imageRuntime, type NodeRuntime } from "../test/support/dockerfile";
@@ -31,8 +31,9 @@ async function esbuild(sourceRoot: string, outfile: string): Promise<void> {
  * Bundles bench/exporter-child.ts with esbuild, as exporter/Dockerfile bundles the exporter, so
  * the process measured is plain node running one file, with no TypeScript loader in it; started
  * with the node flags and environment of the image. `ref` builds the exporter as a git commit
- * had it (its sources and its Dockerfile, this checkout's node_modules), to measure a change
- * side by side with what came before; without it, the working tree.
+ * had it (its sources and its Dockerfile, this checkout's node_modules and measuring harness,
+ * bench/exporter-child.ts), to measure a change side by side with what came before; without it,
+ * the working tree.
  */
 export async function buildExporter(dir: string, ref?: string): Promise<ExporterBuild> {
   let sourceRoot = ROOT;
@@ -40,7 +41,7 @@ export async function buildExporter(dir: string, ref?: string): Promise<Exporter
   if (ref !== undefined) {
     sourceRoot = path.join(dir, `src-${ref.replace(/[^\w.-]/g, "_")}`);
     await mkdir(sourceRoot, { recursive: true });
-    const { stdout: archive } = await run("git", ["-C", ROOT, "archive", "--format=tar", ref, "bench", "exporter", "metrics", "cli", "package.json", "tsconfig.json"], {
+    const { stdout: archive } = await run("git", ["-C", ROOT, "archive", "--format=tar", ref, "exporter", "metrics", "cli", "package.json", "tsconfig.json"], {
       encoding: "buffer",
       maxBuffer: 256 * 1024 * 1024,
     });
@@ -51,6 +52,8 @@ export async function buildExporter(dir: string, ref?: string): Promise<Exporter
       tar.stdin!.end(archive);
     });
     await symlink(path.join(ROOT, "node_modules"), path.join(sourceRoot, "node_modules"));
+    await mkdir(path.join(sourceRoot, "bench"));
+    await copyFile(path.join(ROOT, "bench", "exporter-child.ts"), path.join(sourceRoot, "bench", "exporter-child.ts"));
   }
   const bundle = path.join(dir, `exporter-child-${ref === undefined ? "worktree" : ref.replace(/[^\w.-]/g, "_")}.js`);
   await esbuild(sourceRoot, bundle);

@@ -7,9 +7,12 @@ import type { Ds01Snapshot } from "../exporter/ds01/model";
 /**
  * The exporter under measurement, in a process of its own so its RSS is its own. Takes its
  * sources as one JSON argument, prints `{"url": ...}` once the first refresh is done, and runs
- * until killed.
+ * until killed. With `scanEventsFile` it instead reads that events log once from its start, as
+ * the exporter's first refresh does, prints `{"seconds", "cpuSeconds", "events"}` and exits: the
+ * scan measured under the runtime the exporter runs with.
  */
 interface ChildConfig {
+  scanEventsFile?: string;
   stateFile?: string;
   dockerSocket?: string;
   deviceMap?: string;
@@ -17,9 +20,22 @@ interface ChildConfig {
   stateDir?: string;
 }
 
+async function scanOnce(file: string): Promise<void> {
+  const log = createEventsLog({ path: file, maxEventTypes: 1000 });
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const counts = await log.read();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  await log.close();
+  const events = [...counts.values()].reduce((a, b) => a + b, 0);
+  process.stdout.write(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, events }) + "\n");
+}
+
 async function main(): Promise<void> {
   setQuietLog(true);
   const config = JSON.parse(process.argv[2] ?? "{}") as ChildConfig;
+  if (config.scanEventsFile) return scanOnce(config.scanEventsFile);
   let snapshot: Source<Ds01Snapshot> | undefined;
   if (config.dockerSocket) snapshot = createDockerSource({ socketPath: config.dockerSocket, deviceMapFile: config.deviceMap, requestTimeoutMs: 30_000 });
   else if (config.stateFile) snapshot = createStateFileSource({ path: config.stateFile, deviceMapFile: config.deviceMap });

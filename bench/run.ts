@@ -6,7 +6,6 @@ import http from "node:http";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { createEventsLog } from "../exporter/ds01/events-log";
 import { buildExporter, type ExporterBuild, type NodeRuntime } from "./exporter-build";
 import { Dockerd } from "../test/exporter-ds01/support/dockerd";
 
@@ -20,7 +19,8 @@ import { Dockerd } from "../test/exporter-ds01/support/dockerd";
  * Environment: BENCH_RUNS (3), BENCH_SCRAPES per run (300), BENCH_CONCURRENCY_SECONDS (30),
  * BENCH_DOCKER_SIZES (100,1000), BENCH_EVENTS (1000000). Side by side instead (see compare()):
  * BENCH_BASELINE=<git ref> measures the exporter as that commit had it against the working tree;
- * BENCH_NODE_FLAGS compares runtimes of the working tree's exporter.
+ * BENCH_NODE_FLAGS compares runtimes of the working tree's exporter (with BENCH_BASELINE too: the
+ * baseline, then the working tree under each runtime).
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 300);
@@ -241,36 +241,44 @@ async function scrapeFigures(label: string, build: ExporterBuild, config: Record
 interface ScanFigures {
   /** MB/s by wall-clock time. */
   wallMbPerS: number;
-  /** MB/s by this process's CPU time. */
+  /** MB/s by the scanning process's CPU time. */
   cpuMbPerS: number;
-  /** For scale: reading the same file and JSON.parse-ing every line, by wall-clock time. */
-  jsonParseBaselineMbPerS: number;
 }
 
-async function scanRate(file: string, bytes: number): Promise<ScanFigures> {
-  const wall: number[] = [];
-  const cpu: number[] = [];
+/** One initial scan of the events log by the exporter's bundle, in a process of its own started with the given runtime. */
+async function scanRun(build: ExporterBuild, file: string, bytes: number, runtime: NodeRuntime = build.runtime): Promise<ScanFigures> {
+  const proc = spawn(process.execPath, [...runtime.flags, build.bundle, JSON.stringify({ scanEventsFile: file })], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...runtime.env },
+  });
+  const chunks: Buffer[] = [];
+  proc.stdout!.on("data", (c: Buffer) => chunks.push(c));
+  const [code] = (await once(proc, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`events scan exited with ${String(code)}`);
+  const { seconds, cpuSeconds, events } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { seconds: number; cpuSeconds: number; events: number };
+  if (events !== EVENTS) throw new Error(`scan counted ${events} events, expected ${EVENTS}`);
+  const mb = bytes / 1024 / 1024;
+  return { wallMbPerS: mb / seconds, cpuMbPerS: mb / cpuSeconds };
+}
+
+const medianScan = (per: readonly ScanFigures[]): ScanFigures => ({
+  wallMbPerS: round(median(per.map((p) => p.wallMbPerS)), 1),
+  cpuMbPerS: round(median(per.map((p) => p.cpuMbPerS)), 1),
+});
+
+async function scanRate(build: ExporterBuild, file: string, bytes: number): Promise<ScanFigures & { jsonParseBaselineMbPerS: number }> {
+  const per: ScanFigures[] = [];
   const baseline: number[] = [];
   const mb = bytes / 1024 / 1024;
   for (let r = 0; r < RUNS; r++) {
-    const log = createEventsLog({ path: file, maxEventTypes: 1000 });
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const counts = await log.read();
-    const s = (performance.now() - t0) / 1000;
-    const c = process.cpuUsage(c0);
-    await log.close();
-    const total = [...counts.values()].reduce((a, b) => a + b, 0);
-    if (total !== EVENTS) throw new Error(`scan counted ${total} events, expected ${EVENTS}`);
-    wall.push(mb / s);
-    cpu.push(mb / ((c.user + c.system) / 1e6));
+    per.push(await scanRun(build, file, bytes));
     const b0 = performance.now();
     let parsed = 0;
     for (const line of (await readFile(file, "utf8")).split("\n")) if (line) parsed += (JSON.parse(line) as { timestamp: string }).timestamp.length > 0 ? 1 : 0;
     if (parsed !== EVENTS) throw new Error("baseline parse miscounted");
     baseline.push(mb / ((performance.now() - b0) / 1000));
   }
-  return { wallMbPerS: round(median(wall), 1), cpuMbPerS: round(median(cpu), 1), jsonParseBaselineMbPerS: round(median(baseline), 1) };
+  return { ...medianScan(per), jsonParseBaselineMbPerS: round(median(baseline), 1) };
 }
 
 async function concurrentScrapers(build: ExporterBuild, config: Record<string, string>): Promise<{ requests: number; errors: number; p50Ms: number; p99Ms: number; rssMb: number }> {
@@ -347,12 +355,14 @@ async function compare(dir: string, deviceMap: string, stateDir: string, variant
   await writeStateFile(big, 10_000);
   await writeStateFile(small, 1000);
   const eventsFile = path.join(dir, "events.jsonl");
-  await writeEventsFile(eventsFile, EVENTS);
+  const bytes = await writeEventsFile(eventsFile, EVENTS);
   const memLabel = `10,000 allocations + ${EVENTS.toLocaleString("en")} events`;
   const mem = variants.map((): ScrapeFigures[] => []);
   const lat = variants.map((): ScrapeFigures[] => []);
+  const scans = variants.map((): ScanFigures[] => []);
   for (let r = 0; r < RUNS; r++) {
     for (const [i, v] of variants.entries()) {
+      scans[i]!.push(await scanRun(v.build, eventsFile, bytes, v.runtime));
       mem[i]!.push(await scrapeRun(memLabel, v.build, { stateFile: big, deviceMap, stateDir, eventsFile }, "ds01_events_24h_total{", v.runtime));
       lat[i]!.push(await scrapeRun("1,000 allocations", v.build, { stateFile: small, deviceMap, stateDir }, "ds01_gpu_allocated{", v.runtime));
     }
@@ -361,18 +371,20 @@ async function compare(dir: string, deviceMap: string, stateDir: string, variant
   const rows = variants.map((v, i) => {
     const m = medianFigures(mem[i]!);
     const l = medianFigures(lat[i]!);
+    const scan = medianScan(scans[i]!);
     console.log(`${v.name} (${describeRuntime(v.runtime)}):`);
     printFigures(memLabel, m);
     printFigures("1,000 allocations", l);
-    return `| ${v.name} | ${describeRuntime(v.runtime)} | ${m.rssMb} | ${m.rssAnonMb} / ${m.rssFileMb} | ${m.readyMs} | ${l.rssMb} | ${l.p50Ms} | ${l.p99Ms} | ${l.cpuMsPerScrape} |`;
+    console.log(`  initial events scan: ${scan.wallMbPerS} MB/s wall, ${scan.cpuMbPerS} MB/s by CPU time`);
+    return `| ${v.name} | ${describeRuntime(v.runtime)} | ${m.rssMb} | ${m.rssAnonMb} / ${m.rssFileMb} | ${m.readyMs} | ${scan.wallMbPerS} / ${scan.cpuMbPerS} | ${l.rssMb} | ${l.p50Ms} | ${l.p99Ms} | ${l.cpuMsPerScrape} |`;
   });
   console.log(
     [
       "",
       `Medians of ${RUNS} runs each, runs alternating between the variants:`,
       "",
-      `| exporter | runtime | RSS MB, ${memLabel} | of it anon / file MB | first refresh ms there | RSS MB, 1,000 allocations | p50 ms | p99 ms | CPU ms/scrape |`,
-      "|---|---|---|---|---|---|---|---|---|",
+      `| exporter | runtime | RSS MB, ${memLabel} | of it anon / file MB | first refresh ms there | events scan MB/s wall / CPU | RSS MB, 1,000 allocations | p50 ms | p99 ms | CPU ms/scrape |`,
+      "|---|---|---|---|---|---|---|---|---|---|",
       ...rows,
     ].join("\n"),
   );
@@ -390,17 +402,15 @@ async function main(): Promise<void> {
     const [load1] = (await readFile("/proc/loadavg", "utf8")).split(" ");
     console.log(`DS01 exporter benchmark: median of ${RUNS} runs, ${SCRAPES} sequential scrapes per run, node ${process.version}`);
     console.log(`Machine: ${os.cpus().length} CPUs, load average ${load1} at start (latencies scale with competing load)`);
-    if (process.env.BENCH_BASELINE) {
-      const baseline = await buildExporter(dir, process.env.BENCH_BASELINE);
-      await compare(dir, deviceMap, stateDir, [
-        { name: baseline.name, build: baseline, runtime: baseline.runtime },
-        { name: build.name, build, runtime: build.runtime },
-      ]);
-      return;
-    }
-    if (process.env.BENCH_NODE_FLAGS !== undefined) {
-      const sets = process.env.BENCH_NODE_FLAGS.split("|");
-      await compare(dir, deviceMap, stateDir, sets.map((set) => ({ name: build.name, build, runtime: parseRuntime(set) })));
+    if (process.env.BENCH_BASELINE !== undefined || process.env.BENCH_NODE_FLAGS !== undefined) {
+      const variants: Variant[] = [];
+      if (process.env.BENCH_BASELINE) {
+        const baseline = await buildExporter(dir, process.env.BENCH_BASELINE);
+        variants.push({ name: baseline.name, build: baseline, runtime: baseline.runtime });
+      }
+      const sets = process.env.BENCH_NODE_FLAGS?.split("|").map(parseRuntime) ?? [build.runtime];
+      for (const runtime of sets) variants.push({ name: build.name, build, runtime });
+      await compare(dir, deviceMap, stateDir, variants);
       return;
     }
     console.log(`Runtime, as exporter/Dockerfile starts the exporter: ${describeRuntime(build.runtime)}`);
@@ -417,7 +427,7 @@ async function main(): Promise<void> {
     console.log(`Events log (${EVENTS.toLocaleString("en")} events):`);
     const eventsFile = path.join(dir, "events.jsonl");
     const bytes = await writeEventsFile(eventsFile, EVENTS);
-    const scan = await scanRate(eventsFile, bytes);
+    const scan = await scanRate(build, eventsFile, bytes);
     const mbPerS = scan.wallMbPerS;
     console.log(
       `  initial scan of ${round(bytes / 1024 / 1024, 1)} MB: ${scan.wallMbPerS} MB/s wall, ${scan.cpuMbPerS} MB/s by CPU time ` +

@@ -1,104 +1,168 @@
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
-const MIN_CAPACITY = 64;
+const MIN_BYTES = 64;
+/** Late timestamps held apart before they are merged into the stream. */
+const MIN_LATE_MERGE = 1024;
 
 /**
  * Exact count of timestamps (integer ms) inside a sliding window: every timestamp is kept, in
- * order, until it leaves the window. Timestamps nearly always arrive in order (the log is
- * appended to), so adding is an append; an out-of-order one is placed by binary search.
+ * order, until it leaves the window.
  *
- * A day of events spans far less than 2^31 ms (24.8 days), so each timestamp is kept as a 32-bit
- * offset from a base: half the memory of a float64 per event, with nothing rounded. The base
- * moves forward as the window slides; a span that no longer fits (a window of weeks) switches
- * the store to float64 offsets, still exact.
+ * Timestamps nearly always arrive in order (the log is appended to), so they are kept as a
+ * stream: the oldest one, then each one as its distance from the one before, in as few bytes as
+ * it needs (7 bits a byte). Events a second apart take two bytes each, a minute apart three:
+ * a quarter to a half of a 32-bit store, with nothing rounded and no limit on the span. A
+ * timestamp older than the stream's newest (written late) is kept apart, sorted, until those
+ * are many enough to be merged into the stream in one pass.
  */
 export class TimeWindow {
-  private times: Int32Array | Float64Array = new Int32Array(MIN_CAPACITY);
-  private base = 0;
+  private bytes = new Uint8Array(MIN_BYTES);
+  /** The stream's bytes in use: [head, tail); head is the distance from `oldest` to the next one. */
   private head = 0;
   private tail = 0;
+  private streamCount = 0;
+  private oldest = 0;
+  private newest = 0;
+  /** Late timestamps, sorted: [lateHead, lateTail) of `late`. */
+  private late = new Float64Array(0);
+  private lateHead = 0;
+  private lateTail = 0;
 
   get count(): number {
-    return this.tail - this.head;
+    return this.streamCount + this.lateTail - this.lateHead;
   }
 
   add(t: number): void {
-    if (this.tail === this.head) {
+    if (this.streamCount === 0) {
+      this.oldest = t;
+      this.newest = t;
+      this.streamCount = 1;
       this.head = 0;
       this.tail = 0;
-      this.base = t;
-      if (this.times instanceof Float64Array) this.times = new Int32Array(MIN_CAPACITY);
-    } else if (this.times instanceof Int32Array && (t - this.base > INT32_MAX || t - this.base < INT32_MIN)) {
-      this.rebase(t);
-    }
-    if (this.tail === this.times.length) this.makeRoom();
-    const offset = t - this.base;
-    if (this.tail === this.head || this.times[this.tail - 1]! <= offset) {
-      this.times[this.tail++] = offset;
       return;
     }
-    let lo = this.head;
-    let hi = this.tail;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.times[mid]! <= offset) lo = mid + 1;
-      else hi = mid;
+    if (t >= this.newest) {
+      this.append(t - this.newest);
+      this.newest = t;
+      this.streamCount++;
+      return;
     }
-    this.times.copyWithin(lo + 1, lo, this.tail);
-    this.times[lo] = offset;
-    this.tail++;
+    this.addLate(t);
   }
 
   /** Drops every timestamp at or before `cutoff`. */
   expire(cutoff: number): void {
-    const limit = cutoff - this.base;
-    while (this.head < this.tail && this.times[this.head]! <= limit) this.head++;
-    const live = this.tail - this.head;
-    if (live === 0) {
-      this.head = 0;
-      this.tail = 0;
+    while (this.streamCount > 0 && this.oldest <= cutoff) {
+      if (--this.streamCount === 0) {
+        this.head = 0;
+        this.tail = 0;
+        break;
+      }
+      this.oldest += this.readDelta();
+    }
+    while (this.lateHead < this.lateTail && this.late[this.lateHead]! <= cutoff) this.lateHead++;
+    if (this.lateHead === this.lateTail) {
+      this.lateHead = 0;
+      this.lateTail = 0;
+      if (this.late.length > 0) this.late = new Float64Array(0);
     }
     // A burst that has left the window gives its room back.
-    if (this.times.length > 4 * MIN_CAPACITY && live < this.times.length / 4) this.resize(Math.max(MIN_CAPACITY, Math.ceil(live * 1.5)));
+    const live = this.tail - this.head;
+    if (this.bytes.length > 4 * MIN_BYTES && live < this.bytes.length / 4) this.resize(Math.max(MIN_BYTES, Math.ceil(live * 1.5)));
   }
 
-  /** Moves the base to the oldest of the live timestamps and t, or widens the store if their span does not fit 32 bits. */
-  private rebase(t: number): void {
-    const oldest = this.base + this.times[this.head]!;
-    const newest = this.base + this.times[this.tail - 1]!;
-    const base = Math.min(oldest, t);
-    if (Math.max(newest, t) - base > INT32_MAX) {
-      const wide = new Float64Array(this.times.length);
-      wide.set(this.times);
-      this.times = wide;
-      return;
+  /** The distance at head, head moved past it. */
+  private readDelta(): number {
+    const b = this.bytes;
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = b[this.head++]!;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 128;
     }
-    const shift = base - this.base;
-    for (let i = this.head; i < this.tail; i++) this.times[i] = this.times[i]! - shift;
-    this.base = base;
+  }
+
+  private append(delta: number): void {
+    // At most 8 bytes: a distance in ms below 2^53 (integers as exact as a double holds them).
+    if (this.tail + 8 > this.bytes.length) this.makeRoom();
+    const b = this.bytes;
+    while (delta >= 0x80) {
+      b[this.tail++] = (delta % 0x80) | 0x80;
+      delta = Math.floor(delta / 0x80);
+    }
+    b[this.tail++] = delta;
+  }
+
+  private addLate(t: number): void {
+    if (this.lateTail === this.late.length) {
+      const live = this.lateTail - this.lateHead;
+      if (this.lateHead > 0 && this.lateHead >= this.late.length / 4) {
+        this.late.copyWithin(0, this.lateHead, this.lateTail);
+      } else {
+        const next = new Float64Array(Math.max(16, Math.ceil(this.late.length * 1.5)));
+        next.set(this.late.subarray(this.lateHead, this.lateTail));
+        this.late = next;
+      }
+      this.lateHead = 0;
+      this.lateTail = live;
+    }
+    let lo = this.lateHead;
+    let hi = this.lateTail;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.late[mid]! <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    this.late.copyWithin(lo + 1, lo, this.lateTail);
+    this.late[lo] = t;
+    this.lateTail++;
+    const lateCount = this.lateTail - this.lateHead;
+    if (lateCount >= MIN_LATE_MERGE && lateCount * 8 >= this.streamCount) this.mergeLate();
+  }
+
+  /** Rewrites the stream with the late timestamps in their places: one pass over both. */
+  private mergeLate(): void {
+    const stream = new Float64Array(this.streamCount);
+    let t = this.oldest;
+    stream[0] = t;
+    for (let i = 1; i < stream.length; i++) stream[i] = t += this.readDelta();
+    const late = this.late.subarray(this.lateHead, this.lateTail);
+    this.bytes = new Uint8Array(Math.max(MIN_BYTES, Math.ceil((this.tail - this.head + late.length * 3) * 1.25)));
+    this.head = 0;
+    this.tail = 0;
+    this.streamCount = 0;
+    this.late = new Float64Array(0);
+    this.lateHead = 0;
+    this.lateTail = 0;
+    let i = 0;
+    let j = 0;
+    while (i < stream.length || j < late.length) {
+      const next = j >= late.length || (i < stream.length && stream[i]! <= late[j]!) ? stream[i++]! : late[j++]!;
+      this.add(next);
+    }
   }
 
   /**
-   * Reuses the expired front when it is a quarter of the store or more, else grows by half: a
+   * Reuses the consumed front when it is a quarter of the store or more, else grows by half: a
    * steady stream keeps a steady footprint, and a long read of the log ends at most half again
    * the size of what it holds.
    */
   private makeRoom(): void {
     const live = this.tail - this.head;
-    if (this.head > 0 && this.head >= this.times.length / 4) {
-      this.times.copyWithin(0, this.head, this.tail);
+    if (this.head > 0 && this.head >= this.bytes.length / 4 && live + 8 <= this.bytes.length) {
+      this.bytes.copyWithin(0, this.head, this.tail);
       this.head = 0;
       this.tail = live;
     } else {
-      this.resize(Math.ceil(this.times.length * 1.5));
+      this.resize(Math.ceil(this.bytes.length * 1.5) + 8);
     }
   }
 
   private resize(capacity: number): void {
     const live = this.tail - this.head;
-    const next = this.times instanceof Int32Array ? new Int32Array(capacity) : new Float64Array(capacity);
-    next.set(this.times.subarray(this.head, this.tail));
-    this.times = next;
+    const next = new Uint8Array(capacity);
+    next.set(this.bytes.subarray(this.head, this.tail));
+    this.bytes = next;
     this.head = 0;
     this.tail = live;
   }

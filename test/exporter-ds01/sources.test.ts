@@ -341,6 +341,38 @@ nul
     }
   });
 
+  it("window: many late timestamps (reversed, shuffled, interleaved writers) stay exact as they are merged in", () => {
+    let seed = 3;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const start = Date.parse("2026-01-01T00:00:00.000Z");
+    const reversed = Array.from({ length: 5000 }, (_, i) => start + (5000 - i) * 1000);
+    const shuffled = Array.from({ length: 20_000 }, () => start + rand(86_400_000));
+    // Two writers a minute apart in their clocks, their lines interleaved.
+    const interleaved = Array.from({ length: 20_000 }, (_, i) => start + i * 50 + (i % 2 ? 60_000 : 0));
+    for (const times of [reversed, shuffled, interleaved]) {
+      const w = new TimeWindow();
+      let kept: number[] = [];
+      for (const [i, t] of times.entries()) {
+        w.add(t);
+        kept.push(t);
+        if (i % 1500 === 1499) {
+          const cutoff = start + rand(3_600_000) * (i / 1500);
+          w.expire(cutoff);
+          kept = kept.filter((x) => x > cutoff);
+          expect(w.count).toBe(kept.length);
+        }
+      }
+      const sorted = [...kept].sort((a, b) => a - b);
+      // Each timestamp leaves exactly when the cutoff reaches it.
+      for (const k of [0, 1, sorted.length >> 1, sorted.length - 2, sorted.length - 1]) {
+        w.expire(sorted[k]! - 1);
+        expect(w.count).toBe(sorted.filter((x) => x > sorted[k]! - 1).length);
+        w.expire(sorted[k]!);
+        expect(w.count).toBe(sorted.filter((x) => x > sorted[k]!).length);
+      }
+    }
+  });
+
   it("window: real clock times stay exact to the millisecond for months, and across spans beyond 32 bits", () => {
     // A day's window sliding over 60 days of epoch-ms timestamps: the 32-bit offsets move their base.
     const day = 24 * HOUR;

@@ -1,8 +1,8 @@
-import { dashboardVariables } from "../../dashboards";
+import { dashboardVariables, type DashboardVariable } from "../../dashboards";
 import { resolveVariables } from "../../test/e2e/checks/dashboards";
 import { interpolate } from "../../test/e2e/checks/variables";
 import { PrometheusApi, seriesCount } from "../../cli/local/prometheus-api";
-import { dataPanels, isRow, parsedDashboards, targetsOf } from "../../test/dashboards/walk";
+import { dataPanels, isRow, parsedDashboards, targetsOf, type ParsedDashboard } from "../../test/dashboards/walk";
 import { grafanaTiming } from "./grafana";
 
 /**
@@ -37,11 +37,29 @@ export interface Measured {
   readonly onOpen: boolean;
 }
 
-export async function measureRange(api: PrometheusApi, end: number, rangeSeconds: number, log: (s: string) => void = () => {}): Promise<Measured[]> {
+/** The dashboards measured: this tree's, or another checkout's (`--baseline`). */
+export interface DashboardSource {
+  readonly parsedDashboards: () => ParsedDashboard[];
+  readonly dashboardVariables: (uid: string) => DashboardVariable[];
+}
+
+export const THIS_TREE: DashboardSource = { parsedDashboards: () => parsedDashboards(), dashboardVariables };
+
+/**
+ * Another checkout's dashboards (its `test/dashboards/walk.ts` and `dashboards/index.ts`, with its
+ * own node_modules), measured by this tree's code, so two versions are timed the same way.
+ */
+export async function dashboardsOf(checkout: string): Promise<DashboardSource> {
+  const walk = (await import(`${checkout}/test/dashboards/walk.ts`)) as { parsedDashboards: () => ParsedDashboard[] };
+  const index = (await import(`${checkout}/dashboards/index.ts`)) as { dashboardVariables: (uid: string) => DashboardVariable[] };
+  return { parsedDashboards: () => walk.parsedDashboards(), dashboardVariables: (uid) => index.dashboardVariables(uid) };
+}
+
+export async function measureRange(api: PrometheusApi, end: number, rangeSeconds: number, log: (s: string) => void = () => {}, source: DashboardSource = THIS_TREE): Promise<Measured[]> {
   const out: Measured[] = [];
-  for (const d of parsedDashboards()) {
+  for (const d of source.parsedDashboards()) {
     const uid = d.model.uid ?? d.fileName;
-    const variables = dashboardVariables(uid);
+    const variables = source.dashboardVariables(uid);
     const whole = grafanaTiming({ width: 24 }, end, rangeSeconds);
     const vars = await resolveVariables(api, uid, variables, whole.builtins);
     for (const p of vars.problems) log(`  ${p}`);

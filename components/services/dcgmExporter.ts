@@ -1,21 +1,41 @@
+import { posix } from "node:path";
 import { STACK_JOB_NAMES } from "../../metrics/jobs";
 import { SIMULATED_DCGM_PORT } from "../config/defaults";
 import type { StackConfig } from "../config/resolve";
+import { BUNDLE_PATHS, type BundleFile } from "../render/bundle";
 import type { ServiceSpec } from "../spec";
-import { baseSpec, mainPort, resources } from "./common";
+import { baseSpec, configFilesFrom, mainPort, resources } from "./common";
 import type { ServiceDescriptor } from "./descriptor";
+
+/** Where the image keeps its counter lists; the stack's own list is placed beside them. */
+const COUNTERS_DIR = "/etc/dcgm-exporter";
+
+/**
+ * The counter list the exporter reads: the user's own (`gpu.collectors`, a file in the image), or
+ * the stack's, rendered into the bundle from the metric catalog and mounted into the container.
+ */
+function counterList(cfg: StackConfig, bundle: readonly BundleFile[]): { path: string; configFiles: ServiceSpec["configFiles"] } {
+  if (cfg.gpu?.collectors) return { path: cfg.gpu.collectors, configFiles: [] };
+  const configFiles = configFilesFrom(bundle, posix.dirname(BUNDLE_PATHS.dcgmCounters), COUNTERS_DIR);
+  const file = configFiles.find((f) => f.path === `${COUNTERS_DIR}/${posix.basename(BUNDLE_PATHS.dcgmCounters)}`);
+  if (!file) throw new Error(`dcgmExporter: the bundle has no ${BUNDLE_PATHS.dcgmCounters} (it is rendered when the DCGM exporter is on without gpu.collectors)`);
+  return { path: file.path, configFiles };
+}
 
 /**
  * NVIDIA's DCGM exporter: the configured GPUs and SYS_ADMIN (DCGM's profiling counters need it),
  * nothing else. It runs as the image's root user: DCGM's host engine opens the NVIDIA devices.
- * The DCP counter list carries DCGM_FI_PROF_GR_ENGINE_ACTIVE, the utilisation MIG instances report.
+ * Its counter list is the stack's own unless the user names one: every field the alerts and
+ * dashboards read, DCGM_FI_PROF_GR_ENGINE_ACTIVE (the utilisation MIG instances report) among them.
  */
-export function dcgmExporterService(cfg: StackConfig): ServiceSpec {
+export function dcgmExporterService(cfg: StackConfig, bundle: readonly BundleFile[]): ServiceSpec {
   if (!cfg.gpu) throw new Error("dcgmExporterService needs gpu settings (the config check requires them when DCGM is on)");
   const port = mainPort(cfg, "dcgmExporter");
+  const counters = counterList(cfg, bundle);
   return {
     ...baseSpec(cfg, "dcgmExporter"),
-    env: { DCGM_EXPORTER_COLLECTORS: cfg.gpu.collectors, DCGM_EXPORTER_LISTEN: `:${port.containerPort}` },
+    env: { DCGM_EXPORTER_COLLECTORS: counters.path, DCGM_EXPORTER_LISTEN: `:${port.containerPort}` },
+    configFiles: counters.configFiles,
     ports: [port],
     // DCGM writes its host-engine state and logs under /var and /tmp in the image.
     readOnlyRootFilesystem: false,

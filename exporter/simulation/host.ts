@@ -101,6 +101,9 @@ export interface GpuState {
   util: number;
   xid: number;
   pcieReplays: number;
+  /** Volatile ECC error counts since the driver loaded; a healthy card stays at zero. */
+  eccSingleBit: number;
+  eccDoubleBit: number;
   thermalViolationUs: number;
   powerViolationUs: number;
   pcieTxBytesPerSec: number;
@@ -154,6 +157,8 @@ export class SimulatedHost {
         util: 0,
         xid: 0,
         pcieReplays: 0,
+        eccSingleBit: 0,
+        eccDoubleBit: 0,
         thermalViolationUs: 0,
         powerViolationUs: 0,
         pcieTxBytesPerSec: 0,

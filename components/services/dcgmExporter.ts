@@ -9,6 +9,7 @@ import type { ServiceDescriptor } from "./descriptor";
 
 /** Where the image keeps its counter lists; the stack's own list is placed beside them. */
 const COUNTERS_DIR = "/etc/dcgm-exporter";
+const STACK_COUNTERS_FILE = `${COUNTERS_DIR}/${posix.basename(BUNDLE_PATHS.dcgmCounters)}`;
 
 /**
  * The counter list the exporter reads: the user's own (`gpu.collectors`, a file in the image), or
@@ -17,7 +18,7 @@ const COUNTERS_DIR = "/etc/dcgm-exporter";
 function counterList(cfg: StackConfig, bundle: readonly BundleFile[]): { path: string; configFiles: ServiceSpec["configFiles"] } {
   if (cfg.gpu?.collectors) return { path: cfg.gpu.collectors, configFiles: [] };
   const configFiles = configFilesFrom(bundle, posix.dirname(BUNDLE_PATHS.dcgmCounters), COUNTERS_DIR);
-  const file = configFiles.find((f) => f.path === `${COUNTERS_DIR}/${posix.basename(BUNDLE_PATHS.dcgmCounters)}`);
+  const file = configFiles.find((f) => f.path === STACK_COUNTERS_FILE);
   if (!file) throw new Error(`dcgmExporter: the bundle has no ${BUNDLE_PATHS.dcgmCounters} (it is rendered when the DCGM exporter is on without gpu.collectors)`);
   return { path: file.path, configFiles };
 }
@@ -59,17 +60,22 @@ export const dcgmExporter: ServiceDescriptor = {
   image: "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04",
   port: { name: "metrics", number: 9400 },
   enabledByDefault: { dev: false, prod: true },
-  configProblems: (cfg) =>
-    cfg.gpu
-      ? []
-      : [
-          {
-            key: "gpu",
-            message: "the DCGM exporter is on but no GPUs are configured",
-            got: "nothing",
-            allowed: `gpu.devices: "all" or a list of GPU ids, or components.dcgmExporter: false`,
-          },
-        ],
+  configProblems: (cfg) => {
+    if (!cfg.gpu) {
+      return [
+        {
+          key: "gpu",
+          message: "the DCGM exporter is on but no GPUs are configured",
+          got: "nothing",
+          allowed: `gpu.devices: "all" or a list of GPU ids, or components.dcgmExporter: false`,
+        },
+      ];
+    }
+    // That path is where the stack's own list is mounted, which a user's list replaces.
+    return cfg.gpu.collectors === STACK_COUNTERS_FILE
+      ? [{ key: "gpu.collectors", message: "names the file the stack mounts its own list at", got: cfg.gpu.collectors, allowed: "another file in the image, or no gpu.collectors for the stack's list" }]
+      : [];
+  },
   scrape: {
     job: STACK_JOB_NAMES.dcgmExporter,
     interval: "15s",

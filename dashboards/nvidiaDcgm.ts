@@ -266,10 +266,10 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
           }),
           timeseriesPanel({
             title: "Throttling",
-            description: "Share of time the GPU was held back by thermal or power limits (DCGM violation counters, µs per second).",
+            description: "Share of time the GPU was held back by thermal or power limits (DCGM violation counters, ns per second).",
             queries: [
-              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_THERMAL_VIOLATION:rate5m"])} / 1e6`, legend: "thermal " + GPU_LEGEND },
-              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_POWER_VIOLATION:rate5m"])} / 1e6`, legend: "power " + GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_THERMAL_VIOLATION:rate5m"])} / 1e9`, legend: "thermal " + GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_POWER_VIOLATION:rate5m"])} / 1e9`, legend: "power " + GPU_LEGEND },
             ],
             unit: "percentunit",
             expectData: false,

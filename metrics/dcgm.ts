@@ -81,12 +81,12 @@ export const dcgm = {
   DCGM_FI_DEV_THERMAL_VIOLATION: gpu(
     "DCGM_FI_DEV_THERMAL_VIOLATION",
     "counter",
-    "Throttling duration due to thermal constraints (in us).",
+    "Throttling duration due to thermal constraints (in ns).",
   ),
   DCGM_FI_DEV_POWER_VIOLATION: gpu(
     "DCGM_FI_DEV_POWER_VIOLATION",
     "counter",
-    "Throttling duration due to power constraints (in us).",
+    "Throttling duration due to power constraints (in ns).",
   ),
   DCGM_FI_PROF_GR_ENGINE_ACTIVE: gpu(
     "DCGM_FI_PROF_GR_ENGINE_ACTIVE",
@@ -126,3 +126,10 @@ export const dcgm = {
  * need six years to push its mJ energy counter that far), so expressions filter with `< this`.
  */
 export const DCGM_SENTINEL_THRESHOLD = 140737488355328;
+
+/**
+ * The int64 blank values alone (2^63-16 and up), for counters: every DCGM counter is an int64
+ * field, and some pass 2^47 honestly (throttle time in ns after 39 hours of throttling, NVLink
+ * traffic within hours), which the float threshold above would take for blanks.
+ */
+export const DCGM_INT64_SENTINEL_THRESHOLD = 9e18;

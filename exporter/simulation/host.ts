@@ -104,8 +104,9 @@ export interface GpuState {
   /** Volatile ECC error counts since the driver loaded; a healthy card stays at zero. */
   eccSingleBit: number;
   eccDoubleBit: number;
-  thermalViolationUs: number;
-  powerViolationUs: number;
+  /** Time held back by thermal and power limits since the driver loaded, in ns (DCGM's unit). */
+  thermalViolationNs: number;
+  powerViolationNs: number;
   pcieTxBytesPerSec: number;
   pcieRxBytesPerSec: number;
 }
@@ -159,8 +160,8 @@ export class SimulatedHost {
         pcieReplays: 0,
         eccSingleBit: 0,
         eccDoubleBit: 0,
-        thermalViolationUs: 0,
-        powerViolationUs: 0,
+        thermalViolationNs: 0,
+        powerViolationNs: 0,
         pcieTxBytesPerSec: 0,
         pcieRxBytesPerSec: 0,
       };
@@ -263,8 +264,8 @@ export class SimulatedHost {
       }
       const shown = effectiveGpu(g, o);
       g.energyMj += Math.round(shown.power * dt * 1000);
-      if (shown.temperature >= 85) g.thermalViolationUs += Math.round(dt * 1e6 * 0.3);
-      if (shown.power >= TDP_WATTS - 5) g.powerViolationUs += Math.round(dt * 1e6 * 0.2);
+      if (shown.temperature >= 85) g.thermalViolationNs += Math.round(dt * 1e9 * 0.3);
+      if (shown.power >= TDP_WATTS - 5) g.powerViolationNs += Math.round(dt * 1e9 * 0.2);
     }
   }
 

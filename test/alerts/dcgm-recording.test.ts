@@ -70,7 +70,7 @@ describe("cleaned DCGM recordings", () => {
       series("DCGM_FI_DEV_GPU_TEMP", mig("1"), "70x10"),
       series("DCGM_FI_DEV_GPU_TEMP", mig("2"), "70x10"),
       series("DCGM_FI_DEV_XID_ERRORS", { ...full, err_code: "79", err_msg: "GPU has fallen off the bus" }, "79x10"),
-      // Throttled 30 s of every minute: 30,000,000 µs a minute; the relabelled host's counter reads blank once.
+      // Throttled 30 ms of every minute: 30,000,000 ns a minute; the relabelled host's counter reads blank once.
       series("DCGM_FI_DEV_THERMAL_VIOLATION", full, "0+30000000x10"),
       series("DCGM_FI_DEV_THERMAL_VIOLATION", relabelled, `0+30000000x3 ${SENTINEL_SAMPLE} 150000000+30000000x5`),
       // Three corrected ECC errors a minute on the MIG GPU, repeated on each instance's series: one GPU, 0.05 a second.

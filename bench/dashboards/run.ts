@@ -51,8 +51,8 @@ async function backfillRecordingRules(dir: string, shape: BenchShape, meta: Pick
   for (const [i, layer] of layers.entries()) {
     const p = await prometheus(dir, shape.days);
     try {
-      const blocks = await backfillRules(layer, p.url, join(dir, "data"), dir, meta.start, meta.end, "60s");
-      log(`  recording rules, layer ${i + 1} of ${layers.length}: ${blocks} blocks`);
+      const samples = await backfillRules(layer, p.url, join(dir, "data"), dir, meta.start, meta.end, "60s");
+      log(`  recording rules, layer ${i + 1} of ${layers.length}: ${samples.toLocaleString()} samples`);
     } finally {
       await p.proc.stop();
     }

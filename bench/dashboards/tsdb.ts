@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { PrometheusApi } from "../../cli/local/prometheus-api";
 import { promisify } from "node:util";
 import { parse } from "yaml";
 import { RECORDING_RULE_FILE, alertingSchema, renderRuleFiles, thresholdsSchema } from "../../alerts";
@@ -49,7 +50,7 @@ export function recordingRules(): string {
 }
 
 interface RuleDoc {
-  groups: { name: string; interval?: string; rules: { record?: string; expr: string }[] }[];
+  groups: { name: string; interval?: string; rules: { record?: string; expr: string; labels?: Record<string, string> }[] }[];
 }
 
 /**
@@ -86,34 +87,86 @@ export function recordNames(recordingYaml: string): string[] {
   return (parse(recordingYaml) as RuleDoc).groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : [])));
 }
 
+interface LayerRule {
+  readonly record: string;
+  readonly expr: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly stepSeconds: number;
+}
+
+function seconds(duration: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(duration);
+  if (!m) throw new Error(`not a duration: ${duration}`);
+  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+  return Number(m[1]) * (unit[m[2] ?? "s"] ?? 1);
+}
+
+const escapeLabel = (v: string): string => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
 /**
- * Evaluates one layer of recording rules over [start, end) against Prometheus at `url`, into `dataDir`.
- * Prometheus evaluates each query on one core and promtool sends one at a time, so the range is
- * split into `parallel` spans (on block boundaries), each backfilled by its own promtool.
+ * One block window of a layer's recordings as OpenMetrics: each rule's expression evaluated over
+ * the window at its group's interval (query_range evaluates at each step as the rule manager
+ * would), named by the record with the rule's labels, families kept together.
  */
-export async function backfillRules(layerYaml: string, url: string, dataDir: string, workDir: string, start: number, end: number, evalInterval: string, parallel = 2): Promise<number> {
-  const rulesFile = join(workDir, "layer.rules.yml");
-  await writeFile(rulesFile, layerYaml);
-  const blocksIn = Math.ceil((end - start) / BLOCK_SECONDS);
-  const per = Math.ceil(blocksIn / Math.max(1, Math.min(parallel, blocksIn)));
-  const spans: [number, number][] = [];
-  for (let from = start; from < end; from += per * BLOCK_SECONDS) spans.push([from, Math.min(end, from + per * BLOCK_SECONDS)]);
-  const counts = await Promise.all(
-    spans.map(async ([from, to], i) => {
-      const outDir = join(workDir, `rule-blocks-${i}`);
-      await rm(outDir, { recursive: true, force: true });
-      await mkdir(outDir, { recursive: true });
-      await run(
-        "promtool",
-        // promtool's end is inclusive: a span that another follows stops a second short of it.
-        ["tsdb", "create-blocks-from", "rules", "--quiet", `--url=${url}`, `--start=${from}`, `--end=${to < end ? to - 1 : to}`, `--output-dir=${outDir}`, `--eval-interval=${evalInterval}`, rulesFile],
-        { maxBuffer: 1 << 24 },
-      );
-      const blocks = (await readdir(outDir, { withFileTypes: true })).filter((d) => d.isDirectory());
-      for (const b of blocks) await rename(join(outDir, b.name), join(dataDir, b.name));
-      await rm(outDir, { recursive: true, force: true });
-      return blocks.length;
-    }),
+async function recordedWindow(api: PrometheusApi, rules: readonly LayerRule[], from: number, to: number, write: (chunk: string) => void): Promise<number> {
+  const families = new Map<string, string[]>();
+  let samples = 0;
+  for (const rule of rules) {
+    const first = Math.ceil(from / rule.stepSeconds) * rule.stepSeconds;
+    const last = to - rule.stepSeconds;
+    if (last < first) continue;
+    const result = await api.queryRange(rule.expr, first, last, rule.stepSeconds);
+    if (result.resultType !== "matrix") throw new Error(`recording ${rule.record}: expected a range vector, got ${result.resultType}`);
+    const lines = families.get(rule.record) ?? families.set(rule.record, []).get(rule.record) ?? [];
+    for (const series of result.result) {
+      const { __name__: _name, ...labels } = { ...series.metric, ...rule.labels };
+      const prefix = `${rule.record}{${Object.entries(labels)
+        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+        .join(",")}} `;
+      lines.push(series.values.map(([t, v]) => `${prefix}${v} ${t}\n`).join(""));
+      samples += series.values.length;
+    }
+  }
+  for (const [record, lines] of families) {
+    if (!lines.length) continue;
+    write(`# TYPE ${record} unknown\n`);
+    for (const l of lines) write(l);
+  }
+  write("# EOF\n");
+  return samples;
+}
+
+/**
+ * Evaluates one layer of recording rules over [start, end) against Prometheus at `url` and writes
+ * their series into `dataDir`: one OpenMetrics file and one promtool backfill per 2 h block,
+ * two at a time. (promtool's own `create-blocks-from rules` writes a block per rule per 2 h, over
+ * 20,000 blocks for a month of this stack's rules, more than Prometheus may hold open.)
+ * Returns the samples written.
+ */
+export async function backfillRules(layerYaml: string, url: string, dataDir: string, workDir: string, start: number, end: number, evalInterval: string): Promise<number> {
+  const doc = parse(layerYaml) as RuleDoc;
+  const rules: LayerRule[] = doc.groups.flatMap((g) =>
+    g.rules.flatMap((r) => (r.record ? [{ record: r.record, expr: r.expr, labels: r.labels ?? {}, stepSeconds: seconds(g.interval ?? evalInterval) }] : [])),
   );
-  return counts.reduce((a, b) => a + b, 0);
+  const api = new PrometheusApi(url);
+  const windows: number[] = [];
+  for (let t = start; t < end; t += BLOCK_SECONDS) windows.push(t);
+  let samples = 0;
+  const worker = async (slot: number): Promise<void> => {
+    const file = join(workDir, `rules-window-${slot}.om`);
+    for (let w = windows.shift(); w !== undefined; w = windows.shift()) {
+      const from = w;
+      let written = 0;
+      const out = createWriteStream(file);
+      const done = new Promise<void>((resolve, reject) => out.on("finish", resolve).on("error", reject));
+      written = await recordedWindow(api, rules, from, Math.min(end, from + BLOCK_SECONDS), (chunk) => out.write(chunk));
+      out.end();
+      await done;
+      if (written > 0) await run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--quiet", file, dataDir], { maxBuffer: 1 << 24 });
+      samples += written;
+    }
+    await rm(file, { force: true });
+  };
+  await Promise.all([worker(0), worker(1)]);
+  return samples;
 }

@@ -59,8 +59,35 @@ export const CADVISOR_DROP: RelabelConfig = {
   action: "drop",
 };
 
-/** Labels cAdvisor keeps on a cluster: the pod and namespace a container belongs to. */
+/**
+ * The CRI labels cAdvisor keeps on a cluster (`--whitelisted_container_labels`, which applies
+ * because `--store_container_labels=false`): the pod, namespace and container a cgroup belongs to.
+ * Under containerd cAdvisor's `name` is the container's 64-hex id, and these labels are the
+ * only way to a workload.
+ */
 const CADVISOR_K8S_LABELS = ["io.kubernetes.container.name", "io.kubernetes.pod.name", "io.kubernetes.pod.namespace"];
+/** cAdvisor writes a kept container label `l` as the series label `container_label_<l with . as _>`. */
+const criLabel = (label: string): string => `container_label_${label.replace(/[^a-zA-Z0-9_]/g, "_")}`;
+const [CRI_CONTAINER, CRI_POD, CRI_NAMESPACE] = CADVISOR_K8S_LABELS.map(criLabel) as [string, string, string];
+
+/**
+ * On a cluster, each container's series carry its workload's `namespace`, `pod` and `container`
+ * (as kubelet's own cAdvisor writes them; discovery leaves these labels to the data), and `name`
+ * becomes `namespace/pod/container`, so the per-container recordings and panels that key on
+ * `name` read a workload instead of an id. A pod's sandbox (pause) container has no container
+ * name and holds the pod's network counters: it is named `namespace/pod`. Cgroups that are no
+ * pod's (the root, system services) keep cAdvisor's labels.
+ */
+export const CADVISOR_K8S_RELABELS: readonly RelabelConfig[] = [
+  ...([
+    [CRI_NAMESPACE, "namespace"],
+    [CRI_POD, "pod"],
+    [CRI_CONTAINER, "container"],
+  ] as const).map(([from, to]): RelabelConfig => ({ source_labels: [from], regex: "(.+)", target_label: to, replacement: "$1", action: "replace" })),
+  { source_labels: ["namespace", "pod", "container"], separator: "/", regex: "(.+)/(.+)/(.+)", target_label: "name", replacement: "$1/$2/$3", action: "replace" },
+  { source_labels: ["namespace", "pod", "container"], separator: "/", regex: "(.+)/(.+)/", target_label: "name", replacement: "$1/$2", action: "replace" },
+  { regex: `${CRI_CONTAINER}|${CRI_POD}|${CRI_NAMESPACE}`, action: "labeldrop" },
+];
 /** Cluster nodes run containerd: its socket (cAdvisor's default path) replaces Docker's, nothing else of /run. */
 const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
 
@@ -75,7 +102,7 @@ export const cadvisor: ServiceDescriptor = {
     job: STACK_JOB_NAMES.cadvisor,
     interval: "30s",
     metricRelabels: [CADVISOR_DROP],
-    kubernetes: { perNode: true, dataLabelsOf: ["cadvisor"] },
+    kubernetes: { perNode: true, dataLabelsOf: ["cadvisor"], metricRelabels: CADVISOR_K8S_RELABELS },
   },
   probe: { path: "/metrics", kind: "metrics" },
   build: cadvisorService,
@@ -84,7 +111,7 @@ export const cadvisor: ServiceDescriptor = {
     clusterSpecs: (_cfg, spec) => [
       {
         ...spec,
-        args: spec.args.map((a) => (a.startsWith("--whitelisted_container_labels=") ? `${a},${CADVISOR_K8S_LABELS.join(",")}` : a)),
+        args: [...spec.args, `--whitelisted_container_labels=${CADVISOR_K8S_LABELS.join(",")}`],
         hostMounts: spec.hostMounts.map((m) =>
           m.hostPath === CADVISOR_RUNTIME_SOCKET ? { hostPath: CONTAINERD_SOCKET, mountPath: CONTAINERD_SOCKET, readOnly: true } : m,
         ),

@@ -86,6 +86,8 @@ export interface ScrapeDescriptor {
     readonly honorLabels?: boolean;
     /** Catalog sources whose series carry pod target labels as data (not overwritten by discovery). */
     readonly dataLabelsOf?: readonly MetricSource[];
+    /** metric_relabel_configs on a cluster only, after the job's own (`metricRelabels`). */
+    readonly metricRelabels?: readonly RelabelConfig[];
   };
   /**
    * Who serves the job while this service is off: another service's extra port (our exporter's

@@ -34,12 +34,13 @@ function dataLabelsOf(sources: readonly MetricSource[] | undefined): string[] {
 /** A job that finds the pods of `job.service` by discovery, with the descriptor's name, interval and relabelling. */
 function discovered(cfg: StackConfig, owner: string, scrape: ScrapeDescriptor, job: Omit<DiscoveredJob, "jobName" | "interval" | "timeout">): ScrapeConfig {
   const interval = serviceScrapeInterval(cfg, owner, scrape);
+  const relabels = [...(scrape.metricRelabels ?? []), ...(scrape.kubernetes?.metricRelabels ?? [])];
   return kubernetesScrapeJob(cfg.kubernetes.namespace, {
     jobName: scrape.job,
     interval,
     timeout: scrapeTimeout(interval),
     ...(scrape.metricsPath ? { metricsPath: scrape.metricsPath } : {}),
-    ...(scrape.metricRelabels ? { metricRelabels: scrape.metricRelabels } : {}),
+    ...(relabels.length ? { metricRelabels: relabels } : {}),
     ...job,
   });
 }

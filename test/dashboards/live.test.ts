@@ -236,14 +236,16 @@ describe("DCGM and DS01 semantics on the fixture site", () => {
     expect((await run(util, { host: ".*", gpu: ".*" })).length).toBe(3);
   });
 
-  it("counts ECC errors from raw counters under either host spelling, each GPU entity once", async () => {
+  it("counts ECC errors from the recorded rates under either host spelling, each physical GPU once", async () => {
     const ecc = exprOf(UID.nvidiaDcgm, "ECC errors");
-    const entities = async (host: string) =>
-      (await run(ecc, { host, gpu: ".*" })).map((s) => `${s.metric.Hostname ?? s.metric.hostname} ${s.metric.gpu} ${s.metric.GPU_I_ID ?? ""}`).sort();
-    // gpu01 (Hostname): two full GPUs and two MIG instances; gpu02 (hostname): one GPU.
-    expect(await entities("gpu01")).toEqual(["gpu01 0 ", "gpu01 1 ", "gpu01 2 1", "gpu01 2 2"]);
-    expect(await entities("gpu02")).toEqual(["gpu02 0 "]);
-    expect(await entities(".*")).toEqual([...(await entities("gpu01")), ...(await entities("gpu02"))]);
+    const gpus = async (host: string) =>
+      (await run(ecc, { host, gpu: ".*", __interval: "2s", __interval_ms: "2000" })).map((s) => `${s.metric.host} ${s.metric.gpu}`).sort();
+    // The 5-minute rates are recorded once two scrapes exist; the stack is seconds old.
+    for (let i = 0; i < 20 && (await gpus(".*")).length < 4; i++) await new Promise((r) => setTimeout(r, 500));
+    // gpu01 (Hostname): two full GPUs and one split into two MIG instances, counted once; gpu02 (hostname): one GPU.
+    expect(await gpus("gpu01")).toEqual(["gpu01 0", "gpu01 1", "gpu01 2"]);
+    expect(await gpus("gpu02")).toEqual(["gpu02 0"]);
+    expect(await gpus(".*")).toEqual([...(await gpus("gpu01")), ...(await gpus("gpu02"))]);
   });
 
   it("counts the energy of a GPU whose counter reads blank on one MIG instance from its other instance", async () => {

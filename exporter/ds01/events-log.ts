@@ -259,8 +259,11 @@ export class EventsLog implements Source<EventCounts> {
       const state = readStateSchema.parse(answer.result);
       if (state.offset !== size) throw new Error(`child read to ${state.offset}, not ${size}`);
       const windows = new Map(state.windows.map(([type, window]) => [type, TimeWindow.restore(window)]));
+      const usage = usageSchema.parse(answer.usage);
+      const bytes = size - this.offset;
       this.restoreReadState(state, windows);
-      this.lastChildRead = usageSchema.parse(answer.usage);
+      this.lastChildRead = usage;
+      log("info", "events log read by a child process", { path: this.opts.path, bytes, ms: Math.round(usage.wallMs), peakRssMb: Math.round(usage.peakRssBytes / 1048576) });
       return true;
     } catch (err: unknown) {
       log("warn", "events log: reading in this process instead of a child", { path: this.opts.path, bytes: size - this.offset, error: err instanceof Error ? err.message : String(err) });

@@ -1,8 +1,6 @@
 import { CommanderError } from "commander";
 import { formatError, withoutOptionValues } from "./errors";
 import { exporterCommand } from "./cli";
-import { serveEventsScan } from "./ds01/events-log";
-import { isScanChild } from "./ds01/scan-child";
 
 /**
  * Entry point of the exporter alone (the container image and the systemd unit run this), so
@@ -27,7 +25,5 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-// Started as a child for one large read of the events log (ds01/scan-child.ts), it serves that
-// read only. main() never rejects: every error becomes a message and an exit code.
-if (isScanChild()) serveEventsScan();
-else if (require.main === module) void main(process.argv);
+// main() never rejects: every error becomes a message and an exit code.
+if (require.main === module) void main(process.argv);

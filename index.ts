@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, MonitoringStack, exposureWarnings, loadStackConfig } from "./components";
+import { ConfigError, MonitoringStack, configWarnings, loadStackConfig } from "./components";
 
 /**
  * The Pulumi program: validate the stack config (stacks/Pulumi.<stack>.yaml) before any resource
@@ -17,7 +17,7 @@ function load(): ReturnType<typeof loadStackConfig> {
 
 const { config, secrets } = load();
 // The engine waits for log calls still in flight before the program ends; nothing here depends on them.
-for (const warning of exposureWarnings(config)) void pulumi.log.warn(warning);
+for (const warning of configWarnings(config)) void pulumi.log.warn(warning);
 const stack = new MonitoringStack("gpu-monitoring", { config, secrets });
 
 export const grafanaUrl = stack.grafanaUrl;

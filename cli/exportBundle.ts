@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { ConfigError, exposureWarnings, readStackFile, validateStackConfig, type StackConfig } from "../components/config";
+import { ConfigError, configWarnings, readStackFile, validateStackConfig, type StackConfig } from "../components/config";
 import { GRAFANA_PASSWORD_SECRET } from "../components/services/grafana";
 import { kubernetesBundle } from "../components/platforms/kubernetes/specs";
 import { loopbackAddressing } from "../components/render/addressing";
@@ -105,7 +105,7 @@ export async function runExport(io: CliIo, flags: ExportFlags): Promise<void> {
   }
   const out = resolve(io.cwd, flags.out);
   progress(`rendering stack ${stack} (${cfg.platform}, ${addressing} addressing)`);
-  for (const warning of exposureWarnings(cfg)) io.stderr.write(`warning: ${warning}\n`);
+  for (const warning of configWarnings(cfg)) io.stderr.write(`warning: ${warning}\n`);
   const files = exportFiles(stack, cfg, addressing === "loopback" ? { addressing: "loopback", out } : { addressing: "container" });
   const before = await filesBelow(out);
   const onDisk = new Map<string, string>();

@@ -1,34 +1,46 @@
-import { agg, call, ds01, range, recorded, sel } from "../metrics";
+import { agg, call, ds01, range, re, recorded, sel } from "../metrics";
+import { CONTAINER_CPU, CONTAINER_MEMORY, CONTAINER_MEMORY_LIMIT, cpuOverRange, listedIn, memoryOverRange, TOP_CONTAINERS, topContainersVariable } from "./containers";
 import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import { orZero, topkOverRange } from "./kit/expr";
 import { falling, gaugePanel, NEUTRAL, rising, statPanel, tablePanel, timeseriesPanel } from "./kit/panels";
-import { labelValuesVariable } from "./kit/variables";
+import { labelValuesVariable, type VariableDef } from "./kit/variables";
 import { UID } from "./uids";
 
 const USER = "$user";
 
 /**
- * cAdvisor names a container by its Docker name, which DS01 reports as `container`; this keeps
- * the cAdvisor series of the selected user's DS01 containers.
+ * cAdvisor names a container by its Docker name, which DS01 reports as `container`: the user's
+ * DS01 containers as `name` series, to join cAdvisor's with.
  */
-function ofUsersContainers(expr: string, rankOverRange: string): string {
-  const named = (allocated: string) => agg("group", `label_replace(${allocated}, "name", "$1", "container", "(.+)")`, ["name"]);
-  const mine = named(sel(ds01.ds01_gpu_allocated, { user: USER }));
-  // Every container the user held a GPU with in the range, so the ranking sees the whole range.
-  const mineInRange = named(call("last_over_time", `${range(ds01.ds01_gpu_allocated, "$__range", { user: USER })} @ end()`));
-  return topkOverRange(TOP_CONTAINERS, `${expr} * on(name) group_left() ${mine}`, `${rankOverRange} * on(name) group_left() ${mineInRange}`, ["name"]);
+const named = (allocated: string) => agg("group", `label_replace(${allocated}, "name", "$1", "container", "(.+)")`, ["name"]);
+/** Every container the user held a GPU with in the range, so the ranking sees the whole range. */
+const mineInRange = named(call("last_over_time", range(ds01.ds01_gpu_allocated, "$__range", { user: USER })));
+const mine = (ranking: string) => `${ranking} * on(name) group_left() ${mineInRange}`;
+
+const topCpu = topContainersVariable(
+  "top_containers_cpu",
+  mine(cpuOverRange),
+  "My busiest containers (CPU)",
+  `My ${TOP_CONTAINERS} GPU containers with the highest average CPU over the time range, drawn in CPU per container.`,
+);
+const topMemory = topContainersVariable(
+  "top_containers_memory",
+  mine(memoryOverRange),
+  "My largest containers (memory)",
+  `My ${TOP_CONTAINERS} GPU containers with the largest working set over the time range, drawn in the memory panels.`,
+);
+
+/**
+ * `perStep` for the containers a variable lists, at the steps where the user held a GPU with
+ * them: the variable's names are the user's, and the join keeps a name another user's container
+ * had at other times out of the chart.
+ */
+function whileMine(perStep: string, listed: VariableDef): string {
+  return `${perStep} * on(name) group_left() ${named(sel(ds01.ds01_gpu_allocated, { user: USER, container: re(`$${listed.name}`) }))}`;
 }
 
-/** Containers drawn per panel: a user's week can hold hundreds of short-lived ones. */
-const TOP_CONTAINERS = 10;
-/** Per-container recordings (alerts/rules/container-recording.ts): one series per container, cAdvisor's cgroup labels summed away. */
-const CPU = recorded["name:container_cpu_usage_seconds:rate5m"];
-const MEMORY = recorded["name:container_memory_working_set_bytes:sum"];
-const MEMORY_LIMIT = recorded["name:container_spec_memory_limit_bytes:sum"];
-const cpuOverRange = agg("sum", call("avg_over_time", `${range(CPU, "$__range")} @ end()`), ["name"]);
-const memoryOverRange = agg("sum", call("max_over_time", `${range(MEMORY, "$__range")} @ end()`), ["name"]);
-const memoryNow = agg("sum", sel(MEMORY), ["name"]);
+const memoryNow = agg("sum", sel(CONTAINER_MEMORY, listedIn(topMemory)), ["name"]);
 
 export function ds01User(levels: PanelLevels): DashboardDef {
   const util = levels.gpuUtilisationPercent;
@@ -47,6 +59,10 @@ export function ds01User(levels: PanelLevels): DashboardDef {
         label: "User",
         description: "A DS01 user holding at least one GPU or MIG slot.",
       }),
+      // Ranked once over the whole range, so each container panel reads ten series, not every
+      // container that lived in the range.
+      topCpu,
+      topMemory,
     ],
     sections: [
       {
@@ -177,10 +193,10 @@ export function ds01User(levels: PanelLevels): DashboardDef {
         panels: [
           timeseriesPanel({
             title: "CPU per container",
-            description: "CPU cores used by my ten GPU containers busiest over the time range (cAdvisor).",
+            description: "CPU cores used by my ten GPU containers busiest over the time range (cAdvisor; listed in $top_containers_cpu).",
             queries: [
               {
-                expr: ofUsersContainers(agg("sum", call("avg_over_time", range(CPU, "$__rate_interval")), ["name"]), cpuOverRange),
+                expr: whileMine(agg("sum", call("avg_over_time", range(CONTAINER_CPU, "$__rate_interval", listedIn(topCpu))), ["name"]), topCpu),
                 legend: "{{name}}",
               },
             ],
@@ -189,10 +205,10 @@ export function ds01User(levels: PanelLevels): DashboardDef {
           }),
           timeseriesPanel({
             title: "Memory per container",
-            description: "Working set of my ten GPU containers largest over the time range (cAdvisor).",
+            description: "Working set of my ten GPU containers largest over the time range (cAdvisor; listed in $top_containers_memory).",
             queries: [
               {
-                expr: ofUsersContainers(memoryNow, memoryOverRange),
+                expr: whileMine(memoryNow, topMemory),
                 legend: "{{name}}",
               },
             ],
@@ -201,13 +217,13 @@ export function ds01User(levels: PanelLevels): DashboardDef {
           }),
           timeseriesPanel({
             title: "Memory against limit",
-            description: "Working set as a share of the container's memory limit; DS01 warns above 90%.",
+            description: "Working set as a share of the container's memory limit, for the containers in $top_containers_memory; DS01 warns above 90%.",
             queries: [
               {
-                expr: ofUsersContainers(
+                expr: whileMine(
                   // A limit of 0 means "no limit": leave those containers out rather than divide by it.
-                  `100 * ${memoryNow} / (${agg("sum", sel(MEMORY_LIMIT), ["name"])} > 0)`,
-                  memoryOverRange,
+                  `100 * ${memoryNow} / (${agg("sum", sel(CONTAINER_MEMORY_LIMIT, listedIn(topMemory)), ["name"])} > 0)`,
+                  topMemory,
                 ),
                 legend: "{{name}}",
               },

@@ -1,5 +1,16 @@
 import { agg, cadvisor, call, ne, node, nre, range, recorded, sel } from "../metrics";
-import { topkOverRange } from "./kit/expr";
+import {
+  CONTAINER_CPU,
+  CONTAINER_MEMORY,
+  CONTAINER_RECEIVE,
+  CONTAINER_TRANSMIT,
+  cpuOverRange,
+  listedIn,
+  memoryOverRange,
+  networkOverRange,
+  TOP_CONTAINERS,
+  topContainersVariable,
+} from "./containers";
 import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
 import { barGaugePanel, gaugePanel, NEUTRAL, rising, statPanel, timeseriesPanel } from "./kit/panels";
@@ -14,21 +25,28 @@ const CONTAINER = { name: ne("") };
 /** Recorded per host (alerts/rules/stack.ts): reading every core's every mode is what made this dashboard slow on big hosts. */
 const busyByMode = sel(recorded["instance_mode:node_cpu_busy_percent:rate5m"], HOST);
 const cores = sel(recorded["instance:node_cpus:count"], HOST);
-/** Containers drawn per panel: enough for the busy ones, few enough to read with churn. */
-const TOP_CONTAINERS = 10;
+const topCpu = topContainersVariable(
+  "top_containers_cpu",
+  cpuOverRange,
+  "Busiest containers (CPU)",
+  `The ${TOP_CONTAINERS} containers with the highest average CPU over the time range, drawn in Container CPU.`,
+);
+const topMemory = topContainersVariable(
+  "top_containers_memory",
+  memoryOverRange,
+  "Largest containers (memory)",
+  `The ${TOP_CONTAINERS} containers with the largest working set over the time range, drawn in Container memory.`,
+);
+const topNetwork = topContainersVariable(
+  "top_containers_network",
+  networkOverRange,
+  "Busiest containers (network)",
+  `The ${TOP_CONTAINERS} containers with the most bytes received and sent over the time range, drawn in Container network.`,
+);
 
-type ContainerRate = (typeof recorded)["name:container_cpu_usage_seconds:rate5m" | "name:container_network_receive_bytes:rate5m" | "name:container_network_transmit_bytes:rate5m"];
-
-/**
- * The TOP_CONTAINERS containers with the highest recorded rate over the range, per step: the
- * per-container recordings (alerts/rules/container-recording.ts) averaged over the step, so a
- * week reads one series per container rather than every raw cAdvisor series.
- */
-function busiestByRate(rate: ContainerRate): string {
-  const perStep = agg("sum", call("avg_over_time", range(rate, "$__rate_interval")), ["name"]);
-  const overRange = agg("sum", call("avg_over_time", `${range(rate, "$__range")} @ end()`), ["name"]);
-  return topkOverRange(TOP_CONTAINERS, perStep, overRange, ["name"]);
-}
+/** A per-container rate averaged over the step, for the containers a variable lists. */
+const rateOf = (rate: typeof CONTAINER_CPU | typeof CONTAINER_RECEIVE | typeof CONTAINER_TRANSMIT, listed: typeof topCpu) =>
+  agg("sum", call("avg_over_time", range(rate, "$__rate_interval", listedIn(listed))), ["name"]);
 
 export function hostDashboard(levels: PanelLevels): DashboardDef {
   const memory = levels.hostMemoryUsedPercent;
@@ -49,6 +67,11 @@ export function hostDashboard(levels: PanelLevels): DashboardDef {
         label: "Host",
         description: "The node-exporter target to show.",
       }),
+      // Ranked once over the whole range, so each container panel reads ten series, not every
+      // container that lived in the range.
+      topCpu,
+      topMemory,
+      topNetwork,
     ],
     sections: [
       {
@@ -224,10 +247,10 @@ export function hostDashboard(levels: PanelLevels): DashboardDef {
         panels: [
           timeseriesPanel({
             title: "Container CPU",
-            description: "CPU cores used by the ten containers busiest over the time range.",
+            description: "CPU cores used by the ten containers busiest over the time range (listed in $top_containers_cpu).",
             queries: [
               {
-                expr: busiestByRate(recorded["name:container_cpu_usage_seconds:rate5m"]),
+                expr: rateOf(CONTAINER_CPU, topCpu),
                 legend: "{{name}}",
               },
             ],
@@ -236,15 +259,10 @@ export function hostDashboard(levels: PanelLevels): DashboardDef {
           }),
           timeseriesPanel({
             title: "Container memory",
-            description: "Working set of the ten containers largest over the time range.",
+            description: "Working set of the ten containers largest over the time range (listed in $top_containers_memory).",
             queries: [
               {
-                expr: topkOverRange(
-                  TOP_CONTAINERS,
-                  agg("sum", sel(recorded["name:container_memory_working_set_bytes:sum"]), ["name"]),
-                  agg("sum", call("max_over_time", `${range(recorded["name:container_memory_working_set_bytes:sum"], "$__range")} @ end()`), ["name"]),
-                  ["name"],
-                ),
+                expr: agg("sum", sel(CONTAINER_MEMORY, listedIn(topMemory)), ["name"]),
                 legend: "{{name}}",
               },
             ],
@@ -253,14 +271,14 @@ export function hostDashboard(levels: PanelLevels): DashboardDef {
           }),
           timeseriesPanel({
             title: "Container network",
-            description: "Bytes received and sent per second by the ten containers busiest over the time range.",
+            description: "Bytes received and sent per second by the ten containers with the most traffic over the time range (listed in $top_containers_network).",
             queries: [
               {
-                expr: busiestByRate(recorded["name:container_network_receive_bytes:rate5m"]),
+                expr: rateOf(CONTAINER_RECEIVE, topNetwork),
                 legend: "in {{name}}",
               },
               {
-                expr: busiestByRate(recorded["name:container_network_transmit_bytes:rate5m"]),
+                expr: rateOf(CONTAINER_TRANSMIT, topNetwork),
                 legend: "out {{name}}",
               },
             ],

@@ -1,7 +1,7 @@
-import { agg, call, dcgm, type DCGM_GPU_RATE_FIELDS, FULL_GPU, MIG_INSTANCE, ne, range, re, recorded, sel, type Matchers, type MeasuredEntityName, type MeasuredGpuName } from "../metrics";
+import { agg, call, type DCGM_GPU_RATE_FIELDS, FULL_GPU, MIG_INSTANCE, ne, range, re, recorded, sel, type Matchers, type MeasuredEntityName, type MeasuredGpuName } from "../metrics";
 import type { PanelLevels } from "../metrics/thresholds";
 import type { DashboardDef } from "./kit/dashboard";
-import { dcgmHostsExpr, measured, onHostOverRange, type DcgmMetric } from "./kit/dcgm";
+import { dcgmHostsExpr } from "./kit/dcgm";
 import {
   ANY_BAD,
   barGaugePanel,
@@ -21,8 +21,10 @@ import { UID } from "./uids";
  * (alerts/rules/dcgm-recording.ts): blank values already dropped and the host in one `host`
  * label, so a panel reads one selector. Rates average the recorded 5-minute rates
  * (`gpu:*:rate5m`) over the panel's interval; energy over the range is the mean power times the
- * span. Only the ECC counters are read raw: dcgm-exporter's stock counter lists leave them out, so
- * a recording of them would be empty on most hosts.
+ * span, ECC errors per interval the recorded ECC rates times the interval, so no panel reads a raw
+ * counter (the stack's counter list, metrics/dcgm-counters.ts, collects the ECC counters). DCGM's
+ * profiling ratios (0 to 1) are drawn in Grafana's percentunit rather than multiplied by 100: over
+ * a week the multiplication cost a third of the query.
  */
 const SELECTED = { host: re("$host"), gpu: re("$gpu") };
 
@@ -39,11 +41,6 @@ function card(metric: GpuMetric): string {
   return sel(metric, SELECTED);
 }
 
-/** `fn(counter[window])` on the selected hosts and GPUs; a jump to or from a blank value is dropped. */
-function gpuCounter<M extends DcgmMetric>(fn: "rate" | "increase", metric: M, window: string): string {
-  return measured(onHostOverRange(fn, metric, window, { gpu: re("$gpu") } as Matchers<M>));
-}
-
 type RateMetric = (typeof recorded)[`gpu:${(typeof DCGM_GPU_RATE_FIELDS)[number]}:rate5m`];
 
 /** A counter's per-second rate per physical GPU, from its recorded 5-minute rate averaged over the panel's interval. */
@@ -52,8 +49,6 @@ function gpuRate(metric: RateMetric): string {
 }
 
 const GPU_LEGEND = "{{host}} GPU {{gpu}}";
-/** Raw counters: the exporter spells the host label one of two ways; a series has one, so one of these is empty. */
-const RAW_GPU_LEGEND = "{{Hostname}}{{hostname}} GPU {{gpu}}";
 const MIG_LEGEND = "{{host}} GPU {{gpu}} instance {{GPU_I_ID}} ({{GPU_I_PROFILE}})";
 /** mJ per kWh. */
 const MILLIJOULES_PER_KWH = 3.6e9;
@@ -179,10 +174,10 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
           timeseriesPanel({
             title: "Tensor core activity",
             description: "Share of cycles the tensor (HMMA) pipe was active.",
-            queries: [{ expr: `${entity(r["gpu_entity:DCGM_FI_PROF_PIPE_TENSOR_ACTIVE:measured"])} * 100`, legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
-            unit: "percent",
+            queries: [{ expr: entity(r["gpu_entity:DCGM_FI_PROF_PIPE_TENSOR_ACTIVE:measured"]), legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
+            unit: "percentunit",
             min: 0,
-            max: 100,
+            max: 1,
           }),
           timeseriesPanel({
             title: "Encoder and decoder utilisation",
@@ -198,10 +193,10 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
           timeseriesPanel({
             title: "DRAM activity",
             description: "Share of cycles the device memory interface was busy.",
-            queries: [{ expr: `${entity(r["gpu_entity:DCGM_FI_PROF_DRAM_ACTIVE:measured"])} * 100`, legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
-            unit: "percent",
+            queries: [{ expr: entity(r["gpu_entity:DCGM_FI_PROF_DRAM_ACTIVE:measured"]), legend: GPU_LEGEND + " {{GPU_I_ID}}" }],
+            unit: "percentunit",
             min: 0,
-            max: 100,
+            max: 1,
           }),
         ],
       },
@@ -273,10 +268,10 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
           }),
           timeseriesPanel({
             title: "Throttling",
-            description: "Share of time the GPU was held back by thermal or power limits (DCGM violation counters, µs per second).",
+            description: "Share of time the GPU was held back by thermal or power limits (DCGM violation counters, ns per second).",
             queries: [
-              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_THERMAL_VIOLATION:rate5m"])} / 1e6`, legend: "thermal " + GPU_LEGEND },
-              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_POWER_VIOLATION:rate5m"])} / 1e6`, legend: "power " + GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_THERMAL_VIOLATION:rate5m"])} / 1e9`, legend: "thermal " + GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_POWER_VIOLATION:rate5m"])} / 1e9`, legend: "power " + GPU_LEGEND },
             ],
             unit: "percentunit",
             expectData: false,
@@ -330,10 +325,10 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
           }),
           timeseriesPanel({
             title: "ECC errors",
-            description: "Volatile single-bit (corrected) and double-bit (uncorrected) ECC errors in each interval. dcgm-exporter collects these only when its counter list enables them.",
+            description: "Volatile single-bit (corrected) and double-bit (uncorrected) ECC errors in each interval, from their recorded 5-minute rates.",
             queries: [
-              { expr: gpuCounter("increase", dcgm.DCGM_FI_DEV_ECC_SBE_VOL_TOTAL, "$__rate_interval"), legend: "single-bit " + RAW_GPU_LEGEND },
-              { expr: gpuCounter("increase", dcgm.DCGM_FI_DEV_ECC_DBE_VOL_TOTAL, "$__rate_interval"), legend: "double-bit " + RAW_GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_ECC_SBE_VOL_TOTAL:rate5m"])} * $__interval_ms / 1000`, legend: "single-bit " + GPU_LEGEND },
+              { expr: `${gpuRate(r["gpu:DCGM_FI_DEV_ECC_DBE_VOL_TOTAL:rate5m"])} * $__interval_ms / 1000`, legend: "double-bit " + GPU_LEGEND },
             ],
             unit: "short",
             thresholds: ANY_BAD,
@@ -392,11 +387,11 @@ export function nvidiaDcgm(levels: PanelLevels): DashboardDef {
           timeseriesPanel({
             title: "MIG instance utilisation",
             description: "Graphics-engine activity of each MIG instance (GPU index, GPU instance id and profile).",
-            queries: [{ expr: `${entity(r["gpu_entity:DCGM_FI_PROF_GR_ENGINE_ACTIVE:measured"], MIG_INSTANCE)} * 100`, legend: MIG_LEGEND }],
-            unit: "percent",
+            queries: [{ expr: entity(r["gpu_entity:DCGM_FI_PROF_GR_ENGINE_ACTIVE:measured"], MIG_INSTANCE), legend: MIG_LEGEND }],
+            unit: "percentunit",
             min: 0,
-            max: 100,
-            thresholds: falling(util.crit, util.warn),
+            max: 1,
+            thresholds: falling(util.crit / 100, util.warn / 100),
           }),
           timeseriesPanel({
             title: "MIG instance memory used",

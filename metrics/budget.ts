@@ -31,9 +31,10 @@ interface Linear {
 /** Per-host jobs: fixed series plus series per CPU, network interface, filesystem, disk, GPU entity, allocation, user, worker, container. */
 export const PER_HOST_BUDGET = {
   "node-exporter": { fixed: 400, per: { cpus: 16, networkDevices: 36, filesystems: 8, disks: 20 } },
-  // About 27 raw fields per entity, plus what the recording rules keep under the exporter's job:
-  // the cleaned fields and rates (10 per entity, 16 per physical GPU) and DS01's slot and device series.
-  "dcgm-exporter": { fixed: 20, per: { gpuEntities: 55 } },
+  // About 29 raw fields per entity (the stack's counter list), plus what the recording rules keep
+  // under the exporter's job: the cleaned fields and rates (10 per entity, 18 per physical GPU) and
+  // DS01's slot and device series.
+  "dcgm-exporter": { fixed: 20, per: { gpuEntities: 59 } },
   "ds01-exporter": { fixed: 260, per: { allocations: 3, users: 3, drmWorkers: 4 } },
   // About 40 raw series per container, plus the five per-container recordings kept under the job
   // (alerts/rules/container-recording.ts).

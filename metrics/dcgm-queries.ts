@@ -1,4 +1,4 @@
-import { dcgm, DCGM_SENTINEL_THRESHOLD } from "./dcgm";
+import { dcgm, DCGM_INT64_SENTINEL_THRESHOLD, DCGM_SENTINEL_THRESHOLD } from "./dcgm";
 import type { MetricDef } from "./define";
 import { ds01 } from "./ds01";
 import { agg, call, ne, range, sel, type Matchers } from "./promql";
@@ -21,11 +21,13 @@ export function measured(expr: string): string {
 }
 
 /**
- * `max_over_time(metric[window]) < 2^47`: true only when every sample in the window is a
- * measurement, for rate(), increase() and changes(), which one blank sample would blow up.
+ * `max_over_time(counter[window]) < 9e18`: true only when every sample in the window is a
+ * measurement, for rate(), increase() and changes(), which one blank sample would blow up. DCGM's
+ * counters are int64 fields, so the int64 blanks are what to drop; a counter past 2^47 is real.
  */
 export function measuredOverWindow<M extends MetricDef>(metric: M, window: string, matchers: Matchers<M> = {}): string {
-  return `${call("max_over_time", range(metric, window, matchers))} < ${DCGM_SENTINEL_THRESHOLD}`;
+  if (metric.type !== "counter") throw new Error(`${metric.name}: measuredOverWindow is for counters, not a ${metric.type}`);
+  return `${call("max_over_time", range(metric, window, matchers))} < ${DCGM_INT64_SENTINEL_THRESHOLD}`;
 }
 
 /** A full GPU's series: no GPU instance id. */

@@ -1,9 +1,11 @@
 import { metric } from "./define";
 
 /**
- * NVIDIA DCGM exporter metrics: the default counters plus the profiling fields DS01 uses for
- * MIG instances. Label names are the exporter's own. `Hostname` is what the exporter has long
- * emitted; some deployments relabel it to `hostname`, so both are declared.
+ * NVIDIA DCGM exporter metrics: the default counters, the profiling fields DS01 uses for MIG
+ * instances, and the ECC and throttle counters the alerts read. This is also the counter list the
+ * stack deploys the exporter with (metrics/dcgm-counters.ts), so every field declared here is one
+ * the exporter collects. Label names are the exporter's own. `Hostname` is what the exporter has
+ * long emitted; some deployments relabel it to `hostname`, so both are declared.
  */
 const GPU_LABELS = [
   "gpu",
@@ -22,6 +24,12 @@ const GPU_LABELS = [
   "container",
 ] as const;
 
+/**
+ * DCGM fields the exporter writes as a label on every series (`label` in its counter list)
+ * rather than as a series of their own, with their help text.
+ */
+export const DCGM_LABEL_FIELDS = { DCGM_FI_DRIVER_VERSION: "Driver Version" } as const satisfies Partial<Record<(typeof GPU_LABELS)[number], string>>;
+
 const gpu = <const N extends string>(name: N, type: "gauge" | "counter", help: string, unit?: string) =>
   metric({ name, type, help, labels: GPU_LABELS, source: "dcgm", ...(unit ? { unit } : {}) });
 
@@ -37,8 +45,6 @@ export const dcgm = {
     "Total energy consumption since boot (in mJ).",
   ),
   DCGM_FI_DEV_PCIE_REPLAY_COUNTER: gpu("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", "counter", "Total number of PCIe retries."),
-  DCGM_FI_DEV_PCIE_TX_THROUGHPUT: gpu("DCGM_FI_DEV_PCIE_TX_THROUGHPUT", "counter", "PCIe TX throughput (in KB).", "KBs"),
-  DCGM_FI_DEV_PCIE_RX_THROUGHPUT: gpu("DCGM_FI_DEV_PCIE_RX_THROUGHPUT", "counter", "PCIe RX throughput (in KB).", "KBs"),
   DCGM_FI_DEV_GPU_UTIL: gpu("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %).", "percent"),
   DCGM_FI_DEV_MEM_COPY_UTIL: gpu("DCGM_FI_DEV_MEM_COPY_UTIL", "gauge", "Memory utilization (in %).", "percent"),
   DCGM_FI_DEV_ENC_UTIL: gpu("DCGM_FI_DEV_ENC_UTIL", "gauge", "Encoder utilization (in %).", "percent"),
@@ -75,12 +81,12 @@ export const dcgm = {
   DCGM_FI_DEV_THERMAL_VIOLATION: gpu(
     "DCGM_FI_DEV_THERMAL_VIOLATION",
     "counter",
-    "Throttling duration due to thermal constraints (in us).",
+    "Throttling duration due to thermal constraints (in ns).",
   ),
   DCGM_FI_DEV_POWER_VIOLATION: gpu(
     "DCGM_FI_DEV_POWER_VIOLATION",
     "counter",
-    "Throttling duration due to power constraints (in us).",
+    "Throttling duration due to power constraints (in ns).",
   ),
   DCGM_FI_PROF_GR_ENGINE_ACTIVE: gpu(
     "DCGM_FI_PROF_GR_ENGINE_ACTIVE",
@@ -120,3 +126,10 @@ export const dcgm = {
  * need six years to push its mJ energy counter that far), so expressions filter with `< this`.
  */
 export const DCGM_SENTINEL_THRESHOLD = 140737488355328;
+
+/**
+ * The int64 blank values alone (2^63-16 and up), for counters: every DCGM counter is an int64
+ * field, and some pass 2^47 honestly (throttle time in ns after 39 hours of throttling, NVLink
+ * traffic within hours), which the float threshold above would take for blanks.
+ */
+export const DCGM_INT64_SENTINEL_THRESHOLD = 9e18;

@@ -13,7 +13,8 @@ export * from "./define";
 export * from "./promql";
 export { physicalGpuCount } from "./ds01-queries";
 export { GPU_RESOURCES, MIG_RESOURCES, ON_POD, POD_KEY, gpuNodes, pendingGpuPods, podAgeSeconds, podGpuRequests, podInPhase } from "./kube-queries";
-export { DCGM_SENTINEL_THRESHOLD } from "./dcgm";
+export { DCGM_INT64_SENTINEL_THRESHOLD, DCGM_LABEL_FIELDS, DCGM_SENTINEL_THRESHOLD } from "./dcgm";
+export { dcgmCounters, renderDcgmCounters, type DcgmCounter, type DcgmCounterType } from "./dcgm-counters";
 export {
   DCGM_ENTITY_FIELDS,
   DCGM_ENTITY_LABELS,

@@ -52,6 +52,8 @@ export const DCGM_GPU_RATE_FIELDS = [
   "DCGM_FI_DEV_POWER_VIOLATION",
   "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
   "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL",
+  "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL",
+  "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL",
 ] as const satisfies readonly DcgmField[];
 /** Window of the recorded DCGM counter rates. */
 export const DCGM_RATE_WINDOW = "5m";

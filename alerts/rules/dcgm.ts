@@ -22,13 +22,14 @@ function counterAlerts(ctx: RuleContext): AlertingRule[] {
   // A blank sample every four minutes: every window holds one, for longer than any hold time.
   const blankEvery4m = Array.from({ length: 8 }, () => `0x2 ${SENTINEL_SAMPLE}`).join(" ");
 
-  // Throttle counters are microseconds of throttling; per second of wall time that is a share.
+  // Throttle counters are nanoseconds of throttling (DCGM's field docs); per second of wall time,
+  // divided by 1e7, that is a percentage.
   const throttle = (name: string, m: GpuCounter, percent: number, cause: string, key: string) => {
-    const usPerMinute = (share: number) => num(share * 60_000_000);
+    const nsPerMinute = (share: number) => num(share * 60e9);
     const over = Math.min(100, percent + (100 - percent) / 2);
     return alert({
       alert: name,
-      expr: `(${perPhysicalGpu(call("rate", range(m, w)))} / 10000 > ${num(percent)}) and (${perPhysicalGpu(measuredOverWindow(m, w))})`,
+      expr: `(${perPhysicalGpu(call("rate", range(m, w)))} / 10000000 > ${num(percent)}) and (${perPhysicalGpu(measuredOverWindow(m, w))})`,
       for: "10m",
       severity: "warning",
       summary: `GPU {{ $labels.gpu }} is throttled by ${cause}`,
@@ -38,7 +39,7 @@ function counterAlerts(ctx: RuleContext): AlertingRule[] {
       cases: [
         {
           name: "throttled most of the time fires",
-          input: [series(m, `0+${usPerMinute(over / 100)}x30`)],
+          input: [series(m, `0+${nsPerMinute(over / 100)}x30`)],
           at: "25m",
           expect: [
             {
@@ -48,7 +49,20 @@ function counterAlerts(ctx: RuleContext): AlertingRule[] {
             },
           ],
         },
-        { name: "rarely throttled stays quiet", input: [series(m, `0+${usPerMinute(percent / 200)}x30`)], at: "25m", expect: [] },
+        { name: "rarely throttled stays quiet", input: [series(m, `0+${nsPerMinute(percent / 200)}x30`)], at: "25m", expect: [] },
+        {
+          // 2^47 ns is 39 hours of throttling since the driver loaded: a real count, not a blank.
+          name: "a counter past 2^47 still counts",
+          input: [series(m, `${num(2 ** 48)}+${nsPerMinute(over / 100)}x30`)],
+          at: "25m",
+          expect: [
+            {
+              labels,
+              summary: `GPU 0 is throttled by ${cause}`,
+              description: `GPU 0 on dcgm-exporter:9400 has been ${cause}-throttled ${humanized(over)}% of the time over ${w}.`,
+            },
+          ],
+        },
         {
           name: "blank samples inside the window are not throttling",
           input: [series(m, blankEvery4m)],

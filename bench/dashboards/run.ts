@@ -7,9 +7,9 @@ import type { ManagedProcess } from "../../cli/local/process";
 import { type PrometheusApi, seriesCount } from "../../cli/local/prometheus-api";
 import { startPrometheus } from "../../cli/local/services";
 import { sleep } from "../../cli/local/wait";
-import { HistoryApi, measureRange, type Measured } from "./measure";
+import { dashboardsOf, HistoryApi, measureRange, THIS_TREE, type DashboardSource, type Measured } from "./measure";
 import { liveRuleGroupCost } from "./ruleGroups";
-import { backfillRaw, backfillRules, recordingRules, recordNames, ruleLayers } from "./tsdb";
+import { backfillRaw, backfillRules, recordingRules, recordingRulesOf, recordNames, ruleLayers } from "./tsdb";
 import { parseShape, USAGE, type BenchShape } from "./shape";
 
 /**
@@ -60,19 +60,30 @@ async function backfillRecordingRules(dir: string, shape: BenchShape, meta: Pick
   log(`  recording rules in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-async function buildHistory(dir: string, shape: BenchShape): Promise<Meta> {
+/** Backfills the recordings of `rulesYaml` the history does not hold yet; returns the history's new record list. */
+async function backfillMissing(dir: string, shape: BenchShape, meta: Meta, rulesYaml: string): Promise<Meta> {
+  const recorded = new Set(meta.records);
+  if (recordNames(rulesYaml).some((r) => !recorded.has(r))) await backfillRecordingRules(dir, shape, meta, rulesYaml, recorded);
+  const updated = { ...meta, records: [...new Set([...meta.records, ...recordNames(rulesYaml)])] };
+  await writeFile(join(dir, "meta.json"), JSON.stringify(updated));
+  return updated;
+}
+
+async function buildHistory(dir: string, shape: BenchShape, baselineRules?: string): Promise<Meta> {
+  const meta = await historyWithRules(dir, shape);
+  // A baseline's dashboards read its own recordings; rules it has and this tree lacks are added.
+  return baselineRules ? backfillMissing(dir, shape, meta, baselineRules) : meta;
+}
+
+async function historyWithRules(dir: string, shape: BenchShape): Promise<Meta> {
   const metaFile = join(dir, "meta.json");
   const rules = recordingRules();
   const existing = await readFile(metaFile, "utf8").then((t) => JSON.parse(t) as Meta, () => undefined);
-  const history = (s: BenchShape): string => JSON.stringify({ ...s, ranges: undefined, slowest: undefined, keep: undefined });
+  const history = (s: BenchShape): string => JSON.stringify({ ...s, ranges: undefined, slowest: undefined, keep: undefined, baseline: undefined });
   if (existing && history(existing.shape) === history(shape)) {
     log(`reusing the history in ${dir} (${existing.samples.toLocaleString()} samples)`);
     // Rules added since the history was built are backfilled on top of it; changed ones keep their old series.
-    const recorded = new Set(existing.records);
-    if (recordNames(rules).some((r) => !recorded.has(r))) await backfillRecordingRules(dir, shape, existing, rules, recorded);
-    const meta = { ...existing, records: [...new Set([...existing.records, ...recordNames(rules)])] };
-    await writeFile(metaFile, JSON.stringify(meta));
-    return meta;
+    return backfillMissing(dir, shape, existing, rules);
   }
   await rm(join(dir, "data"), { recursive: true, force: true });
   await mkdir(join(dir, "data"), { recursive: true });
@@ -127,6 +138,52 @@ async function ruleEvaluation(api: PrometheusApi, at: number): Promise<string> {
   return table([["rule group", "rules", "series written", "evaluation ms"], ...rows]);
 }
 
+/** Runs of each version in the baseline comparison; the median of each query is reported. */
+const BASELINE_PASSES = 3;
+
+/** Each query's median time over passes of the same queries (same order every pass). */
+function medianPass(passes: readonly Measured[][]): Measured[] {
+  const first = passes[0] ?? [];
+  return first.map((m, j) => {
+    const times = passes.map((p) => p[j]?.ms ?? m.ms).sort((x, y) => x - y);
+    return { ...m, ms: times[Math.floor(times.length / 2)] ?? m.ms };
+  });
+}
+
+/** Per-dashboard totals, the slowest queries and the panels over 50 series, for one range. */
+function rangeReport(results: readonly Measured[], slowestCount: number): string {
+  const byDashboard = new Map<string, Measured[]>();
+  for (const r of results) (byDashboard.get(r.dashboard) ?? byDashboard.set(r.dashboard, []).get(r.dashboard))?.push(r);
+  const panelSeries = (rs: Measured[]) => {
+    const perPanel = new Map<string, number>();
+    for (const r of rs.filter((x) => !x.variable)) perPanel.set(r.panel, (perPanel.get(r.panel) ?? 0) + r.series);
+    return perPanel;
+  };
+  const seconds = (xs: readonly Measured[]) => (xs.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(2);
+  let out = `${table([
+    ["dashboard", "queries", "on open s", "every row opened s", "slowest query s", "most series in a panel", "panels over 50 series", "errors"],
+    ...[...byDashboard].map(([uid, rs]) => {
+      const perPanel = panelSeries(rs);
+      return [
+        uid,
+        rs.length,
+        seconds(rs.filter((r) => r.onOpen)),
+        seconds(rs),
+        (Math.max(...rs.map((r) => r.ms)) / 1000).toFixed(3),
+        Math.max(...perPanel.values()),
+        [...perPanel.values()].filter((n) => n > 50).length,
+        rs.filter((r) => r.error).length,
+      ];
+    }),
+  ])}\n\nSlowest queries:\n\n`;
+  const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, slowestCount);
+  out += `${table([["s", "series", "dashboard", "panel", "query"], ...slowest.map((r) => [(r.ms / 1000).toFixed(3), r.series, r.dashboard, r.panel, r.expr.replace(/\s+/g, " ").slice(0, 120)])])}\n`;
+  const wide = [...byDashboard].flatMap(([uid, rs]) => [...panelSeries(rs)].filter(([, n]) => n > 50).map(([panel, n]) => [uid, panel, n] as [string, string, number]));
+  out += `\nPanels returning more than 50 series: ${wide.length ? "" : "none"}\n${wide.length ? `\n${table([["dashboard", "panel", "series"], ...wide.sort((a, b) => b[2] - a[2])])}\n` : ""}`;
+  for (const r of results.filter((x) => x.error)) out += `error: ${r.dashboard} / ${r.panel}: ${r.error}\n`;
+  return out;
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes("--help")) {
     process.stdout.write(USAGE);
@@ -136,7 +193,8 @@ async function main(): Promise<void> {
   const dir = shape.keep ?? (await mkdtemp(join(tmpdir(), "bench-dashboards-")));
   await mkdir(dir, { recursive: true });
   try {
-    const meta = await buildHistory(dir, shape);
+    const baseline = shape.baseline ? await dashboardsOf(shape.baseline) : undefined;
+    const meta = await buildHistory(dir, shape, shape.baseline ? await recordingRulesOf(shape.baseline) : undefined);
     const p = await prometheus(dir, shape.days);
     try {
       log("waiting for Prometheus to compact the backfilled blocks ...");
@@ -150,40 +208,22 @@ async function main(): Promise<void> {
           `${shape.workers} DRM workers alive (each ${shape.workerHours} h), ${shape.users} users; samples every ${shape.intervalSeconds} s.\n` +
           `History: ${meta.samples.toLocaleString()} raw samples, ${meta.seriesEver.toLocaleString()} raw series over the whole history, ${head} series at its end; ${blocks} blocks in the TSDB.\n`,
       );
+      const versions: { label: string; source: DashboardSource }[] = [
+        ...(baseline ? [{ label: `baseline (${shape.baseline})`, source: baseline }] : []),
+        { label: baseline ? "this tree" : "", source: THIS_TREE },
+      ];
       for (const days of shape.ranges.filter((r) => r <= shape.days)) {
         const rangeLabel = days === 1 ? "24h" : `${days}d`;
-        await measureRange(api, meta.end, days * 86400, log); // warm-up: the first pass reads the blocks from disk
-        const results = await measureRange(api, meta.end, days * 86400, log);
-        const byDashboard = new Map<string, Measured[]>();
-        for (const r of results) (byDashboard.get(r.dashboard) ?? byDashboard.set(r.dashboard, []).get(r.dashboard))?.push(r);
-        const panelSeries = (rs: Measured[]) => {
-          const perPanel = new Map<string, number>();
-          for (const r of rs.filter((x) => !x.variable)) perPanel.set(r.panel, (perPanel.get(r.panel) ?? 0) + r.series);
-          return perPanel;
-        };
-        process.stdout.write(`\n### Range ${rangeLabel}\n\n`);
-        process.stdout.write(
-          `${table([
-            ["dashboard", "queries", "total s", "slowest query s", "most series in a panel", "panels over 50 series", "errors"],
-            ...[...byDashboard].map(([uid, rs]) => {
-              const perPanel = panelSeries(rs);
-              return [
-                uid,
-                rs.length,
-                (rs.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(2),
-                (Math.max(...rs.map((r) => r.ms)) / 1000).toFixed(3),
-                Math.max(...perPanel.values()),
-                [...perPanel.values()].filter((n) => n > 50).length,
-                rs.filter((r) => r.error).length,
-              ];
-            }),
-          ])}\n\nSlowest queries:\n\n`,
-        );
-        const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, shape.slowest);
-        process.stdout.write(`${table([["s", "series", "dashboard", "panel", "query"], ...slowest.map((r) => [(r.ms / 1000).toFixed(3), r.series, r.dashboard, r.panel, r.expr.replace(/\s+/g, " ").slice(0, 120)])])}\n`);
-        const wide = [...byDashboard].flatMap(([uid, rs]) => [...panelSeries(rs)].filter(([, n]) => n > 50).map(([panel, n]) => [uid, panel, n] as [string, string, number]));
-        process.stdout.write(`\nPanels returning more than 50 series: ${wide.length ? "" : "none"}\n${wide.length ? `\n${table([["dashboard", "panel", "series"], ...wide.sort((a, b) => b[2] - a[2])])}\n` : ""}`);
-        for (const r of results.filter((x) => x.error)) process.stdout.write(`error: ${r.dashboard} / ${r.panel}: ${r.error}\n`);
+        // Warm-up: the first pass reads the blocks from disk.
+        for (const v of versions) await measureRange(api, meta.end, days * 86400, log, v.source);
+        // Versions take turns, so load on the machine falls on each alike; each query's median counts.
+        const passes: Measured[][][] = versions.map(() => []);
+        for (let pass = 0; pass < (baseline ? BASELINE_PASSES : 1); pass++) {
+          for (const [i, v] of versions.entries()) passes[i]?.push(await measureRange(api, meta.end, days * 86400, log, v.source));
+        }
+        for (const [i, v] of versions.entries()) {
+          process.stdout.write(`\n### Range ${rangeLabel}${v.label ? `, ${v.label}` : ""}\n\n${rangeReport(medianPass(passes[i] ?? []), shape.slowest)}`);
+        }
       }
       process.stdout.write(`\nRecording rule groups, evaluated once at the end of the history:\n\n${await ruleEvaluation(api, meta.end)}\n`);
     } finally {

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 /** The host whose history the dashboard benchmark builds, and how it is measured. */
@@ -23,6 +24,8 @@ export interface BenchShape {
   readonly slowest: number;
   /** Keep the generated TSDB here instead of a temp dir (and reuse it when it exists). */
   readonly keep?: string;
+  /** Another checkout whose dashboards are measured beside this tree's, taking turns on one Prometheus. */
+  readonly baseline?: string;
 }
 
 const DEFAULTS = {
@@ -54,6 +57,8 @@ ${Object.entries(DEFAULTS)
   .map(([k, v]) => `  --${k} ${v}`)
   .join("\n")}
   --keep DIR        keep (and reuse) the generated TSDB
+  --baseline DIR    also measure the dashboards of the checkout in DIR (with its node_modules),
+                    the two taking turns on one Prometheus, 3 passes each, each query's median
   --target          the issue's target host: ${TARGET_FLAGS}
 `;
 
@@ -64,7 +69,7 @@ function positive(name: string, raw: string | undefined, fallback: number, allow
 }
 
 export function parseShape(argv: readonly string[]): BenchShape {
-  const options = Object.fromEntries([...Object.keys(DEFAULTS), "keep"].map((k) => [k, { type: "string" as const }]));
+  const options = Object.fromEntries([...Object.keys(DEFAULTS), "keep", "baseline"].map((k) => [k, { type: "string" as const }]));
   const { values } = parseArgs({ args: argv.includes("--target") ? [...argv.filter((a) => a !== "--target"), ...TARGET_FLAGS.split(" ")] : [...argv], options, strict: true });
   const get = (k: keyof typeof DEFAULTS): string | undefined => values[k] as string | undefined;
   const num = (k: keyof typeof DEFAULTS, allowZero = false): number => positive(k, get(k), DEFAULTS[k] as number, allowZero);
@@ -83,6 +88,7 @@ export function parseShape(argv: readonly string[]): BenchShape {
     ranges: (get("ranges") ?? DEFAULTS.ranges).split(",").map((r) => positive("ranges", r, 0)),
     slowest: num("slowest"),
     ...(values.keep ? { keep: values.keep as string } : {}),
+    ...(values.baseline ? { baseline: resolve(values.baseline as string) } : {}),
   };
   if (shape.migGpus > shape.gpus) throw new Error(`--mig-gpus (${shape.migGpus}) exceeds --gpus (${shape.gpus})`);
   return shape;

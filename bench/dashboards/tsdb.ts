@@ -41,12 +41,19 @@ export async function backfillRaw(shape: BenchShape, dataDir: string, workDir: s
   return { samples, series: series.length };
 }
 
+type AlertsModule = Pick<typeof import("../../alerts"), "RECORDING_RULE_FILE" | "alertingSchema" | "renderRuleFiles" | "thresholdsSchema">;
+
 /** The stack's recording rules with default settings, as rendered into the rule file Prometheus loads. */
-export function recordingRules(): string {
-  const files = renderRuleFiles({ thresholds: thresholdsSchema.parse(undefined), alerting: alertingSchema.parse(undefined), retentionSize: "20GB" });
-  const recording = files.find((f) => f.fileName === RECORDING_RULE_FILE);
-  if (!recording) throw new Error(`no ${RECORDING_RULE_FILE} among the rendered rule files`);
+export function recordingRules(alerts: AlertsModule = { RECORDING_RULE_FILE, alertingSchema, renderRuleFiles, thresholdsSchema }): string {
+  const files = alerts.renderRuleFiles({ thresholds: alerts.thresholdsSchema.parse(undefined), alerting: alerts.alertingSchema.parse(undefined), retentionSize: "20GB" });
+  const recording = files.find((f) => f.fileName === alerts.RECORDING_RULE_FILE);
+  if (!recording) throw new Error(`no ${alerts.RECORDING_RULE_FILE} among the rendered rule files`);
   return recording.content;
+}
+
+/** Another checkout's recording rules, rendered by its own `alerts` module (the bench's `--baseline`). */
+export async function recordingRulesOf(checkout: string): Promise<string> {
+  return recordingRules((await import(`${checkout}/alerts/index.ts`)) as AlertsModule);
 }
 
 interface RuleDoc {

@@ -37,8 +37,6 @@ export const defaultScrapeIntervals = (): Readonly<Record<ServiceName | "default
 /** @deprecated use defaultScrapeIntervals(). */
 export const DEFAULT_SCRAPE_INTERVALS = liveServiceTable(defaultScrapeIntervals);
 
-export const DCP_COLLECTORS = "/etc/dcgm-exporter/dcp-metrics-included.csv";
-
 /** DS01 paths on a GPU host (reference/ds01-infra). */
 export const DS01_PATHS = {
   dockerSocket: "/var/run/docker.sock",

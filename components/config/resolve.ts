@@ -4,7 +4,6 @@ import type { KubernetesConfig } from "../platforms/kubernetes/config";
 import { registeredServices } from "../services";
 import { SERVICE_NAMES, type ServiceName } from "../spec";
 import {
-  DCP_COLLECTORS,
   DS01_SOURCE_KEYS,
   DEFAULT_BIND_ADDRESS,
   DEFAULT_EVALUATION_INTERVAL,
@@ -90,7 +89,11 @@ export interface StackConfig {
   readonly profile: Profile;
   readonly namePrefix: string;
   readonly components: Readonly<Record<ServiceName, boolean>>;
-  readonly gpu?: { readonly devices: "all" | readonly string[]; readonly collectors: string };
+  /**
+   * `collectors`: the user's own DCGM counter list in the image, when set; otherwise the stack
+   * deploys the exporter with its own list (metrics/dcgm-counters.ts).
+   */
+  readonly gpu?: { readonly devices: "all" | readonly string[]; readonly collectors?: string };
   readonly exporter: ExporterConfig;
   readonly bindAddress: string;
   /** Bind address per service (the global one unless overridden). */
@@ -260,7 +263,7 @@ function resolve(input: StackConfigInput, secretKeys: readonly string[]): StackC
     profile,
     namePrefix: input.namePrefix ?? DEFAULT_NAME_PREFIX,
     components,
-    ...(input.gpu ? { gpu: { devices: input.gpu.devices, collectors: input.gpu.collectors ?? DCP_COLLECTORS } } : {}),
+    ...(input.gpu ? { gpu: { devices: input.gpu.devices, ...(input.gpu.collectors ? { collectors: input.gpu.collectors } : {}) } } : {}),
     exporter: {
       run,
       simulation,
@@ -378,6 +381,22 @@ export function exposureWarnings(cfg: StackConfig): string[] {
   return unauthenticatedExposures(cfg).map(
     (p) => `${p.service} is published on ${p.bindAddress}:${p.port} without authentication (${p.key}, exposeUnauthenticated: true); anyone who reaches that address can read${p.service === "alertmanager" ? " and silence alerts" : " it"}`,
   );
+}
+
+/**
+ * A user's own DCGM counter list replaces the stack's, which carries every field the alerts and
+ * dashboards read: say so, since a field the list leaves out silences an alert without an error.
+ */
+export function collectorsWarnings(cfg: StackConfig): string[] {
+  if (!cfg.components.dcgmExporter || !cfg.gpu?.collectors) return [];
+  return [
+    `the DCGM exporter reads the counter list ${cfg.gpu.collectors} (gpu.collectors) instead of the stack's own: alerts and panels on fields it leaves out (such as DCGM_FI_DEV_ECC_DBE_VOL_TOTAL) stay empty; leave gpu.collectors unset to deploy the stack's list`,
+  ];
+}
+
+/** Everything worth telling the user about a valid config before it is deployed. */
+export function configWarnings(cfg: StackConfig): string[] {
+  return [...exposureWarnings(cfg), ...collectorsWarnings(cfg)];
 }
 
 function addressesOverlap(a: string, b: string): boolean {

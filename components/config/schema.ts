@@ -100,7 +100,10 @@ export const gpuSchema = z.strictObject({
       .min(1)
       .max(64),
   ]),
-  /** Counter list inside the DCGM image; the DCP list carries the profiling counters MIG needs. */
+  /**
+   * The user's own counter list inside the DCGM image, instead of the one the stack renders and
+   * mounts (every field its alerts and dashboards read); unset by default.
+   */
   collectors: z
     .string()
     .regex(/^\/etc\/dcgm-exporter\/[A-Za-z0-9_.-]+\.csv$/, { message: "not a DCGM counter list|a .csv file in /etc/dcgm-exporter/, such as /etc/dcgm-exporter/dcp-metrics-included.csv" })

@@ -1,3 +1,4 @@
+import { renderDcgmCounters } from "../../metrics/dcgm-counters";
 import type { StackConfig } from "../config";
 import { dockerAddressing, type Addressing } from "./addressing";
 import { hostExporterArgs } from "./exporterArgs";
@@ -29,11 +30,13 @@ export const BUNDLE_PATHS = {
   grafanaDashboardProvider: "grafana/provisioning/dashboards/default.yml",
   grafanaDashboards: "grafana/provisioning/dashboards/dashboards",
   hostExporterArgs: "exporter/exporter.args",
+  dcgmCounters: "dcgm-exporter/gpu-monitoring-counters.csv",
 } as const;
 
 /**
  * Every config file a stack deploys, for the enabled components, laid out like DS01's monitoring
- * folder: prometheus/, alertmanager/, grafana/provisioning/. Pure; sorted by path.
+ * folder: prometheus/, alertmanager/, grafana/provisioning/, and dcgm-exporter/ for the exporter's
+ * counter list. Pure; sorted by path.
  */
 export function renderBundle(cfg: StackConfig, options: BundleOptions = {}): BundleFile[] {
   const addressing = options.addressing ?? dockerAddressing(cfg);
@@ -54,6 +57,10 @@ export function renderBundle(cfg: StackConfig, options: BundleOptions = {}): Bun
     files.push({ path: BUNDLE_PATHS.grafanaDatasources, content: renderGrafanaDatasources(cfg, addressing) });
     files.push({ path: BUNDLE_PATHS.grafanaDashboardProvider, content: renderGrafanaDashboardProvider(options.grafanaDashboardsDir) });
     for (const d of dashboardsFor(cfg)) files.push({ path: `${BUNDLE_PATHS.grafanaDashboards}/${d.fileName}`, content: d.json });
+  }
+  if (on.dcgmExporter && cfg.gpu && !cfg.gpu.collectors) {
+    // The exporter's counter list: every DCGM field the rules and dashboards read (a user's own list replaces it).
+    files.push({ path: BUNDLE_PATHS.dcgmCounters, content: renderDcgmCounters() });
   }
   if (on.exporter && cfg.exporter.run === "host" && cfg.slurm.enabled) {
     // The host-run exporter is the operator's to start: its flags, one a line, for the systemd unit.

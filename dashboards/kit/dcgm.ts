@@ -1,18 +1,4 @@
-import { agg, range, re, recorded, sel, type DcgmMetric, type Matchers } from "../../metrics";
-
-export { measured, type DcgmMetric } from "../../metrics";
-
-/**
- * `fn(metric[window])` on the `$host` variable under either spelling of the raw host label:
- * dcgm-exporter 4.x emits `Hostname`, some relabelling `hostname`. A range selector cannot follow
- * an `or`, so the function is applied to each spelling and the results are joined; with the
- * variable at "All" (`.*`) both halves select the same series, which `or` keeps once.
- */
-export function onHostOverRange<M extends DcgmMetric>(fn: string, metric: M, window: string, matchers: Matchers<M> = {}): string {
-  const upper = { ...matchers, Hostname: re("$host") } as Matchers<M>;
-  const lower = { ...matchers, hostname: re("$host") } as Matchers<M>;
-  return `(${fn}(${range(metric, window, upper)}) or ${fn}(${range(metric, window, lower)}))`;
-}
+import { agg, recorded, sel } from "../../metrics";
 
 /** One series per GPU host with its name in `host`, from the recorded series that fold both spellings into it. */
 export function dcgmHostsExpr(): string {

@@ -140,8 +140,10 @@ function addDeviceFields(e: Exposition, entity: Entity): void {
   e.add("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", entity, 0);
   e.add("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", entity, 0);
   e.add("DCGM_FI_DEV_ROW_REMAP_FAILURE", entity, 0);
-  e.add("DCGM_FI_DEV_THERMAL_VIOLATION", entity, g.thermalViolationUs);
-  e.add("DCGM_FI_DEV_POWER_VIOLATION", entity, g.powerViolationUs);
+  e.add("DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", entity, g.eccSingleBit);
+  e.add("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", entity, g.eccDoubleBit);
+  e.add("DCGM_FI_DEV_THERMAL_VIOLATION", entity, g.thermalViolationNs);
+  e.add("DCGM_FI_DEV_POWER_VIOLATION", entity, g.powerViolationNs);
   e.add("DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", entity, 0);
   e.add("DCGM_FI_PROF_PCIE_TX_BYTES", entity, g.pcieTxBytesPerSec);
   e.add("DCGM_FI_PROF_PCIE_RX_BYTES", entity, g.pcieRxBytesPerSec);

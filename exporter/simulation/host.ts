@@ -101,8 +101,12 @@ export interface GpuState {
   util: number;
   xid: number;
   pcieReplays: number;
-  thermalViolationUs: number;
-  powerViolationUs: number;
+  /** Volatile ECC error counts since the driver loaded; a healthy card stays at zero. */
+  eccSingleBit: number;
+  eccDoubleBit: number;
+  /** Time held back by thermal and power limits since the driver loaded, in ns (DCGM's unit). */
+  thermalViolationNs: number;
+  powerViolationNs: number;
   pcieTxBytesPerSec: number;
   pcieRxBytesPerSec: number;
 }
@@ -154,8 +158,10 @@ export class SimulatedHost {
         util: 0,
         xid: 0,
         pcieReplays: 0,
-        thermalViolationUs: 0,
-        powerViolationUs: 0,
+        eccSingleBit: 0,
+        eccDoubleBit: 0,
+        thermalViolationNs: 0,
+        powerViolationNs: 0,
         pcieTxBytesPerSec: 0,
         pcieRxBytesPerSec: 0,
       };
@@ -258,8 +264,8 @@ export class SimulatedHost {
       }
       const shown = effectiveGpu(g, o);
       g.energyMj += Math.round(shown.power * dt * 1000);
-      if (shown.temperature >= 85) g.thermalViolationUs += Math.round(dt * 1e6 * 0.3);
-      if (shown.power >= TDP_WATTS - 5) g.powerViolationUs += Math.round(dt * 1e6 * 0.2);
+      if (shown.temperature >= 85) g.thermalViolationNs += Math.round(dt * 1e9 * 0.3);
+      if (shown.power >= TDP_WATTS - 5) g.powerViolationNs += Math.round(dt * 1e9 * 0.2);
     }
   }
 

@@ -70,9 +70,12 @@ describe("cleaned DCGM recordings", () => {
       series("DCGM_FI_DEV_GPU_TEMP", mig("1"), "70x10"),
       series("DCGM_FI_DEV_GPU_TEMP", mig("2"), "70x10"),
       series("DCGM_FI_DEV_XID_ERRORS", { ...full, err_code: "79", err_msg: "GPU has fallen off the bus" }, "79x10"),
-      // Throttled 30 s of every minute: 30,000,000 µs a minute; the relabelled host's counter reads blank once.
+      // Throttled 30 ms of every minute: 30,000,000 ns a minute; the relabelled host's counter reads blank once.
       series("DCGM_FI_DEV_THERMAL_VIOLATION", full, "0+30000000x10"),
       series("DCGM_FI_DEV_THERMAL_VIOLATION", relabelled, `0+30000000x3 ${SENTINEL_SAMPLE} 150000000+30000000x5`),
+      // Three corrected ECC errors a minute on the MIG GPU, repeated on each instance's series: one GPU, 0.05 a second.
+      series("DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", mig("1"), "0+3x10"),
+      series("DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", mig("2"), "0+3x10"),
     ];
     const result = await promtool({
       interval: "1m",
@@ -112,6 +115,11 @@ describe("cleaned DCGM recordings", () => {
           expr: "round(gpu:DCGM_FI_DEV_THERMAL_VIOLATION:rate5m)",
           eval_time: "6m",
           exp_samples: [sample("", gpuOut(full), 500000)],
+        },
+        {
+          expr: "gpu:DCGM_FI_DEV_ECC_SBE_VOL_TOTAL:rate5m",
+          eval_time: "6m",
+          exp_samples: [sample("gpu:DCGM_FI_DEV_ECC_SBE_VOL_TOTAL:rate5m", gpuOut(mig("1")), 0.05)],
         },
         {
           expr: "gpu:DCGM_FI_DEV_XID_ERRORS:measured",

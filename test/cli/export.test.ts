@@ -83,7 +83,7 @@ describe("export", () => {
       expect(Object.keys((JSON.parse(files.get(MANIFEST_FILE)?.toString("utf8") ?? "{}") as { files: object }).files).sort()).toEqual([...paths].sort());
       const rendered = paths.filter((x) => x !== GUIDE_FILE && x !== record);
       for (const p of rendered) {
-        expect(p).toMatch(/^(prometheus\/prometheus\.yml|prometheus\/rules\/[^/]+\.ya?ml|alertmanager\/alertmanager\.yml|grafana\/provisioning\/(datasources|dashboards)\/.+|exporter\/exporter\.args)$/);
+        expect(p).toMatch(/^(prometheus\/prometheus\.yml|prometheus\/rules\/[^/]+\.ya?ml|alertmanager\/alertmanager\.yml|grafana\/provisioning\/(datasources|dashboards)\/.+|exporter\/exporter\.args|dcgm-exporter\/[^/]+\.csv)$/);
       }
       if (cfg.platform === "docker") expect(rendered.sort()).toEqual(bundle.map((f) => f.path).sort());
       for (const [p, bytes] of files) if (p.endsWith(".json")) expect(() => JSON.parse(bytes.toString("utf8")), p).not.toThrow();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { exposureWarnings } from "../../components/config";
+import { collectorsWarnings, configWarnings, exposureWarnings } from "../../components/config";
 import { runStack } from "../stack/harness";
 import { BASE, errorOf, validate } from "./support";
 
@@ -149,5 +149,28 @@ describe("hostile paths and values are refused, naming the key", () => {
       }),
     ).not.toThrow();
     expect(() => validate({ ...BASE, exporter: { simulation: false, dockerSocket: "/var/run/docker.sock" } })).not.toThrow();
+  });
+});
+
+describe("a user's own DCGM counter list", () => {
+  it("is kept as given and warned about: alerts and panels need fields it may leave out", () => {
+    const own = validate({ ...BASE, components: { dcgmExporter: true }, gpu: { devices: "all", collectors: "/etc/dcgm-exporter/default-counters.csv" } });
+    expect(own.gpu?.collectors).toBe("/etc/dcgm-exporter/default-counters.csv");
+    const warnings = configWarnings(own);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("/etc/dcgm-exporter/default-counters.csv (gpu.collectors)");
+    expect(warnings[0]).toContain("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL");
+  });
+
+  it("is no warning when unset, or when the DCGM exporter is off", () => {
+    expect(configWarnings(validate({ ...BASE, components: { dcgmExporter: true }, gpu: { devices: "all" } }))).toEqual([]);
+    expect(collectorsWarnings(validate({ ...BASE, components: { dcgmExporter: false }, gpu: { devices: "all", collectors: "/etc/dcgm-exporter/default-counters.csv" } }))).toEqual([]);
+  });
+});
+
+describe("gpu.collectors naming the stack's own list", () => {
+  it("is refused: that file exists only when no user list replaces it", () => {
+    const err = errorOf({ ...BASE, components: { dcgmExporter: true }, gpu: { devices: "all", collectors: "/etc/dcgm-exporter/gpu-monitoring-counters.csv" } });
+    expect(err.problems.map((p) => p.key)).toEqual(["gpu.collectors"]);
   });
 });

@@ -4,7 +4,8 @@ import { DCGM_SENTINEL_THRESHOLD } from "../../metrics";
  * A small GPU site in Prometheus' text format, for running every dashboard query against a real
  * Prometheus: host gpu01 (DCGM's `Hostname` spelling) with two full GPUs and one MIG GPU in two
  * instances, host gpu02 (the newer `hostname` spelling) with one GPU, DS01 allocations for two
- * users, a DRM cluster of three workers, and most recording-rule series the dashboards read (liveStack.ts records the rest with the stack's rules).
+ * users, cAdvisor's series for twelve containers (the two DS01 ones and ten others) and the
+ * root cgroup, a DRM cluster of three workers, and most recording-rule series the dashboards read (liveStack.ts records the rest with the stack's rules).
  * Some DCGM fields carry DCGM's blank value, as a MIG GPU's device utilisation really does,
  * so a test can see the dashboards never show it. Counters grow with `tick`.
  */
@@ -81,6 +82,8 @@ function dcgmLines(tick: number): string[] {
       line("DCGM_FI_DEV_FB_FREE", l, e.fbFree),
       line("DCGM_FI_DEV_FB_RESERVED", l, 500),
       line("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", l, 0),
+      line("DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", l, Math.floor(tick / 10)),
+      line("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", l, 0),
       line("DCGM_FI_DEV_XID_ERRORS", l, 0),
       line("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", l, 0),
       line("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", l, 0),
@@ -96,8 +99,8 @@ function dcgmLines(tick: number): string[] {
 }
 
 const ALLOCATIONS = [
-  { gpu_slot: "0", gpu_uuid: "GPU-gpu01-0", profile: "full", container: "train-alice", user: "alice", interface: "orchestration", eq: 1, util: 87 },
-  { gpu_slot: "2.0", gpu_uuid: "MIG-gpu01-2-1", profile: "3g.20gb", container: "nb-bob", user: "bob", interface: "atomic", eq: 3 / 7, util: 42 },
+  { gpu_slot: "0", gpu_uuid: "GPU-gpu01-0", profile: "full", container: "train._.alice", user: "alice", interface: "orchestration", eq: 1, util: 87 },
+  { gpu_slot: "2.0", gpu_uuid: "MIG-gpu01-2-1", profile: "3g.20gb", container: "nb._.bob", user: "bob", interface: "atomic", eq: 3 / 7, util: 42 },
 ] as const;
 
 function ds01Lines(tick: number): string[] {
@@ -231,6 +234,41 @@ function drmLines(tick: number): string[] {
   return out;
 }
 
+interface FixtureContainer {
+  readonly name: string;
+  /** CPU cores, bytes of working set and limit (0: none), bytes per second received. */
+  readonly cores: number;
+  readonly memory: number;
+  readonly limit: number;
+  readonly receive: number;
+}
+
+/**
+ * The DS01 containers (named as DS01 names them, `<project>._.<user>`, dots and all) and ten others, svc-01 the least busy
+ * and smallest: ranked over the range, the ten highest leave svc-01 and svc-02 out.
+ */
+export const FIXTURE_CONTAINERS: readonly FixtureContainer[] = [
+  { name: "train._.alice", cores: 2, memory: 8e9, limit: 16e9, receive: 1e6 },
+  { name: "nb._.bob", cores: 0.5, memory: 2e9, limit: 0, receive: 1e5 },
+  ...Array.from({ length: 10 }, (_, i) => ({ name: `svc-${String(i + 1).padStart(2, "0")}`, cores: 0.01 * (i + 1), memory: 1e8 * (i + 1), limit: 4e9, receive: 1e3 * (i + 1) })),
+];
+
+/** cAdvisor's page: each container's cgroup, and the root cgroup, which has no name. */
+function cadvisorLines(tick: number): string[] {
+  const cgroups = [...FIXTURE_CONTAINERS.map((c) => ({ ...c, id: `/docker/${c.name}`, image: "fixture:latest" })), { name: "", id: "/", image: "", cores: 8, memory: 6e10, limit: 0, receive: 1e7 }];
+  return cgroups.flatMap((c) => {
+    const l = { id: c.id, name: c.name, image: c.image };
+    return [
+      line("container_cpu_usage_seconds_total", { ...l, cpu: "total" }, tick * c.cores),
+      line("container_memory_working_set_bytes", l, c.memory),
+      line("container_spec_memory_limit_bytes", l, c.limit),
+      line("container_network_receive_bytes_total", { ...l, interface: "eth0" }, tick * c.receive),
+      line("container_network_transmit_bytes_total", { ...l, interface: "eth0" }, tick * c.receive / 2),
+      line("container_last_seen", l, 1.7e9 + tick),
+    ];
+  });
+}
+
 /** A SLURM cluster of two GPU nodes (one drained), two users' GPU jobs and a queue, as the exporter's --slurm source publishes it. */
 function slurmLines(): string[] {
   const nodes = [
@@ -282,5 +320,5 @@ function kubernetesLines(): string[] {
 }
 
 export function fixtureExposition(tick: number): string {
-  return `${[...dcgmLines(tick), ...ds01Lines(tick), ...drmLines(tick), ...slurmLines(), ...kubernetesLines()].join("\n")}\n`;
+  return `${[...dcgmLines(tick), ...ds01Lines(tick), ...cadvisorLines(tick), ...drmLines(tick), ...slurmLines(), ...kubernetesLines()].join("\n")}\n`;
 }

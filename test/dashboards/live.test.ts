@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboardQueries, dashboardVariables, substituteVariables, UID, type DashboardQuery } from "../../dashboards";
 import { DCGM_SENTINEL_THRESHOLD } from "../../metrics";
 import { defaultVariableValue } from "../e2e/checks/variables";
-import { FIXTURE_HOSTS } from "./exposition";
+import { FIXTURE_CONTAINERS, FIXTURE_HOSTS } from "./exposition";
 import { startLiveStack, type LiveStack, type PromResult, type PromSeries } from "./liveStack";
 
 /**
@@ -22,18 +22,32 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The expression of one panel query. */
+function exprOf(uid: string, title: string, refId = "A"): string {
+  const q = queries.find((x) => x.dashboardUid === uid && x.panelTitle === title && x.refId === refId);
+  if (!q) throw new Error(`no query ${uid} / ${title} ${refId}`);
+  return q.expr;
+}
+
 function values(s: PromSeries): number[] {
   const raw = s.value ? [s.value] : (s.values ?? []);
   return raw.map(([, v]) => Number(v));
 }
 
-async function optionsOf(uid: string): Promise<Map<string, string[]>> {
+/**
+ * Each variable's options, in the dashboard's order: a variable that refers to an earlier one
+ * ($top_containers_cpu to $user) sees that one at its default, or at `given` where set.
+ */
+async function optionsOf(uid: string, given: Readonly<Record<string, string>> = {}): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
+  const values: Record<string, string> = {};
   for (const v of dashboardVariables(uid)) {
     // Built-ins such as $__range filled as Grafana fills them when the variable refreshes.
-    const r = await stack.query(substituteVariables(v.expr, {}));
+    const r = await stack.query(substituteVariables(v.expr, values));
     if (!r.ok) throw new Error(`variable $${v.name} of ${uid}: ${r.error}`);
-    out.set(v.name, [...new Set(r.series.map((s) => s.metric[v.label]).filter((x): x is string => !!x))].sort());
+    const options = [...new Set(r.series.map((s) => s.metric[v.label]).filter((x): x is string => !!x))].sort();
+    out.set(v.name, options);
+    values[v.name] = given[v.name] ?? defaultVariableValue(v, options, v.allValue)?.text ?? "";
   }
   return out;
 }
@@ -141,12 +155,69 @@ describe("DRM busiest workers", () => {
   });
 });
 
-describe("DCGM and DS01 semantics on the fixture site", () => {
-  const find = (uid: string, title: string, refId = "A") => {
-    const q = queries.find((x) => x.dashboardUid === uid && x.panelTitle === title && x.refId === refId);
-    if (!q) throw new Error(`no query ${uid} / ${title} ${refId}`);
-    return q.expr;
+describe("container panels", () => {
+  const drawn = async (expr: string, vars: Record<string, string>) => {
+    const r = await stack.queryRange(substituteVariables(expr, vars), 60);
+    if (!r.ok) throw new Error(r.error);
+    return [...new Set(r.series.map((s) => s.metric.name ?? ""))].sort();
   };
+  const all = (name: string, options: readonly string[]) => defaultVariableValue({ name, multi: true, includeAll: true }, options, undefined)?.text ?? "";
+  const topBy = (key: "cores" | "memory" | "receive") =>
+    [...FIXTURE_CONTAINERS]
+      .sort((a, b) => b[key] - a[key])
+      .slice(0, 10)
+      .map((c) => c.name)
+      .sort();
+
+  it("host: each variable lists the ten containers ranking highest over the range, its panels draw exactly those, and none when it lists none", async () => {
+    const options = await optionsOf(UID.host);
+    const panels = [
+      { variable: "top_containers_cpu", key: "cores", panels: [exprOf(UID.host, "Container CPU")] },
+      { variable: "top_containers_memory", key: "memory", panels: [exprOf(UID.host, "Container memory")] },
+      { variable: "top_containers_network", key: "receive", panels: [exprOf(UID.host, "Container network"), exprOf(UID.host, "Container network", "B")] },
+    ] as const;
+    // Twelve named containers and the unnamed root cgroup: the two least busy and the root are left out.
+    expect(FIXTURE_CONTAINERS.length).toBeGreaterThan(10);
+    for (const p of panels) {
+      const top = options.get(p.variable) ?? [];
+      expect(top, p.variable).toEqual(topBy(p.key));
+      expect(top).not.toContain("svc-01");
+      for (const expr of p.panels) {
+        expect(await drawn(expr, { [p.variable]: all(p.variable, top) }), p.variable).toEqual(top);
+        expect(await drawn(expr, { [p.variable]: "(svc-01)" })).toEqual(["svc-01"]);
+        // What Grafana sends for "All" over no options, and for an empty value: neither selects every container.
+        expect(await drawn(expr, { [p.variable]: "()" })).toEqual([]);
+        expect(await drawn(expr, { [p.variable]: "" })).toEqual([]);
+      }
+    }
+  });
+
+  it("DS01 My Usage: the variables list only the user's GPU containers, and the panels draw only those", async () => {
+    const cpu = exprOf(UID.ds01User, "CPU per container");
+    const memory = exprOf(UID.ds01User, "Memory per container");
+    const againstLimit = exprOf(UID.ds01User, "Memory against limit");
+    for (const [user, container] of [
+      ["alice", "train._.alice"],
+      ["bob", "nb._.bob"],
+    ] as const) {
+      const options = await optionsOf(UID.ds01User, { user });
+      expect(options.get("top_containers_cpu"), user).toEqual([container]);
+      expect(options.get("top_containers_memory"), user).toEqual([container]);
+      const vars = { user, top_containers_cpu: all("top_containers_cpu", [container]), top_containers_memory: all("top_containers_memory", [container]) };
+      expect(await drawn(cpu, vars)).toEqual([container]);
+      expect(await drawn(memory, vars)).toEqual([container]);
+      // A container the user never held, even if listed, is not drawn.
+      expect(await drawn(cpu, { ...vars, top_containers_cpu: all("top_containers_cpu", ["svc-10", container]) })).toEqual([container]);
+      expect(await drawn(memory, { ...vars, top_containers_memory: "()" })).toEqual([]);
+    }
+    // bob's container has no memory limit (0): left out rather than divided by zero.
+    const limited = { top_containers_memory: all("top_containers_memory", ["train._.alice"]), top_containers_cpu: "()" };
+    expect(await drawn(againstLimit, { user: "alice", ...limited })).toEqual(["train._.alice"]);
+    expect(await drawn(againstLimit, { user: "bob", ...limited, top_containers_memory: all("top_containers_memory", ["nb._.bob"]) })).toEqual([]);
+  });
+});
+
+describe("DCGM and DS01 semantics on the fixture site", () => {
   const run = async (expr: string, vars: Record<string, string>) => {
     const r = await stack.query(substituteVariables(expr, vars));
     if (!r.ok) throw new Error(r.error);
@@ -154,7 +225,7 @@ describe("DCGM and DS01 semantics on the fixture site", () => {
   };
 
   it("selects a host whichever way its exporter spells the host label", async () => {
-    const util = find(UID.nvidiaDcgm, "GPU utilisation");
+    const util = exprOf(UID.nvidiaDcgm, "GPU utilisation");
     // gpu01 (Hostname): GPUs 0 and 1; its MIG GPU's device utilisation is blank and left out.
     const gpu01 = await run(util, { host: "gpu01", gpu: ".*" });
     expect(gpu01.map((s) => s.metric.gpu).sort()).toEqual(["0", "1"]);
@@ -165,24 +236,34 @@ describe("DCGM and DS01 semantics on the fixture site", () => {
     expect((await run(util, { host: ".*", gpu: ".*" })).length).toBe(3);
   });
 
+  it("counts ECC errors from raw counters under either host spelling, each GPU entity once", async () => {
+    const ecc = exprOf(UID.nvidiaDcgm, "ECC errors");
+    const entities = async (host: string) =>
+      (await run(ecc, { host, gpu: ".*" })).map((s) => `${s.metric.Hostname ?? s.metric.hostname} ${s.metric.gpu} ${s.metric.GPU_I_ID ?? ""}`).sort();
+    // gpu01 (Hostname): two full GPUs and two MIG instances; gpu02 (hostname): one GPU.
+    expect(await entities("gpu01")).toEqual(["gpu01 0 ", "gpu01 1 ", "gpu01 2 1", "gpu01 2 2"]);
+    expect(await entities("gpu02")).toEqual(["gpu02 0 "]);
+    expect(await entities(".*")).toEqual([...(await entities("gpu01")), ...(await entities("gpu02"))]);
+  });
+
   it("counts the energy of a GPU whose counter reads blank on one MIG instance from its other instance", async () => {
-    const energy = await run(find(UID.nvidiaDcgm, "Energy in range"), { host: "gpu01", gpu: "2", __range: "1m" });
+    const energy = await run(exprOf(UID.nvidiaDcgm, "Energy in range"), { host: "gpu01", gpu: "2", __range: "1m" });
     expect(energy).toHaveLength(1);
     expect(Number(energy[0]?.value?.[1])).toBeGreaterThan(0);
     expect(Number(energy[0]?.value?.[1])).toBeLessThan(1);
   });
 
   it("shows MIG instances on the DCGM dashboard when MIG GPUs are selected", async () => {
-    const mig = await run(find(UID.nvidiaDcgm, "MIG instance utilisation"), { host: ".*", gpu: ".*" });
+    const mig = await run(exprOf(UID.nvidiaDcgm, "MIG instance utilisation"), { host: ".*", gpu: ".*" });
     expect(mig.map((s) => [s.metric.GPU_I_ID, s.metric.GPU_I_PROFILE]).sort()).toEqual([
       ["1", "3g.20gb"],
       ["2", "2g.10gb"],
     ]);
-    expect(await run(find(UID.nvidiaDcgm, "MIG instance utilisation"), { host: ".*", gpu: "0" })).toEqual([]);
+    expect(await run(exprOf(UID.nvidiaDcgm, "MIG instance utilisation"), { host: ".*", gpu: "0" })).toEqual([]);
   });
 
   it("names MIG instances by DS01 slot and scales their activity to percent", async () => {
-    const mig = await run(find(UID.ds01Overview, "GPU utilisation per device", "B"), {});
+    const mig = await run(exprOf(UID.ds01Overview, "GPU utilisation per device", "B"), {});
     expect(mig.map((s) => [s.metric.gpu_slot, Math.round(Number(s.value?.[1]))]).sort()).toEqual([
       ["2.0", 42],
       ["2.1", 7],
@@ -190,9 +271,9 @@ describe("DCGM and DS01 semantics on the fixture site", () => {
   });
 
   it("the overview's GPU-equivalents and MIG capacity add up", async () => {
-    const free = await run(find(UID.ds01Overview, "GPU-equivalents free"), {});
+    const free = await run(exprOf(UID.ds01Overview, "GPU-equivalents free"), {});
     expect(Number(free[0]?.value?.[1])).toBeCloseTo(3 - 1 - 3 / 7, 5);
-    const migFree = await run(find(UID.ds01Overview, "MIG free"), {});
+    const migFree = await run(exprOf(UID.ds01Overview, "MIG free"), {});
     expect(Number(migFree[0]?.value?.[1])).toBe(1);
   });
 });

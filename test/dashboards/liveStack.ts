@@ -9,6 +9,7 @@ import { alertingSchema } from "../../alerts";
 import { renderGroups } from "../../alerts/render";
 import { DEFAULT_JOB_NAMES } from "../../alerts/context";
 import type { RuleGroup } from "../../alerts/model";
+import { containerRecordingGroups } from "../../alerts/rules/container-recording";
 import { dcgmRecordingGroups } from "../../alerts/rules/dcgm-recording";
 import { ds01RecordingGroups } from "../../alerts/rules/ds01-recording";
 import { hostCpuRecordingGroups } from "../../alerts/rules/stack";
@@ -141,12 +142,12 @@ export async function startLiveStack(): Promise<LiveStack> {
     procs.push(nodeExporter);
 
     // The fixture target serves most DS01 and DRM recorded series itself; the host's, the cleaned
-    // DCGM fields and DS01's slot mapping (the MIG join) are recorded here by the stack's own rules,
+    // DCGM fields, the per-container cAdvisor series and DS01's slot mapping (the MIG join) are recorded here by the stack's own rules,
     // evaluated every second rather than every 30.
     const alerting = alertingSchema.parse(undefined);
     const slotMapping = ds01RecordingGroups({ thresholds: defaultThresholds(), jobs: DEFAULT_JOB_NAMES, ruleSets: alerting.ruleSets }).filter((g) => g.name === "ds01_slot_mapping");
     const everySecond = (groups: RuleGroup[]): RuleGroup[] => groups.map((g) => ({ ...g, interval: "1s" }));
-    const hostRules = parse(renderGroups(everySecond([...hostCpuRecordingGroups(), ...dcgmRecordingGroups(), ...slotMapping]), alerting)) as { groups: unknown[] };
+    const hostRules = parse(renderGroups(everySecond([...hostCpuRecordingGroups(), ...dcgmRecordingGroups(), ...containerRecordingGroups(), ...slotMapping]), alerting)) as { groups: unknown[] };
     await writeFile(
       join(dir, "rules.yml"),
       stringify({ groups: [{ name: "fixture", rules: [{ record: "fixture:up:sum", expr: "sum(up)" }] }, ...hostRules.groups] }),
@@ -198,6 +199,7 @@ export async function startLiveStack(): Promise<LiveStack> {
     await atLeast("the host CPU recording rule", "count(instance_mode:node_cpu_busy_percent:rate5m)", 1);
     await atLeast("the cleaned DCGM recordings", "count(gpu:DCGM_FI_DEV_GPU_TEMP:measured)", 1);
     await atLeast("DS01's slot mapping", "count(ds01:gpu_memory_percent_by_slot)", 1);
+    await atLeast("the per-container recordings", "count(name:container_cpu_usage_seconds:rate5m)", 1);
 
     const query = async (expr: string): Promise<PromResult> =>
       toResult((await get(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)) as ApiResponse);

@@ -6,7 +6,7 @@ import {
   substituteVariables,
   UID,
 } from "../../dashboards";
-import { DCGM_SENTINEL_THRESHOLD, lookupMetric, TARGET_LABELS } from "../../metrics";
+import { DCGM_INT64_SENTINEL_THRESHOLD, DCGM_SENTINEL_THRESHOLD, lookupMetric, TARGET_LABELS } from "../../metrics";
 import { analyze, checkAgainstCatalog, NON_PORTABLE_FUNCTIONS } from "../../metrics/analyze";
 import { alertingSchema } from "../../alerts/config";
 import { RECORDING_RULE_FILE, renderRuleFiles } from "../../alerts/render";
@@ -147,10 +147,10 @@ describe("dashboard variables", () => {
 
   it("give each dashboard the selectors it needs", () => {
     const names = (uid: string) => dashboardVariables(uid).map((v) => v.name);
-    expect(names(UID.ds01User)).toEqual(["user"]);
+    expect(names(UID.ds01User)).toEqual(["user", "top_containers_cpu", "top_containers_memory"]);
     expect(names(UID.nvidiaDcgm)).toEqual(["host", "gpu"]);
     expect(names(UID.drm)).toEqual(["worker", "top_workers"]);
-    expect(names(UID.host)).toEqual(["instance"]);
+    expect(names(UID.host)).toEqual(["instance", "top_containers_cpu", "top_containers_memory", "top_containers_network"]);
     expect(names(UID.stackHealth)).toEqual(["job"]);
     expect(names(UID.hpcSlurm)).toEqual(["partition"]);
     expect(names(UID.k8sGpuWorkloads)).toEqual(["namespace"]);
@@ -195,7 +195,10 @@ describe("DCGM dashboard", () => {
   it("drops DCGM's blank values in every query, at query time or in the recording it reads", () => {
     for (const q of dcgmQueries) {
       if (readsRaw(q.expr)) expect(q.expr, q.panelTitle).toContain(`< ${DCGM_SENTINEL_THRESHOLD}`);
-      for (const m of metricsOf(q.expr).filter((x) => !x.startsWith("DCGM_FI_"))) expect(cleaned.get(m), `${q.panelTitle}: ${m}`).toContain(`< ${DCGM_SENTINEL_THRESHOLD}`);
+      // A gauge's recording drops every blank (float and int64); a counter's window the int64 blanks, its field's kind.
+      for (const m of metricsOf(q.expr).filter((x) => !x.startsWith("DCGM_FI_"))) {
+        expect(cleaned.get(m), `${q.panelTitle}: ${m}`).toMatch(new RegExp(`< (${DCGM_SENTINEL_THRESHOLD}|${DCGM_INT64_SENTINEL_THRESHOLD})\\b`));
+      }
     }
   });
 

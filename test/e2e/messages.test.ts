@@ -72,10 +72,10 @@ describe("Grafana variable substitution", () => {
   it("gives each kind of variable the value a user sees by default", () => {
     expect(defaultVariableValue({ name: "gpu", multi: false, includeAll: true }, ["0", "1"], ".*")?.text).toBe(".*");
     expect(defaultVariableValue({ name: "user", multi: false, includeAll: false }, ["alice", "bob"], ".*")?.text).toBe("alice");
-    expect(defaultVariableValue({ name: "slot", multi: true, includeAll: false }, ["2.1", "3"], ".*")?.text).toBe("(2\\.1)");
+    expect(defaultVariableValue({ name: "slot", multi: true, includeAll: false }, ["2.1", "3"], ".*")?.text).toBe("(2\\\\.1)");
     expect(defaultVariableValue({ name: "user", multi: false, includeAll: false }, [], ".*")).toBeUndefined();
     // "All" without a custom all value is the options themselves; none of them matches no label value.
-    expect(defaultVariableValue({ name: "top", multi: true, includeAll: true }, ["w.1", "w2"], undefined)?.text).toBe("(w\\.1|w2)");
+    expect(defaultVariableValue({ name: "top", multi: true, includeAll: true }, ["w.1", "w2"], undefined)?.text).toBe("(w\\\\.1|w2)");
     expect(defaultVariableValue({ name: "top", multi: true, includeAll: true }, [], undefined)?.text).toBe("()");
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setLogSink } from "../../exporter/core/log";
 import { runExporter, type StartedExporter } from "../../exporter/run";
 import { Simulation, type SimulationOverrides } from "../../exporter/simulation";
-import { dcgm, drm, ds01, exporterSelf } from "../../metrics";
+import { dcgm, dcgmCounters, drm, ds01, exporterSelf } from "../../metrics";
 import { eventually, httpGet, parseExposition, promtoolFindings, samples, value, type Sample } from "./helpers";
 
 let restoreLog: () => void = () => {};
@@ -142,6 +142,25 @@ describe("simulation", () => {
     const xid = new RegExp(`^DCGM_FI_DEV_XID_ERRORS\\{${identity("0", "")},err_code="0",err_msg="No Error"\\} 0$`);
     const temp = new RegExp(`^DCGM_FI_DEV_GPU_TEMP\\{${identity("1", "")}\\} \\d+$`);
     for (const re of [full, mig, xid, temp]) expect(lines.filter((l) => re.test(l)), String(re)).toHaveLength(1);
+  });
+
+  it("DCGM page serves exactly the fields of the counter list the stack deploys, with its HELP and TYPE, and its label fields as labels", () => {
+    const { sim, at } = manual(5);
+    at(60);
+    const page = sim.dcgmPage()!;
+    const counters = dcgmCounters();
+    const series = counters.filter((c) => c.type !== "label");
+    const families = [...page.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => ({ field: m[1]!, type: m[2]! }));
+    expect(families.map((f) => f.field).sort()).toEqual(series.map((c) => c.field).sort());
+    for (const c of series) {
+      expect(page, c.field).toContain(`# HELP ${c.field} ${c.help}\n# TYPE ${c.field} ${c.type}\n`);
+    }
+    // A full GPU carries every field of the list.
+    const fieldsOf = (gpu: string) => new Set(parseExposition(page).filter((x) => x.labels.gpu === gpu).map((x) => x.name));
+    expect([...fieldsOf("0")].sort()).toEqual(series.map((c) => c.field).sort());
+    for (const label of counters.filter((c) => c.type === "label")) {
+      for (const x of parseExposition(page)) expect(x.labels[label.field], `${x.name} carries ${label.field}`).toBeTruthy();
+    }
   });
 
   it("DCGM page uses catalog names and labels, and parses with promtool", async () => {

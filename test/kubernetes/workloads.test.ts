@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONFIG_CHECKSUM_ANNOTATION } from "../../components/platforms/kubernetes";
+import { renderDcgmCounters } from "../../metrics";
 import { named, ofKind, runK8sStack, templateOf, workloads, type K8sObject, type K8sRun } from "./harness";
 import { MAXIMAL } from "./fixtures";
 
@@ -46,9 +47,11 @@ const WRITABLE_ROOT = new Set(["gpu-monitoring-dcgm-exporter"]);
 describe("workloads", () => {
   let run: K8sRun;
   let maximal: K8sRun;
+  let ownCounters: K8sRun;
   beforeAll(async () => {
     run = await runK8sStack();
     maximal = await runK8sStack(MAXIMAL);
+    ownCounters = await runK8sStack({ plain: { gpu: { devices: "all", collectors: "/etc/dcgm-exporter/default-counters.csv" } } });
   });
 
   it("has the workload kinds the issue asks for", () => {
@@ -182,6 +185,23 @@ describe("workloads", () => {
     for (const w of workloads(maximal)) {
       if (w.metadata.name !== dcgm.metadata.name && !nodeReaders.includes(w)) expect(pod(w).runtimeClassName, w.metadata.name).toBeUndefined();
     }
+  });
+
+  it("DCGM exporter reads the stack's counter list from a ConfigMap mounted read-only at the path its env names", () => {
+    const dcgm = named(run, "DaemonSet", "gpu-monitoring-dcgm-exporter");
+    const path = "/etc/dcgm-exporter/gpu-monitoring-counters.csv";
+    expect(container(dcgm).env).toContainEqual({ name: "DCGM_EXPORTER_COLLECTORS", value: path });
+    const mount = container(dcgm).volumeMounts?.find((m) => m.mountPath === path);
+    // One file by subPath: the image's own lists in /etc/dcgm-exporter stay visible.
+    expect(mount).toMatchObject({ readOnly: true, subPath: "etc_dcgm-exporter_gpu-monitoring-counters.csv" });
+    const volume = pod(dcgm).volumes?.find((v) => v.name === mount!.name) as { configMap?: { name: string } } | undefined;
+    const cm = named(run, "ConfigMap", volume!.configMap!.name);
+    expect((cm["data"] as Record<string, string>)[mount!.subPath!]).toBe(renderDcgmCounters());
+    // The user's own list replaces it: no ConfigMap, the env names the user's file.
+    const ownDcgm = named(ownCounters, "DaemonSet", "gpu-monitoring-dcgm-exporter");
+    expect(container(ownDcgm).env).toContainEqual({ name: "DCGM_EXPORTER_COLLECTORS", value: "/etc/dcgm-exporter/default-counters.csv" });
+    expect(container(ownDcgm).volumeMounts?.some((m) => m.mountPath.startsWith("/etc/dcgm-exporter/"))).toBe(false);
+    expect(ofKind(ownCounters, "ConfigMap").some((c) => c.metadata.name === cm.metadata.name)).toBe(false);
   });
 
   it("node-exporter uses the host's PID and network namespaces and reads /proc, /sys and / read-only", () => {

@@ -159,6 +159,26 @@ describe("prod stack (mocks)", async () => {
     expect([...containers(run).keys()].sort()).toEqual(Object.values(NAMES).sort());
   });
 
+  it("uploads the stack's DCGM counter list into the DCGM exporter, read-only, and points the exporter at it", () => {
+    const cfg = loadStackConfigFile(stackFile("prod"));
+    const list = renderBundle(cfg).find((f) => f.path === BUNDLE_PATHS.dcgmCounters)!;
+    expect(list.content).toContain("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL, counter,");
+    const dcgmExporter = containers(run).get(NAMES.dcgmExporter)!;
+    expect(dcgmExporter.uploads).toEqual([{ file: "/etc/dcgm-exporter/gpu-monitoring-counters.csv", content: list.content, permissions: "0444" }]);
+    expect(dcgmExporter.envs).toContain("DCGM_EXPORTER_COLLECTORS=/etc/dcgm-exporter/gpu-monitoring-counters.csv");
+    // Only the DCGM exporter gets it.
+    for (const [name, c] of containers(run)) if (name !== NAMES.dcgmExporter) expect(c.uploads.map((u) => u.file), name).not.toContain("/etc/dcgm-exporter/gpu-monitoring-counters.csv");
+  });
+
+  it("with the user's own counter list, uploads none and points the exporter at the user's, the graph otherwise alike", async () => {
+    const own = await runStack("prod", { plain: { gpu: { devices: "all", collectors: "/etc/dcgm-exporter/default-counters.csv" } } });
+    expectSaneGraph(own);
+    const dcgmExporter = containers(own).get(NAMES.dcgmExporter)!;
+    expect(dcgmExporter.uploads).toEqual([]);
+    expect(dcgmExporter.envs).toContain("DCGM_EXPORTER_COLLECTORS=/etc/dcgm-exporter/default-counters.csv");
+    expect([...own.urns].sort()).toEqual([...run.urns].sort());
+  });
+
   it("gives SYS_ADMIN and GPUs to the DCGM exporter only; our exporter gets nvidia-smi (utility), nobody else GPUs", () => {
     for (const [name, c] of containers(run)) {
       const adds = c.capabilities.adds ?? [];

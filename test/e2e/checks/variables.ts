@@ -26,9 +26,13 @@ export const BUILTIN_VALUES: Readonly<Record<string, string>> = {
   __auto: "5s",
 };
 
-/** Escapes a label value for use inside a regex matcher, the way Grafana's Prometheus datasource does. */
+/**
+ * Escapes a label value for use inside a regex matcher, the way Grafana's Prometheus datasource
+ * does: for the regex, and again for the PromQL string it lands in (`a.b` is sent as `a\\.b`, which
+ * Prometheus reads as the regex `a\.b`; a single backslash before `.` is a PromQL parse error).
+ */
 export function escapeRegexValue(value: string): string {
-  return value.replace(/[\\^$*+?.()|{}[\]]/g, "\\$&");
+  return value.replace(/\\/g, "\\\\\\\\").replace(/[\^$*+?.()|{}[\]]/g, "\\\\$&");
 }
 
 /**

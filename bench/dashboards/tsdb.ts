@@ -6,6 +6,8 @@ import { PrometheusApi } from "../../cli/local/prometheus-api";
 import { promisify } from "node:util";
 import { parse } from "yaml";
 import { RECORDING_RULE_FILE, alertingSchema, renderRuleFiles, thresholdsSchema } from "../../alerts";
+import { durationMs } from "../../alerts/model";
+import { escapeLabelValue } from "../../exporter/core/render";
 import { hostSeries, openMetricsWindow } from "./history";
 import type { BenchShape } from "./shape";
 
@@ -13,31 +15,49 @@ const run = promisify(execFile);
 /** promtool's backfill writes blocks of this span (its default); one input file per block keeps each file read once. */
 const BLOCK_SECONDS = 2 * 3600;
 
-async function writeWindow(file: string, write: (w: (chunk: string) => void) => number): Promise<number> {
-  const out = createWriteStream(file);
-  const n = write((chunk) => out.write(chunk));
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  return n;
-}
+/** Writes one window's OpenMetrics text into `file` with `produce`, which returns its sample count. */
+type WindowProducer = (from: number, to: number, write: (chunk: string) => void) => number | Promise<number>;
 
-/** Backfills the host's raw series into `dataDir`, two promtool processes at a time. Returns the sample count. */
-export async function backfillRaw(shape: BenchShape, dataDir: string, workDir: string, start: number, end: number, log: (s: string) => void): Promise<{ samples: number; series: number }> {
-  const series = hostSeries(shape, start, end);
+/**
+ * Backfills [start, end) into `dataDir` one promtool block window at a time, two windows at once:
+ * each window's text written by `produce` to a file of its own, then read once by promtool.
+ * Returns the samples written; `progress` hears of each window done.
+ */
+async function backfillWindows(dataDir: string, workDir: string, name: string, start: number, end: number, produce: WindowProducer, progress: (windowsDone: number) => void = () => {}): Promise<number> {
   const windows: number[] = [];
   for (let t = start; t < end; t += BLOCK_SECONDS) windows.push(t);
   let samples = 0;
   let done = 0;
   const worker = async (slot: number): Promise<void> => {
-    const file = join(workDir, `window-${slot}.om`);
-    for (let w = windows.shift(); w !== undefined; w = windows.shift()) {
-      const from = w;
-      samples += await writeWindow(file, (write) => openMetricsWindow(series, from, Math.min(end, from + BLOCK_SECONDS), shape.intervalSeconds, write));
-      await run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--quiet", file, dataDir], { maxBuffer: 1 << 24 });
-      if (++done % 12 === 0) log(`  backfilled ${(done * BLOCK_SECONDS) / 86400} days`);
+    const file = join(workDir, `${name}-${slot}.om`);
+    for (let from = windows.shift(); from !== undefined; from = windows.shift()) {
+      const out = createWriteStream(file);
+      const written = await produce(from, Math.min(end, from + BLOCK_SECONDS), (chunk) => out.write(chunk));
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      if (written > 0) await run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--quiet", file, dataDir], { maxBuffer: 1 << 24 });
+      samples += written;
+      progress(++done);
     }
     await rm(file, { force: true });
   };
   await Promise.all([worker(0), worker(1)]);
+  return samples;
+}
+
+/** Backfills the host's raw series into `dataDir`, two promtool processes at a time. Returns the sample count. */
+export async function backfillRaw(shape: BenchShape, dataDir: string, workDir: string, start: number, end: number, log: (s: string) => void): Promise<{ samples: number; series: number }> {
+  const series = hostSeries(shape, start, end);
+  const samples = await backfillWindows(
+    dataDir,
+    workDir,
+    "window",
+    start,
+    end,
+    (from, to, write) => openMetricsWindow(series, from, to, shape.intervalSeconds, write),
+    (done) => {
+      if (done % 12 === 0) log(`  backfilled ${(done * BLOCK_SECONDS) / 86400} days`);
+    },
+  );
   return { samples, series: series.length };
 }
 
@@ -101,15 +121,6 @@ interface LayerRule {
   readonly stepSeconds: number;
 }
 
-function seconds(duration: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(duration);
-  if (!m) throw new Error(`not a duration: ${duration}`);
-  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
-  return Number(m[1]) * (unit[m[2] ?? "s"] ?? 1);
-}
-
-const escapeLabel = (v: string): string => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-
 /**
  * One block window of a layer's recordings as OpenMetrics: each rule's expression evaluated over
  * the window at its group's interval (query_range evaluates at each step as the rule manager
@@ -128,7 +139,7 @@ async function recordedWindow(api: PrometheusApi, rules: readonly LayerRule[], f
     for (const series of result.result) {
       const { __name__: _name, ...labels } = { ...series.metric, ...rule.labels };
       const prefix = `${rule.record}{${Object.entries(labels)
-        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+        .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
         .join(",")}} `;
       lines.push(series.values.map(([t, v]) => `${prefix}${v} ${t}\n`).join(""));
       samples += series.values.length;
@@ -153,27 +164,8 @@ async function recordedWindow(api: PrometheusApi, rules: readonly LayerRule[], f
 export async function backfillRules(layerYaml: string, url: string, dataDir: string, workDir: string, start: number, end: number, evalInterval: string): Promise<number> {
   const doc = parse(layerYaml) as RuleDoc;
   const rules: LayerRule[] = doc.groups.flatMap((g) =>
-    g.rules.flatMap((r) => (r.record ? [{ record: r.record, expr: r.expr, labels: r.labels ?? {}, stepSeconds: seconds(g.interval ?? evalInterval) }] : [])),
+    g.rules.flatMap((r) => (r.record ? [{ record: r.record, expr: r.expr, labels: r.labels ?? {}, stepSeconds: durationMs(g.interval ?? evalInterval) / 1000 }] : [])),
   );
   const api = new PrometheusApi(url);
-  const windows: number[] = [];
-  for (let t = start; t < end; t += BLOCK_SECONDS) windows.push(t);
-  let samples = 0;
-  const worker = async (slot: number): Promise<void> => {
-    const file = join(workDir, `rules-window-${slot}.om`);
-    for (let w = windows.shift(); w !== undefined; w = windows.shift()) {
-      const from = w;
-      let written = 0;
-      const out = createWriteStream(file);
-      const done = new Promise<void>((resolve, reject) => out.on("finish", resolve).on("error", reject));
-      written = await recordedWindow(api, rules, from, Math.min(end, from + BLOCK_SECONDS), (chunk) => out.write(chunk));
-      out.end();
-      await done;
-      if (written > 0) await run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--quiet", file, dataDir], { maxBuffer: 1 << 24 });
-      samples += written;
-    }
-    await rm(file, { force: true });
-  };
-  await Promise.all([worker(0), worker(1)]);
-  return samples;
+  return backfillWindows(dataDir, workDir, "rules-window", start, end, (from, to, write) => recordedWindow(api, rules, from, to, write));
 }

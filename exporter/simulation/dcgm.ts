@@ -3,6 +3,7 @@ import { createBoundedServer } from "../core/http-limits";
 import { dcgm } from "../../metrics";
 import { DEFAULT_BIND, listen } from "../core/server";
 import { log } from "../core/log";
+import { escapeLabelValue } from "../core/render";
 import { GPU_MODEL, XID_MESSAGES, type GpuState, type SlotState } from "./host";
 
 export const SIMULATED_DRIVER_VERSION = "550.127.08";
@@ -10,10 +11,6 @@ export const SIMULATED_DRIVER_VERSION = "550.127.08";
 type DcgmName = keyof typeof dcgm;
 type Labels = Record<string, string>;
 
-/** Prometheus text-format escaping for label values. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
-}
 
 /**
  * DCGM field types: dcgm-exporter writes a double with Go's `%f` (six decimals, "62.500000"),

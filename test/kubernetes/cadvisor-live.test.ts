@@ -75,9 +75,11 @@ function cadvisorPage(): string {
   return `${lines.join("\n")}\n`;
 }
 
+const K8S_CONFIG = validateStackConfig(readStackFile(K8S_STACK));
+
 /** The k8s stack's cadvisor job with discovery swapped for a static target (the node's name as instance, as discovery sets it). */
 function renderedJob(port: number): Record<string, unknown> {
-  const bundle = kubernetesBundle(validateStackConfig(readStackFile(K8S_STACK)));
+  const bundle = kubernetesBundle(K8S_CONFIG);
   const doc = parse(bundle.find((f) => f.path === "prometheus/prometheus.yml")?.content ?? "") as { scrape_configs: Record<string, unknown>[] };
   const job = doc.scrape_configs.find((c) => c["job_name"] === STACK_JOB_NAMES.cadvisor);
   if (!job) throw new Error("the k8s stack has no cadvisor job");
@@ -132,8 +134,7 @@ describe("cAdvisor under containerd, through the k8s stack's relabelling and rec
   });
 
   it("runs cAdvisor on a cluster keeping exactly the pod, namespace and container labels", () => {
-    const base = cadvisorService(validateStackConfig(readStackFile(K8S_STACK)));
-    const variants = cadvisorDescriptor.kubernetes?.clusterSpecs?.(validateStackConfig(readStackFile(K8S_STACK)), base) ?? [];
+    const variants = cadvisorDescriptor.kubernetes?.clusterSpecs?.(K8S_CONFIG, cadvisorService(K8S_CONFIG)) ?? [];
     expect(variants).toHaveLength(1);
     const args = variants[0]!.args;
     expect(args).toContain("--store_container_labels=false");

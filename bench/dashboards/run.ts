@@ -10,7 +10,7 @@ import { sleep } from "../../cli/local/wait";
 import { dashboardsOf, HistoryApi, measureRange, THIS_TREE, type DashboardSource, type Measured } from "./measure";
 import { liveRuleGroupCost } from "./ruleGroups";
 import { backfillRaw, backfillRules, recordingRules, recordingRulesOf, recordNames, ruleLayers } from "./tsdb";
-import { parseShape, USAGE, type BenchShape } from "./shape";
+import { BASELINE_PASSES, parseShape, USAGE, type BenchShape } from "./shape";
 
 /**
  * `npm run bench:dashboards`: how long every dashboard takes to load over 24 h, 7 d and 30 d of a
@@ -137,9 +137,6 @@ async function ruleEvaluation(api: PrometheusApi, at: number): Promise<string> {
   }
   return table([["rule group", "rules", "series written", "evaluation ms"], ...rows]);
 }
-
-/** Runs of each version in the baseline comparison; the median of each query is reported. */
-const BASELINE_PASSES = 3;
 
 /** Each query's median time over passes of the same queries (same order every pass). */
 function medianPass(passes: readonly Measured[][]): Measured[] {

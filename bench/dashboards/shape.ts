@@ -47,6 +47,9 @@ const DEFAULTS = {
 /** The 8-GPU, 128-CPU host of the issue's targets, with DS01-like churn, at Prometheus' 15 s scrape interval. */
 export const TARGET_FLAGS = "--gpus 8 --mig-gpus 2 --mig-instances 7 --cpus 128 --containers 40 --workers 64 --interval 15";
 
+/** Runs of each version in a `--baseline` comparison; each query's median is reported. */
+export const BASELINE_PASSES = 3;
+
 export const USAGE = `npm run bench:dashboards -- [flags]
 
 Builds --days of history for one GPU host with promtool (raw series, then the recording rules),
@@ -58,7 +61,7 @@ ${Object.entries(DEFAULTS)
   .join("\n")}
   --keep DIR        keep (and reuse) the generated TSDB
   --baseline DIR    also measure the dashboards of the checkout in DIR (with its node_modules),
-                    the two taking turns on one Prometheus, 3 passes each, each query's median
+                    the two taking turns on one Prometheus, ${BASELINE_PASSES} passes each, each query's median
   --target          the issue's target host: ${TARGET_FLAGS}
 `;
 

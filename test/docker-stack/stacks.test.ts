@@ -1,5 +1,5 @@
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
-import net from "node:net";
+import { freePort } from "../../cli/local/ports";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,14 +35,6 @@ const GPU_0 = "GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77";
 const TEST_RULES = "rules/stack-test.yml";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Polls until `check` returns a value (not undefined) or the deadline passes; returns the last value. */
 async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, last: () => string = () => ""): Promise<T> {

@@ -1,6 +1,8 @@
 import { CommanderError } from "commander";
 import { formatError, withoutOptionValues } from "./errors";
 import { exporterCommand } from "./cli";
+import { serveEventsScan } from "./ds01/events-log";
+import { isScanChild } from "./ds01/scan-child";
 
 /**
  * Entry point of the exporter alone (the container image and the systemd unit run this), so
@@ -25,5 +27,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-// main() never rejects: every error becomes a message and an exit code.
-if (require.main === module) void main(process.argv);
+// Started as a child for one large read of the events log (ds01/scan-child.ts), it serves that
+// read only. main() never rejects: every error becomes a message and an exit code.
+if (isScanChild()) serveEventsScan();
+else if (require.main === module) void main(process.argv);

@@ -23,6 +23,7 @@ import { createSlurmCollector, type SlurmCollector } from "./slurm/collector";
 import type { MonitoringTarget } from "./slurm/discovery";
 import { createSlurmSource } from "./slurm/source";
 import { NvidiaSmiDeviceMap } from "./ds01/nvidia-smi";
+import { scanChildForThisProcess } from "./ds01/scan-child";
 import { DEFAULT_SIMULATION_SEED, Simulation, type DcgmEndpoint } from "./simulation";
 import { flagName, sourceProblems, type SourceSettings } from "./source-rules";
 
@@ -126,7 +127,9 @@ export async function runExporter(config: ExporterConfig): Promise<StartedExport
     deviceMapHealth = devices.health;
     snapshot = createStateFileSource({ path: config.stateFile, ...devices.source });
   }
-  const events = config.eventsFile ? createEventsLog({ path: config.eventsFile }) : undefined;
+  // Under --lite-mode the log's large reads go to a child with the optimising compiler (scan-child.ts).
+  const largeReads = scanChildForThisProcess();
+  const events = config.eventsFile ? createEventsLog({ path: config.eventsFile, ...(largeReads ? { largeReads } : {}) }) : undefined;
   const stateDir = config.stateDir ? createStateDirSource({ path: config.stateDir }) : undefined;
   // A file given on the command line wins over the simulation's stand-in.
   const sessions = config.utmpFile ? createUtmpSource({ path: config.utmpFile }) : simulation?.sessionsSource();

@@ -1,8 +1,12 @@
 import { isUtf8 } from "node:buffer";
-import { promises as fs } from "node:fs";
+import { read as readFd, promises as fs } from "node:fs";
+import { promisify } from "node:util";
+import { z } from "zod";
+import { log } from "../core/log";
 import { openRegularFile } from "../core/regular-file";
 import type { Source } from "../core/source";
 import { EventLineScanner, FieldKind, LineVerdict } from "./event-line";
+import { runScanChild, scanTimeoutMs, serveScanChild, type ScanChild, type ScanChildUsage } from "./scan-child";
 import { TimeWindow } from "./time-window";
 
 export interface EventsLogOptions {
@@ -22,6 +26,8 @@ export interface EventsLogOptions {
   readonly now?: () => number;
   /** Source name in ds01_exporter_source_*; default "events". */
   readonly name?: string;
+  /** Reads of many unread bytes go to this child process (scan-child.ts); without it every read runs here. */
+  readonly largeReads?: ScanChild;
 }
 
 /** Events per event_type inside the window; a type seen before and now at zero stays, at 0. */
@@ -44,6 +50,36 @@ export interface EventsLogStats {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const STAT_KEYS = ["bytesRead", "lines", "counted", "outsideWindow", "notJson", "invalidUtf8", "oversized", "badTimestamp", "badEventType", "droppedTypes", "truncations", "rotations"] as const;
+const nonNegativeInt = z.number().int().nonnegative();
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, "not a Uint8Array");
+
+/** What a read leaves behind, besides the caches: all a read in another process must hand back. */
+const readStateSchema = z.object({
+  offset: nonNegativeInt,
+  partial: bytes,
+  skipping: z.boolean(),
+  evictedThisRead: z.boolean(),
+  stats: z.object(Object.fromEntries(STAT_KEYS.map((k) => [k, nonNegativeInt])) as Record<(typeof STAT_KEYS)[number], typeof nonNegativeInt>),
+  windows: z.array(
+    z.tuple([
+      z.string(),
+      z.object({ bytes, count: nonNegativeInt, oldest: z.number(), newest: z.number(), late: z.custom<Float64Array>((v) => v instanceof Float64Array, "not a Float64Array") }),
+    ]),
+  ),
+});
+type ReadState = z.infer<typeof readStateSchema>;
+
+/** What a child is asked: the reader's settings and state, the clock of this read, and where the range ends. */
+const childRequestSchema = z.object({
+  options: z.object({ windowMs: z.number(), maxLineBytes: nonNegativeInt, maxEventTypes: nonNegativeInt, maxFutureSkewMs: z.number(), chunkBytes: nonNegativeInt.min(1) }),
+  now: z.number(),
+  end: nonNegativeInt,
+  state: readStateSchema,
+});
+type ChildRequest = z.infer<typeof childRequestSchema>;
+
+const usageSchema = z.object({ wallMs: z.number(), cpuMs: z.number(), peakRssBytes: z.number() });
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$/;
 const EVENT_TYPE = /^[\w.:-]{1,128}$/;
 const NEWLINE = 0x0a;
@@ -99,6 +135,8 @@ export class EventsLog implements Source<EventCounts> {
   private cutoff = 0;
   /** Eviction runs at most once per read, so a flood of new types costs one pass, not one per line. */
   private evictedThisRead = false;
+  /** The last read done by a child process: what it cost there. */
+  lastChildRead: ScanChildUsage | undefined;
 
   constructor(private readonly opts: EventsLogOptions) {
     this.name = opts.name ?? "events";
@@ -200,12 +238,81 @@ export class EventsLog implements Source<EventCounts> {
       this.resetLine();
     }
     if (this.offset >= size) return;
+    const child = this.opts.largeReads;
+    if (child && size - this.offset > child.thresholdBytes && (await this.readInChild(child, file.fd, size, now))) return;
+    await this.readRange((buf, want, position) => file.read(buf, 0, want, position).then((r) => r.bytesRead), size, now);
+  }
+
+  /**
+   * Hands [offset, size) to a child process and takes its state back; false (state untouched,
+   * one line logged) if the child fails, so the caller reads the range itself.
+   */
+  private async readInChild(child: ScanChild, fd: number, size: number, now: number): Promise<boolean> {
+    const request: ChildRequest = {
+      options: { windowMs: this.windowMs, maxLineBytes: this.maxLine, maxEventTypes: this.maxTypes, maxFutureSkewMs: this.maxSkew, chunkBytes: this.chunkBytes },
+      now,
+      end: size,
+      state: this.readState(),
+    };
+    try {
+      const answer = await runScanChild(child, fd, request, child.timeoutMs ?? scanTimeoutMs(size - this.offset));
+      const state = readStateSchema.parse(answer.result);
+      if (state.offset !== size) throw new Error(`child read to ${state.offset}, not ${size}`);
+      const windows = new Map(state.windows.map(([type, window]) => [type, TimeWindow.restore(window)]));
+      const usage = usageSchema.parse(answer.usage);
+      const bytes = size - this.offset;
+      this.restoreReadState(state, windows);
+      this.lastChildRead = usage;
+      log("info", "events log read by a child process", { path: this.opts.path, bytes, ms: Math.round(usage.wallMs), peakRssMb: Math.round(usage.peakRssBytes / 1048576) });
+      return true;
+    } catch (err: unknown) {
+      log("warn", "events log: reading in this process instead of a child", { path: this.opts.path, bytes: size - this.offset, error: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  }
+
+  private readState(): ReadState {
+    return {
+      offset: this.offset,
+      partial: Buffer.concat(this.partial, this.partialBytes),
+      skipping: this.skipping,
+      evictedThisRead: this.evictedThisRead,
+      stats: { ...this.stats },
+      windows: [...this.windows].map(([type, window]) => [type, window.state()]),
+    };
+  }
+
+  /** Takes a read's state; the windows come restored (and checked) already, in the order they were made. */
+  private restoreReadState(state: ReadState, windows: Map<string, TimeWindow>): void {
+    this.offset = state.offset;
+    this.partial = state.partial.length > 0 ? [Buffer.from(state.partial)] : [];
+    this.partialBytes = state.partial.length;
+    this.skipping = state.skipping;
+    this.evictedThisRead = state.evictedThisRead;
+    Object.assign(this.stats, state.stats);
+    this.windows.clear();
+    for (const [type, window] of windows) this.windows.set(type, window);
+  }
+
+  /** The child's side: the request's state taken, [offset, end) of the file at `fd` read, the state handed back. */
+  static async readForParent(request: unknown, fd: number): Promise<ReadState> {
+    const { options, now, end, state } = childRequestSchema.parse(request);
+    const reader = new EventsLog({ path: `descriptor ${fd}`, ...options });
+    reader.restoreReadState(state, new Map(state.windows.map(([type, window]) => [type, TimeWindow.restore(window)])));
+    reader.cutoff = now - reader.windowMs;
+    const pread = promisify(readFd);
+    await reader.readRange((buf, want, position) => pread(fd, buf, 0, want, position).then((r) => r.bytesRead), end, now);
+    return reader.readState();
+  }
+
+  /** Reads from the offset to `size` with `read`. */
+  private async readRange(read: (buf: Buffer, want: number, position: number) => Promise<number>, size: number, now: number): Promise<void> {
     // Sized to what is new and dropped after the read: the first read of a large log needs
     // the full chunk, a scrape's read of a few appended lines does not keep a megabyte alive.
     const chunk = Buffer.allocUnsafe(Math.min(this.chunkBytes, size - this.offset));
     while (this.offset < size) {
       const want = Math.min(chunk.length, size - this.offset);
-      const { bytesRead } = await file.read(chunk, 0, want, this.offset);
+      const bytesRead = await read(chunk, want, this.offset);
       if (bytesRead === 0) break;
       this.offset += bytesRead;
       this.stats.bytesRead += bytesRead;
@@ -481,4 +588,9 @@ export class TimestampParser {
 
 export function createEventsLog(opts: EventsLogOptions): EventsLog {
   return new EventsLog(opts);
+}
+
+/** In a child started by scan-child.ts: serves the one read it was started for. */
+export function serveEventsScan(): void {
+  serveScanChild((request, fd) => EventsLog.readForParent(request, fd));
 }

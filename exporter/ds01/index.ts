@@ -1,7 +1,8 @@
 export { createDs01Collector, Ds01Collector, type Ds01CollectorOptions } from "./collector";
 export { createDockerSource, DockerSource, type DockerSourceOptions, type DockerSourceStats } from "./docker-source";
 export { createStateFileSource, StateFileSource, snapshotFromState, gpuStateSchema, type StateFileSourceOptions } from "./state-file-source";
-export { createEventsLog, EventsLog, type EventCounts, type EventsLogOptions, type EventsLogStats } from "./events-log";
+export { createEventsLog, EventsLog, serveEventsScan, type EventCounts, type EventsLogOptions, type EventsLogStats } from "./events-log";
+export { isScanChild, scanChildForThisProcess, type ScanChild, type ScanChildUsage } from "./scan-child";
 export { createStateDirSource, StateDirSource, type StateDirOptions, type StateDirUsage } from "./state-dir-source";
 export { createUtmpSource, UtmpSource, parseUtmp, loginSessions, type SessionCounts, type UtmpRecord, type UtmpSourceOptions } from "./utmp-source";
 export { createGroupsSource, GroupsSource, parseMembers, type GroupMembers, type GroupsSourceOptions } from "./groups-source";

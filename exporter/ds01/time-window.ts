@@ -1,4 +1,15 @@
 const MIN_BYTES = 64;
+
+/** A window's timestamps as its stream's live bytes and its late store: what a scan in another process hands back. */
+export interface TimeWindowState {
+  readonly bytes: Uint8Array;
+  /** Timestamps in the stream (the oldest is not in `bytes`; each later one is a distance there). */
+  readonly count: number;
+  readonly oldest: number;
+  readonly newest: number;
+  /** Late timestamps, sorted. */
+  readonly late: Float64Array;
+}
 /** Late timestamps held apart before they are merged into the stream. */
 const MIN_LATE_MERGE = 1024;
 
@@ -25,6 +36,54 @@ export class TimeWindow {
   private late = new Float64Array(0);
   private lateHead = 0;
   private lateTail = 0;
+
+  /**
+   * A window holding exactly `state`'s timestamps; throws if the state is not one a window can
+   * hold (distances that do not decode to `count` timestamps ending at `newest`, late ones unsorted).
+   */
+  static restore(state: TimeWindowState): TimeWindow {
+    const { bytes, count, oldest, newest, late } = state;
+    if (!Number.isSafeInteger(count) || count < 0) throw new Error("time window: bad count");
+    let t = oldest;
+    let seen = count > 0 ? 1 : 0;
+    for (let p = 0; p < bytes.length; seen++) {
+      let value = 0;
+      let scale = 1;
+      for (;;) {
+        if (p >= bytes.length) throw new Error("time window: truncated distance");
+        const byte = bytes[p++]!;
+        value += (byte & 0x7f) * scale;
+        if (byte < 0x80) break;
+        scale *= 128;
+      }
+      t += value;
+    }
+    if (seen !== count || (count > 0 && (!Number.isSafeInteger(oldest) || t !== newest))) throw new Error("time window: distances do not match the count");
+    for (let i = 0; i < late.length; i++) {
+      if (!Number.isSafeInteger(late[i]!) || (i > 0 && late[i]! < late[i - 1]!)) throw new Error("time window: late timestamps not sorted");
+    }
+    const window = new TimeWindow();
+    window.bytes = new Uint8Array(Math.max(MIN_BYTES, bytes.length + 8));
+    window.bytes.set(bytes);
+    window.tail = bytes.length;
+    window.streamCount = count;
+    window.oldest = count > 0 ? oldest : 0;
+    window.newest = count > 0 ? newest : 0;
+    window.late = late.slice();
+    window.lateTail = late.length;
+    return window;
+  }
+
+  /** The live timestamps, copied. */
+  state(): TimeWindowState {
+    return {
+      bytes: this.bytes.slice(this.head, this.tail),
+      count: this.streamCount,
+      oldest: this.oldest,
+      newest: this.newest,
+      late: this.late.slice(this.lateHead, this.lateTail),
+    };
+  }
 
   get count(): number {
     return this.streamCount + this.lateTail - this.lateHead;

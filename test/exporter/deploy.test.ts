@@ -1,10 +1,12 @@
 import { execFile, spawn } from "node:child_process";
-import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpGet, value } from "./helpers";
+import { createEventsLog } from "../../exporter/ds01/events-log";
+import { DEFAULT_THRESHOLD_BYTES } from "../../exporter/ds01/scan-child";
 import { dockerfileInstructions, imageRuntime } from "../support/dockerfile";
 
 const run = promisify(execFile);
@@ -32,21 +34,32 @@ describe("exporter image (Dockerfile)", () => {
     expect(["root", "0"]).not.toContain(user);
     expect(final.some((l) => l.startsWith("HEALTHCHECK ") && l.includes("/-/healthy"))).toBe(true);
     expect(final.some((l) => /\bnpm\b/.test(l) && l.startsWith("RUN"))).toBe(false);
-    expect(final.find((l) => l.startsWith("ENTRYPOINT "))).toBe('ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=20", "/app/exporter.js"]');
-    // The runtime npm run bench measures: a small young generation, a tightly grown old one and glibc's allocator kept small.
+    expect(final.find((l) => l.startsWith("ENTRYPOINT "))).toBe(
+      'ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=20", "--lite-mode", "--no-expose-wasm", "/app/exporter.js"]',
+    );
+    // The runtime npm run bench measures: a small young generation, a tightly grown old one, no optimising compiler
+    // (the events log's large reads run in a child with it) and glibc's allocator kept small.
     expect(imageRuntime(dockerfile.join("\n"))).toEqual({
-      flags: ["--max-semi-space-size=1", "--heap-growing-percent=20"],
+      flags: ["--max-semi-space-size=1", "--heap-growing-percent=20", "--lite-mode", "--no-expose-wasm"],
       env: { NODE_ENV: "production", MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072", MALLOC_TRIM_THRESHOLD_: "131072" },
     });
     expect(dockerfile.some((l) => l.includes("npm ci --omit=dev"))).toBe(true);
   });
 
+  /** The bundle as the Dockerfile's own esbuild command builds it, built once. */
+  let bundled: Promise<string> | undefined;
+  const bundle = (): Promise<string> =>
+    (bundled ??= (async () => {
+      const build = dockerfile.find((l) => l.includes("node_modules/.bin/esbuild"))!;
+      const args = build.replace(/^RUN\s+/, "").split("&&")[0]!.trim().split(/\s+/).slice(1);
+      const outfile = path.join(dir, "exporter.js");
+      await run(path.join(ROOT, "node_modules", ".bin", "esbuild"), args.map((a) => (a.startsWith("--outfile=") ? `--outfile=${outfile}` : a)), { cwd: ROOT });
+      await copyFile(path.join(ROOT, "package.json"), path.join(dir, "package.json"));
+      return outfile;
+    })());
+
   it("bundles with the Dockerfile's own esbuild command; the bundle serves and its HEALTHCHECK passes", { timeout: 120_000 }, async () => {
-    const build = dockerfile.find((l) => l.includes("node_modules/.bin/esbuild"))!;
-    const args = build.replace(/^RUN\s+/, "").split("&&")[0]!.trim().split(/\s+/).slice(1);
-    const outfile = path.join(dir, "exporter.js");
-    await run(path.join(ROOT, "node_modules", ".bin", "esbuild"), args.map((a) => (a.startsWith("--outfile=") ? `--outfile=${outfile}` : a)), { cwd: ROOT });
-    await copyFile(path.join(ROOT, "package.json"), path.join(dir, "package.json"));
+    const outfile = await bundle();
 
     const child = spawn(process.execPath, [outfile, "--simulation", "--metrics-port=0", "--bind=127.0.0.1"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
@@ -70,6 +83,48 @@ describe("exporter image (Dockerfile)", () => {
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
       expect(await probe(port)).toBe(1);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  it("under the image's runtime, reads a log past the threshold in a child of the same bundle, counting what a read here counts", { timeout: 120_000 }, async () => {
+    const outfile = await bundle();
+    // Past the threshold: the first read goes to a child.
+    const events = path.join(dir, "events.jsonl");
+    const start = Date.now() - 23 * 3600_000;
+    const lines: string[] = [];
+    for (let i = 0, bytes = 0; bytes < DEFAULT_THRESHOLD_BYTES * 1.25; i++) {
+      lines.push(JSON.stringify({ timestamp: new Date(start + i * 1200).toISOString(), event_type: ["container.start", "container.stop", "gpu.allocated"][i % 3], details: { n: i } }));
+      bytes += lines[i]!.length + 1;
+    }
+    await writeFile(events, lines.join("\n") + "\nnot json\n");
+    const expected = await createEventsLog({ path: events }).read();
+
+    const runtime = imageRuntime(dockerfile.join("\n"));
+    const child = spawn(process.execPath, [...runtime.flags, outfile, `--events-file=${events}`, "--metrics-port=0", "--bind=127.0.0.1"], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...runtime.env },
+    });
+    try {
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      const deadline = Date.now() + 60_000;
+      while (!/listening on http:\/\/127\.0\.0\.1:(\d+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]!;
+      // The first refresh may still be reading when the server listens.
+      let page = "";
+      for (let i = 0; i < 300 && !page.includes("ds01_events_24h_total{"); i++) {
+        page = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
+        if (!page.includes("ds01_events_24h_total{")) await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const [type, n] of expected) expect(value(page, "ds01_events_24h_total", { event_type: type }), type).toBe(n);
+      expect([...expected.values()].reduce((a, b) => a + b, 0)).toBe(lines.length);
+      expect(err + out).toContain("events log read by a child process");
+      expect(err + out).not.toContain("instead of a child");
     } finally {
       child.kill("SIGKILL");
     }

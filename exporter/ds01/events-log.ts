@@ -1,13 +1,13 @@
 import { isUtf8 } from "node:buffer";
 import { read as readFd, promises as fs } from "node:fs";
 import { promisify } from "node:util";
-import { z } from "zod";
+import * as z from "../core/zod";
 import { log } from "../core/log";
 import { openRegularFile } from "../core/regular-file";
 import type { Source } from "../core/source";
 import { EventLineScanner, FieldKind, LineVerdict } from "./event-line";
 import { runScanChild, scanTimeoutMs, serveScanChild, type ScanChild, type ScanChildUsage } from "./scan-child";
-import { TimeWindow } from "./time-window";
+import { TimeWindow, type TimeWindowState } from "./time-window";
 
 export interface EventsLogOptions {
   /** DS01's events log, e.g. /var/log/ds01/events.jsonl. */
@@ -51,33 +51,76 @@ export interface EventsLogStats {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const STAT_KEYS = ["bytesRead", "lines", "counted", "outsideWindow", "notJson", "invalidUtf8", "oversized", "badTimestamp", "badEventType", "droppedTypes", "truncations", "rotations"] as const;
-const nonNegativeInt = z.number().int().nonnegative();
-const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, "not a Uint8Array");
+const nonNegativeInt = z.int().check(z.gte(0));
 
-/** What a read leaves behind, besides the caches: all a read in another process must hand back. */
-const readStateSchema = z.object({
+/**
+ * What a read leaves behind, besides the caches: all a read in another process must hand back.
+ * As a frame (scan-child.ts) the header holds the lengths and the bytes follow: the partial
+ * line, then each window's stream bytes and its late timestamps (as float64 bytes).
+ */
+const readStateHeaderSchema = z.object({
   offset: nonNegativeInt,
-  partial: bytes,
+  partial: nonNegativeInt,
   skipping: z.boolean(),
   evictedThisRead: z.boolean(),
   stats: z.object(Object.fromEntries(STAT_KEYS.map((k) => [k, nonNegativeInt])) as Record<(typeof STAT_KEYS)[number], typeof nonNegativeInt>),
-  windows: z.array(
-    z.tuple([
-      z.string(),
-      z.object({ bytes, count: nonNegativeInt, oldest: z.number(), newest: z.number(), late: z.custom<Float64Array>((v) => v instanceof Float64Array, "not a Float64Array") }),
-    ]),
-  ),
+  windows: z.array(z.tuple([z.string(), z.object({ bytes: nonNegativeInt, late: nonNegativeInt, count: nonNegativeInt, oldest: z.number(), newest: z.number() })])),
 });
-type ReadState = z.infer<typeof readStateSchema>;
+type ReadStateHeader = z.infer<typeof readStateHeaderSchema>;
 
-/** What a child is asked: the reader's settings and state, the clock of this read, and where the range ends. */
+interface ReadState {
+  readonly offset: number;
+  readonly partial: Uint8Array;
+  readonly skipping: boolean;
+  readonly evictedThisRead: boolean;
+  readonly stats: EventsLogStats;
+  readonly windows: ReadonlyArray<readonly [string, TimeWindowState]>;
+}
+
+/** What a child is asked, in its frame's header: the reader's settings, the clock of this read, where the range ends, and the state. */
 const childRequestSchema = z.object({
-  options: z.object({ windowMs: z.number(), maxLineBytes: nonNegativeInt, maxEventTypes: nonNegativeInt, maxFutureSkewMs: z.number(), chunkBytes: nonNegativeInt.min(1) }),
+  options: z.object({ windowMs: z.number(), maxLineBytes: nonNegativeInt, maxEventTypes: nonNegativeInt, maxFutureSkewMs: z.number(), chunkBytes: z.int().check(z.gte(1)) }),
   now: z.number(),
   end: nonNegativeInt,
-  state: readStateSchema,
+  state: readStateHeaderSchema,
 });
 type ChildRequest = z.infer<typeof childRequestSchema>;
+
+const asBytes = (a: Float64Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+function stateFrame(state: ReadState): { header: ReadStateHeader; body: Uint8Array[] } {
+  const body: Uint8Array[] = [state.partial];
+  for (const [, w] of state.windows) body.push(w.bytes, asBytes(w.late));
+  return {
+    header: {
+      offset: state.offset,
+      partial: state.partial.length,
+      skipping: state.skipping,
+      evictedThisRead: state.evictedThisRead,
+      stats: state.stats,
+      windows: state.windows.map(([type, w]) => [type, { bytes: w.bytes.length, late: w.late.length, count: w.count, oldest: w.oldest, newest: w.newest }]),
+    },
+    body,
+  };
+}
+
+/**
+ * Arrays for a state frame's bytes, in the frame's order, and the state they make once filled.
+ * Each window's stream gets a sixteenth more room than its bytes, so the first events appended
+ * after the read do not regrow it.
+ */
+function stateArrays(header: ReadStateHeader): { arrays: Uint8Array[]; state: ReadState } {
+  const partial = new Uint8Array(header.partial);
+  const arrays: Uint8Array[] = [partial];
+  const windows = header.windows.map(([type, w]): [string, TimeWindowState] => {
+    const bytes = new Uint8Array(w.bytes + Math.max(64, w.bytes >> 4)).subarray(0, w.bytes);
+    const late = new Float64Array(w.late);
+    arrays.push(bytes, asBytes(late));
+    return [type, { bytes, late, count: w.count, oldest: w.oldest, newest: w.newest }];
+  });
+  const { offset, skipping, evictedThisRead, stats } = header;
+  return { arrays, state: { offset, partial, skipping, evictedThisRead, stats, windows } };
+}
 
 const usageSchema = z.object({ wallMs: z.number(), cpuMs: z.number(), peakRssBytes: z.number() });
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$/;
@@ -248,20 +291,26 @@ export class EventsLog implements Source<EventCounts> {
    * one line logged) if the child fails, so the caller reads the range itself.
    */
   private async readInChild(child: ScanChild, fd: number, size: number, now: number): Promise<boolean> {
+    const state = stateFrame(this.readState());
     const request: ChildRequest = {
       options: { windowMs: this.windowMs, maxLineBytes: this.maxLine, maxEventTypes: this.maxTypes, maxFutureSkewMs: this.maxSkew, chunkBytes: this.chunkBytes },
       now,
       end: size,
-      state: this.readState(),
+      state: state.header,
     };
     try {
-      const answer = await runScanChild(child, fd, request, child.timeoutMs ?? scanTimeoutMs(size - this.offset));
-      const state = readStateSchema.parse(answer.result);
-      if (state.offset !== size) throw new Error(`child read to ${state.offset}, not ${size}`);
-      const windows = new Map(state.windows.map(([type, window]) => [type, TimeWindow.restore(window)]));
-      const usage = usageSchema.parse(answer.usage);
+      let answer: ReadState | undefined;
+      const reply = await runScanChild(child, fd, { header: request, body: state.body }, child.timeoutMs ?? scanTimeoutMs(size - this.offset), (result) => {
+        const arrays = stateArrays(readStateHeaderSchema.parse(result));
+        answer = arrays.state;
+        return arrays.arrays;
+      });
+      if (!answer) throw new Error("no state in the answer");
+      if (answer.offset !== size) throw new Error(`child read to ${answer.offset}, not ${size}`);
+      const windows = new Map(answer.windows.map(([type, window]) => [type, TimeWindow.restore(window, true)]));
+      const usage = usageSchema.parse(reply.usage);
       const bytes = size - this.offset;
-      this.restoreReadState(state, windows);
+      this.restoreReadState(answer, windows);
       this.lastChildRead = usage;
       log("info", "events log read by a child process", { path: this.opts.path, bytes, ms: Math.round(usage.wallMs), peakRssMb: Math.round(usage.peakRssBytes / 1048576) });
       return true;
@@ -294,15 +343,23 @@ export class EventsLog implements Source<EventCounts> {
     for (const [type, window] of windows) this.windows.set(type, window);
   }
 
-  /** The child's side: the request's state taken, [offset, end) of the file at `fd` read, the state handed back. */
-  static async readForParent(request: unknown, fd: number): Promise<ReadState> {
-    const { options, now, end, state } = childRequestSchema.parse(request);
+  /** The child's side: the request's state taken, [offset, end) of the file at `fd` read, the state handed back as a frame. */
+  static async readForParent(request: { header: unknown; body: Buffer }, fd: number): Promise<{ header: ReadStateHeader; body: Uint8Array[] }> {
+    const { options, now, end, state: header } = childRequestSchema.parse(request.header);
+    const { arrays, state } = stateArrays(header);
+    let at = 0;
+    for (const array of arrays) {
+      if (at + array.length > request.body.length) throw new Error("request shorter than its header declares");
+      array.set(request.body.subarray(at, at + array.length));
+      at += array.length;
+    }
+    if (at !== request.body.length) throw new Error("request longer than its header declares");
     const reader = new EventsLog({ path: `descriptor ${fd}`, ...options });
-    reader.restoreReadState(state, new Map(state.windows.map(([type, window]) => [type, TimeWindow.restore(window)])));
+    reader.restoreReadState(state, new Map(state.windows.map(([type, window]) => [type, TimeWindow.restore(window, true)])));
     reader.cutoff = now - reader.windowMs;
     const pread = promisify(readFd);
     await reader.readRange((buf, want, position) => pread(fd, buf, 0, want, position).then((r) => r.bytesRead), end, now);
-    return reader.readState();
+    return stateFrame(reader.readState());
   }
 
   /** Reads from the offset to `size` with `read`. */

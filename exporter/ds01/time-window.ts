@@ -25,7 +25,7 @@ const MIN_LATE_MERGE = 1024;
  * are many enough to be merged into the stream in one pass.
  */
 export class TimeWindow {
-  private bytes = new Uint8Array(MIN_BYTES);
+  private bytes: Uint8Array = new Uint8Array(MIN_BYTES);
   /** The stream's bytes in use: [head, tail); head is the distance from `oldest` to the next one. */
   private head = 0;
   private tail = 0;
@@ -33,15 +33,17 @@ export class TimeWindow {
   private oldest = 0;
   private newest = 0;
   /** Late timestamps, sorted: [lateHead, lateTail) of `late`. */
-  private late = new Float64Array(0);
+  private late: Float64Array = new Float64Array(0);
   private lateHead = 0;
   private lateTail = 0;
 
   /**
    * A window holding exactly `state`'s timestamps; throws if the state is not one a window can
    * hold (distances that do not decode to `count` timestamps ending at `newest`, late ones unsorted).
+   * With `adopt` the window keeps `state.bytes`' buffer, from the view's start to the buffer's
+   * end, as its store (room to grow into) and `state.late` as its late store, instead of copies.
    */
-  static restore(state: TimeWindowState): TimeWindow {
+  static restore(state: TimeWindowState, adopt = false): TimeWindow {
     const { bytes, count, oldest, newest, late } = state;
     if (!Number.isSafeInteger(count) || count < 0) throw new Error("time window: bad count");
     let t = oldest;
@@ -63,13 +65,17 @@ export class TimeWindow {
       if (!Number.isSafeInteger(late[i]!) || (i > 0 && late[i]! < late[i - 1]!)) throw new Error("time window: late timestamps not sorted");
     }
     const window = new TimeWindow();
-    window.bytes = new Uint8Array(Math.max(MIN_BYTES, bytes.length + 8));
-    window.bytes.set(bytes);
+    if (adopt && bytes.buffer.byteLength - bytes.byteOffset >= MIN_BYTES) {
+      window.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.buffer.byteLength - bytes.byteOffset);
+    } else {
+      window.bytes = new Uint8Array(Math.max(MIN_BYTES, bytes.length + 8));
+      window.bytes.set(bytes);
+    }
     window.tail = bytes.length;
     window.streamCount = count;
     window.oldest = count > 0 ? oldest : 0;
     window.newest = count > 0 ? newest : 0;
-    window.late = late.slice();
+    window.late = adopt ? late : late.slice();
     window.lateTail = late.length;
     return window;
   }

@@ -106,14 +106,34 @@ describe("large events-log reads in a child process", () => {
     const file = path.join(dir, "events.jsonl");
     await writeFile(file, hostileLog(5_000, 3));
     const pidFile = path.join(dir, "hang.pid");
+    // Each reads the request frame (a header line, then bytes) and answers wrongly in its own way.
+    const answering = (answer: string): string =>
+      `const chunks = []; process.stdin.on('data', (c) => chunks.push(c)); process.stdin.on('end', () => { const buf = Buffer.concat(chunks); const r = JSON.parse(buf.toString('utf8', 0, buf.indexOf(10))); ${answer} });`;
+    const state = "{ ...r.state, offset: r.end, partial: 0, windows: [['container.start', { bytes: 1, late: 0, count: 2, oldest: 0, newest: 5 }]] }";
+    const usage = "{ wallMs: 1, cpuMs: 1, peakRssBytes: 1 }";
     const scripts = {
       exits: "process.exit(3);",
-      garbage: "process.once('message', () => process.send({ ok: true, result: { offset: 'x' }, usage: {} }, () => process.exit(0)));",
-      liar: "process.once('message', (r) => process.send({ ok: true, result: { ...r.state, offset: r.end, windows: [['container.start', { bytes: new Uint8Array([5]), count: 3, oldest: 0, newest: 5, late: new Float64Array(0) }]] }, usage: { wallMs: 1, cpuMs: 1, peakRssBytes: 1 } }, () => process.exit(0)));",
+      garbage: answering("process.stdout.write(JSON.stringify({ ok: true, result: { offset: 'x' }, usage: {} }) + '\\n', () => process.exit(0));"),
+      // Distances that decode to 2 timestamps ending at 5, but not the count the header claims.
+      liar: answering(`const s = ${state}; s.windows[0][1].count = 3; process.stdout.write(JSON.stringify({ ok: true, result: s, usage: ${usage} }) + '\\n'); process.stdout.write(Buffer.from([5]), () => process.exit(0));`),
+      short: answering(`process.stdout.write(JSON.stringify({ ok: true, result: ${state}, usage: ${usage} }) + '\\n', () => process.exit(0));`),
+      long: answering(`process.stdout.write(JSON.stringify({ ok: true, result: ${state}, usage: ${usage} }) + '\\n'); process.stdout.write(Buffer.from([5, 1, 2]), () => process.exit(0));`),
+      failed: answering("process.stdout.write(JSON.stringify({ ok: false, error: 'disk on fire' }) + '\\n', () => process.exit(1));"),
       hangs: `require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => undefined, 1000);`,
     };
-    const expected = [...(await createEventsLog({ path: file, now: () => NOW }).read())];
-    for (const [name, code] of Object.entries(scripts)) {
+    const why: Record<keyof typeof scripts, RegExp> = {
+      exits: /no answer|could not send the request/,
+      garbage: /offset/,
+      liar: /distances do not match the count/,
+      short: /shorter than its header declares/,
+      long: /longer than its header declares/,
+      failed: /child failed: disk on fire/,
+      hangs: /no answer within 2 s/,
+    };
+    const reference = createEventsLog({ path: file, now: () => NOW });
+    const expected = [...(await reference.read())];
+    await reference.close();
+    for (const [name, code] of Object.entries(scripts) as Array<[keyof typeof scripts, string]>) {
       const entry = path.join(dir, `${name}.cjs`);
       await writeFile(entry, code);
       const lines: string[] = [];
@@ -127,7 +147,9 @@ describe("large events-log reads in a child process", () => {
         restore();
       }
       expect(lines, name).toHaveLength(1);
-      expect(JSON.parse(lines[0]!)).toMatchObject({ level: "warn", msg: "events log: reading in this process instead of a child" });
+      const warning = JSON.parse(lines[0]!) as { level: string; msg: string; error: string };
+      expect(warning, name).toMatchObject({ level: "warn", msg: "events log: reading in this process instead of a child" });
+      expect(warning.error, name).toMatch(why[name]);
     }
     // The child that hung was killed when its time was up.
     const pid = Number(await readFile(pidFile, "utf8"));

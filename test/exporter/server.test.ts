@@ -2,7 +2,7 @@ import { Gauge, type Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Collector } from "../../exporter/core/collector";
 import { setLogSink } from "../../exporter/core/log";
-import { startExporter, type RunningExporter } from "../../exporter/core/server";
+import { exposedGc, startExporter, type RunningExporter } from "../../exporter/core/server";
 import { httpGet, parseExposition, promtoolFindings, samples, value } from "./helpers";
 
 const TRICKY = ['quote"inside', "back\\slash", "new\nline", "ünïcødé ✓ 日本", "trailing\\"];
@@ -26,6 +26,7 @@ describe("exporter HTTP server", () => {
   let exporter: RunningExporter;
   let restoreLog: () => void;
   let release: (() => void) | undefined;
+  const collections: number[] = [];
 
   beforeAll(async () => {
     restoreLog = setLogSink(() => {});
@@ -43,7 +44,7 @@ describe("exporter HTTP server", () => {
       },
       async close() {},
     };
-    exporter = await startExporter({ collectors: [labelCollector(), gated], port: 0 });
+    exporter = await startExporter({ collectors: [labelCollector(), gated], port: 0, collectGarbage: () => collections.push(performance.now()) });
   });
   afterAll(async () => {
     release?.();
@@ -55,9 +56,14 @@ describe("exporter HTTP server", () => {
     expect(exporter.url).toBe(`http://127.0.0.1:${exporter.port}`);
     expect((await httpGet(`${exporter.url}/-/healthy`)).status).toBe(200);
     expect((await httpGet(`${exporter.url}/-/ready`)).status).toBe(503);
+    expect(collections).toEqual([]);
     release?.();
     await exporter.ready;
     expect((await httpGet(`${exporter.url}/-/ready`)).status).toBe(200);
+    // One full collection after the first round, and none for the rounds of later scrapes.
+    await httpGet(`${exporter.url}/metrics`);
+    await httpGet(`${exporter.url}/metrics`);
+    expect(collections).toHaveLength(1);
   });
 
   it("answers 404 for other paths and 405 for other methods", async () => {
@@ -178,6 +184,23 @@ describe("exporter HTTP server shutdown", () => {
       expect(Date.now() - started).toBeLessThan(1_000);
     } finally {
       agent.destroy();
+    }
+  });
+});
+
+describe("exposedGc", () => {
+  it("calls node's gc() when the runtime exposes it, and is absent otherwise", () => {
+    const holder = globalThis as { gc?: unknown };
+    const saved = holder.gc;
+    try {
+      let calls = 0;
+      holder.gc = () => void calls++;
+      exposedGc()?.();
+      expect(calls).toBe(1);
+      delete holder.gc;
+      expect(exposedGc()).toBeUndefined();
+    } finally {
+      if (saved !== undefined) holder.gc = saved;
     }
   });
 });

@@ -44,3 +44,14 @@ export function imageRuntime(dockerfile: string): NodeRuntime {
   return { flags, env };
 }
 
+
+/**
+ * The esbuild arguments exporter/Dockerfile's build stage bundles the exporter with (after
+ * `esbuild`), its `--outfile` replaced by `outfile`: the bundle the image runs, built here.
+ */
+export function imageBundleArgs(dockerfile: string, outfile: string): string[] {
+  const build = dockerfileInstructions(dockerfile).find((l) => l.includes("node_modules/.bin/esbuild"));
+  if (!build) throw new Error("exporter/Dockerfile: no esbuild command");
+  const args = build.replace(/^RUN\s+/, "").split("&&")[0]!.trim().split(/\s+/).slice(1);
+  return args.map((a) => (a.startsWith("--outfile=") ? `--outfile=${outfile}` : a));
+}

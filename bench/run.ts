@@ -5,7 +5,6 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import http from "node:http";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { buildExporter, type ExporterBuild, type NodeRuntime } from "./exporter-build";
 import { Dockerd } from "../test/exporter-ds01/support/dockerd";
 
@@ -139,22 +138,67 @@ interface Child {
   readyMs: number;
 }
 
-/** Starts the bundled exporter in its own node process, with its image's runtime unless one is given. */
-async function startChild(build: ExporterBuild, config: Record<string, string>, runtime: NodeRuntime = build.runtime): Promise<Child> {
-  const proc = spawn(process.execPath, [...runtime.flags, build.bundle, JSON.stringify(config)], {
-    stdio: ["ignore", "pipe", "inherit"],
+/** The exporter's flags for a measured configuration. */
+const CLI_FLAGS: Record<string, string> = {
+  stateFile: "--state-file",
+  dockerSocket: "--docker-socket",
+  deviceMap: "--device-map",
+  eventsFile: "--events-file",
+  stateDir: "--state-dir",
+};
+
+/**
+ * Starts the image's bundle with its command-line flags, in its own node process with its
+ * image's runtime unless one is given, and waits until a scrape holds `expect` (the first
+ * refresh done and its sources read): readyMs is the time from start to that scrape.
+ */
+async function startChild(build: ExporterBuild, config: Record<string, string>, expect: string, runtime: NodeRuntime = build.runtime): Promise<Child> {
+  const flags = Object.entries(config).map(([key, value]) => {
+    const flag = CLI_FLAGS[key];
+    if (!flag) throw new Error(`no exporter flag for ${key}`);
+    return `${flag}=${value}`;
+  });
+  const started = performance.now();
+  const proc = spawn(process.execPath, [...runtime.flags, build.exporter, "--metrics-port=0", "--bind=127.0.0.1", ...flags], {
+    cwd: path.dirname(build.exporter),
+    stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...runtime.env },
   });
-  const lines = createInterface({ input: proc.stdout! });
-  const first = await Promise.race([
-    new Promise<string>((resolve) => lines.once("line", resolve)),
-    once(proc, "exit").then(([code]) => {
-      throw new Error(`exporter child exited with ${String(code)}`);
-    }),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error("exporter child not ready in 300 s")), 300_000).unref()),
-  ]);
-  const { url, readyMs } = JSON.parse(first) as { url: string; readyMs: number };
-  return { proc, url, readyMs };
+  // Read to the end, so the exporter never blocks on a full pipe; its log stays out of the figures.
+  let output = "";
+  const keep = (c: Buffer): void => {
+    if (output.length < 64 * 1024) output += c.toString("utf8");
+  };
+  proc.stdout!.on("data", keep);
+  proc.stderr!.on("data", keep);
+  const exited = once(proc, "exit").then(([code]) => {
+    throw new Error(`exporter exited with ${String(code)}: ${output.slice(-2000)}`);
+  });
+  const deadline = performance.now() + 300_000;
+  const listening = async (): Promise<string> => {
+    for (;;) {
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+      if (m) return m[1]!;
+      if (performance.now() > deadline) throw new Error("exporter not listening in 300 s");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const agent = new http.Agent({ keepAlive: false });
+  try {
+    const url = await Promise.race([listening(), exited]);
+    for (;;) {
+      const page = await Promise.race([httpGet(agent, `${url}/metrics`), exited]);
+      if (page.status === 200 && page.body.includes(expect)) return { proc, url, readyMs: performance.now() - started };
+      if (performance.now() > deadline) throw new Error(`no scrape with ${expect} in 300 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err: unknown) {
+    proc.kill("SIGKILL");
+    throw err;
+  } finally {
+    agent.destroy();
+    exited.catch(() => undefined);
+  }
 }
 
 async function stopChild(child: Child): Promise<void> {
@@ -191,7 +235,7 @@ async function rssMb(pid: number): Promise<number> {
 
 /** Sequential scrapes against a freshly started exporter: one run's figures. */
 async function scrapeRun(label: string, build: ExporterBuild, config: Record<string, string>, expect: string, runtime?: NodeRuntime): Promise<ScrapeFigures> {
-  const child = await startChild(build, config, runtime);
+  const child = await startChild(build, config, expect, runtime);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const latencies: number[] = [];
@@ -250,7 +294,7 @@ interface ScanFigures {
 
 /** One initial scan of the events log by the exporter's bundle, in a process of its own started with the given runtime. */
 async function scanRun(build: ExporterBuild, file: string, bytes: number, runtime: NodeRuntime = build.runtime): Promise<ScanFigures> {
-  const proc = spawn(process.execPath, [...runtime.flags, build.bundle, JSON.stringify({ scanEventsFile: file })], {
+  const proc = spawn(process.execPath, [...runtime.flags, build.scanner, JSON.stringify({ scanEventsFile: file })], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...runtime.env },
   });
@@ -298,7 +342,7 @@ async function scanRate(build: ExporterBuild, file: string, bytes: number): Prom
 }
 
 async function concurrentScrapers(build: ExporterBuild, config: Record<string, string>): Promise<{ requests: number; errors: number; p50Ms: number; p99Ms: number; rssMb: number }> {
-  const child = await startChild(build, config);
+  const child = await startChild(build, config, "ds01_events_24h_total{");
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENT_SCRAPERS });
   const latencies: number[] = [];
   let errors = 0;

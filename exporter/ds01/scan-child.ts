@@ -21,10 +21,10 @@ import { spawn } from "node:child_process";
 const CHILD_ENV = "GPU_MONITORING_EVENTS_SCAN_CHILD";
 /** The child's descriptor for the log (0 the request, 1 the answer, 2 the parent's stderr). */
 export const SCAN_CHILD_FILE_FD = 3;
-/** Flags that turn node's optimising compiler off. */
-const NO_OPTIMISER_FLAGS = new Set(["--lite-mode", "--jitless", "--no-opt"]);
-/** What the child runs without: those, and WebAssembly's off switch, which only goes with them (lite mode warns otherwise). */
-const CHILD_DROPS = new Set([...NO_OPTIMISER_FLAGS, "--no-expose-wasm"]);
+/** Flags that turn node's optimising compiler off: lite or jitless mode, no TurboFan, or a top tier below it (--max-opt=0..2). */
+const NO_OPTIMISER = /^--(?:lite[-_]mode|jitless|no[-_]opt|max[-_]opt=[0-2])$/;
+/** WebAssembly's off switch, which only goes with those (lite mode warns otherwise). */
+const NO_WASM = /^--no[-_]expose[-_]wasm$/;
 /** A header longer than this is not one this program writes. */
 const MAX_HEADER_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
@@ -68,12 +68,13 @@ export const DEFAULT_THRESHOLD_BYTES = 4 * 1024 * 1024;
  */
 export function scanChildForThisProcess(): ScanChild | undefined {
   const entry = process.argv[1];
-  if (!entry || !process.execArgv.some((f) => NO_OPTIMISER_FLAGS.has(f))) return undefined;
+  if (!entry || !process.execArgv.some((f) => NO_OPTIMISER.test(f))) return undefined;
   return { entry, execArgv: childExecArgv(process.execArgv), thresholdBytes: DEFAULT_THRESHOLD_BYTES };
 }
 
+/** The child's node flags: the parent's, less those that turn the optimising compiler or WebAssembly off. */
 export function childExecArgv(parent: readonly string[]): string[] {
-  return parent.filter((f) => !CHILD_DROPS.has(f));
+  return parent.filter((f) => !NO_OPTIMISER.test(f) && !NO_WASM.test(f));
 }
 
 export function isScanChild(): boolean {

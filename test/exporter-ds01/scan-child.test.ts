@@ -157,6 +157,11 @@ describe("large events-log reads in a child process", () => {
   }, 60_000);
 
   it("starts the child with the parent's flags less those that turn the optimising compiler off", () => {
-    expect(childExecArgv(["--max-semi-space-size=1", "--heap-growing-percent=20", "--lite-mode", "--no-expose-wasm"])).toEqual(["--max-semi-space-size=1", "--heap-growing-percent=20"]);
+    expect(childExecArgv(["--max-semi-space-size=1", "--heap-growing-percent=20", "--lite-mode", "--no-expose-wasm", "--expose-gc"])).toEqual([
+      "--max-semi-space-size=1",
+      "--heap-growing-percent=20",
+      "--expose-gc",
+    ]);
+    expect(childExecArgv(["--max-opt=1", "--no_opt", "--jitless", "--max-opt=3", "--optimize-for-size"])).toEqual(["--max-opt=3", "--optimize-for-size"]);
   });
 });

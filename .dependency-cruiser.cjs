@@ -56,6 +56,12 @@ module.exports = {
       { path: IMAGE },
       { dependencyTypes: ["npm-dev", "npm-optional", "npm-peer", "npm-no-pkg", "npm-unknown", "unknown", "undetermined"] },
     ),
+    forbid(
+      "exporter-zod-mini-only",
+      "The exporter reaches zod through exporter/core/zod.ts (zod/mini, English messages): full zod brings every method and locale into the bundle, megabytes of resident memory in the exporter.",
+      { path: "^exporter/", pathNot: "^exporter/core/zod\\.ts$" },
+      { path: "(^|/)node_modules/zod/" },
+    ),
     forbid("exporter-image-no-pulumi", "The exporter image carries no Pulumi: exporter/ and metrics/ do not import @pulumi/*.", { path: IMAGE }, { path: "(^|/)node_modules/@pulumi/" }),
     forbid("not-to-unresolvable", "An import that resolves to no file.", {}, { couldNotResolve: true }),
   ],

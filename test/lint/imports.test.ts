@@ -16,12 +16,19 @@ const KNOWN = ".dependency-cruiser-known-violations.json";
  * with the real names, so production/dev and @pulumi are told apart as in package.json.
  */
 const FIXTURE: Record<string, string> = {
-  "package.json": JSON.stringify({ name: "fixture", dependencies: { "prom-client": "*", "@pulumi/pulumi": "*" }, devDependencies: { vitest: "*" } }),
+  "package.json": JSON.stringify({ name: "fixture", dependencies: { "prom-client": "*", "@pulumi/pulumi": "*", zod: "*" }, devDependencies: { vitest: "*" } }),
   "tsconfig.json": JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", strict: true } }),
   "node_modules/prom-client/package.json": JSON.stringify({ name: "prom-client", main: "index.js" }),
   "node_modules/prom-client/index.js": "exports.register = {};\n",
   "node_modules/@pulumi/pulumi/package.json": JSON.stringify({ name: "@pulumi/pulumi", main: "index.js" }),
   "node_modules/@pulumi/pulumi/index.js": "exports.log = {};\n",
+  "node_modules/zod/package.json": JSON.stringify({ name: "zod", main: "index.js" }),
+  "node_modules/zod/index.js": "exports.z = {};\n",
+  "node_modules/zod/mini/index.js": "exports.object = () => ({});\n",
+  // allowed: zod/mini through the exporter's own wrapper; not full zod, nor zod/mini past it
+  "exporter/core/zod.ts": 'export * from "zod/mini";\n',
+  "exporter/uses-wrapper.ts": 'import * as z from "./core/zod";\nexport const x = z;\n',
+  "exporter/bad-zod.ts": 'import { z } from "zod";\nexport const x = z;\n',
   "node_modules/vitest/package.json": JSON.stringify({ name: "vitest", main: "index.js" }),
   "node_modules/vitest/index.js": "exports.describe = () => {};\n",
 
@@ -67,6 +74,7 @@ const EXPECTED = [
   "exporter-imports-metrics-only exporter/bad.ts -> cli/helper.ts",
   "exporter-image-production-packages-only exporter/bad-dev.ts -> vitest",
   "exporter-image-no-pulumi exporter/bad-pulumi.ts -> @pulumi/pulumi",
+  "exporter-zod-mini-only exporter/bad-zod.ts -> zod",
   "no-circular cli/a.ts <-> cli/b.ts",
   "not-to-unresolvable cli/missing.ts -> ./nowhere",
 ].sort();

@@ -1,5 +1,4 @@
 import { statSync } from "node:fs";
-import { $ZodError } from "zod/v4/core";
 import { parseJsonNamed } from "../core/json-shape";
 import { log } from "../core/log";
 import { readRegularFileSync } from "../core/regular-file";
@@ -104,7 +103,7 @@ export class OverridesFile implements OverridesProvider {
       this.value = text.trim() === "" ? NO_OVERRIDES : simulationOverridesSchema.parse(parseJsonNamed(text, "simulation overrides file"));
       log("info", "simulation overrides loaded", { path: this.path });
     } catch (err: unknown) {
-      const message = err instanceof $ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : err instanceof Error ? err.message : String(err);
+      const message = err instanceof z.core.$ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : err instanceof Error ? err.message : String(err);
       log("warn", "simulation overrides ignored (previous ones kept)", { path: this.path, error: message });
     }
     return this.value;

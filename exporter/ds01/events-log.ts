@@ -50,8 +50,22 @@ export interface EventsLogStats {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const STAT_KEYS = ["bytesRead", "lines", "counted", "outsideWindow", "notJson", "invalidUtf8", "oversized", "badTimestamp", "badEventType", "droppedTypes", "truncations", "rotations"] as const;
 const nonNegativeInt = z.int().check(z.gte(0));
+/** Every statistic, as a child's read hands it back; `satisfies` makes a new one in EventsLogStats fail to compile until it is listed here. */
+const statsShape = {
+  bytesRead: nonNegativeInt,
+  lines: nonNegativeInt,
+  counted: nonNegativeInt,
+  outsideWindow: nonNegativeInt,
+  notJson: nonNegativeInt,
+  invalidUtf8: nonNegativeInt,
+  oversized: nonNegativeInt,
+  badTimestamp: nonNegativeInt,
+  badEventType: nonNegativeInt,
+  droppedTypes: nonNegativeInt,
+  truncations: nonNegativeInt,
+  rotations: nonNegativeInt,
+} satisfies Record<keyof EventsLogStats, typeof nonNegativeInt>;
 
 /**
  * What a read leaves behind, besides the caches: all a read in another process must hand back.
@@ -63,7 +77,7 @@ const readStateHeaderSchema = z.object({
   partial: nonNegativeInt,
   skipping: z.boolean(),
   evictedThisRead: z.boolean(),
-  stats: z.object(Object.fromEntries(STAT_KEYS.map((k) => [k, nonNegativeInt])) as Record<(typeof STAT_KEYS)[number], typeof nonNegativeInt>),
+  stats: z.object(statsShape),
   windows: z.array(z.tuple([z.string(), z.object({ bytes: nonNegativeInt, late: nonNegativeInt, count: nonNegativeInt, oldest: z.number(), newest: z.number() })])),
 });
 type ReadStateHeader = z.infer<typeof readStateHeaderSchema>;

@@ -4,7 +4,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { engine } from "../exporter-ds01/support/dockerd";
 import { REPO_ROOT } from "../support/pulumi-program";
-import { dockerfileInstructions } from "../support/dockerfile";
+import { imageBundleArgs } from "../support/dockerfile";
 
 const run = promisify(execFile);
 
@@ -195,13 +195,9 @@ export async function importStandIn(socketPath: string, root: string, s: StandIn
  */
 export async function buildExporterImage(socketPath: string, work: string, tag: string, context: string, dockerfile: string): Promise<string> {
   const text = await readFile(path.join(context, dockerfile), "utf8");
-  const lines = dockerfileInstructions(text);
-  const build = lines.find((l) => l.includes("node_modules/.bin/esbuild"));
-  if (!build) throw new Error(`${dockerfile}: no esbuild step found`);
-  const esbuildArgs = build.replace(/^RUN\s+/, "").split("&&")[0]!.trim().split(/\s+/).slice(1);
   const dir = path.join(work, "exporter-context");
   await mkdir(path.join(dir, "out"), { recursive: true });
-  await run(path.join(REPO_ROOT, "node_modules", ".bin", "esbuild"), esbuildArgs.map((a) => (a.startsWith("--outfile=") ? `--outfile=${path.join(dir, "out", "exporter.js")}` : a)), { cwd: context });
+  await run(path.join(REPO_ROOT, "node_modules", ".bin", "esbuild"), imageBundleArgs(text, path.join(dir, "out", "exporter.js")), { cwd: context });
   await copyFile(path.join(context, "package.json"), path.join(dir, "out", "package.json"));
   const stages = text.split(/^(?=FROM )/m);
   const finalStages = stages.filter((s, i) => i > 0 && !/^FROM \S+ AS build\b/.test(s) && s.startsWith("FROM "));

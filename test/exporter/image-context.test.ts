@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerfileInstructions } from "../support/dockerfile";
+import { dockerfileInstructions, imageBundleArgs } from "../support/dockerfile";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -45,10 +45,8 @@ describe("exporter image build context", () => {
     // `npm ci --omit=dev` cannot reach the registry here; the packages come from the checkout
     // (the import rule exporter-image-production-packages-only keeps dev packages out).
     await symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-    const build = lines.find((l) => l.includes("node_modules/.bin/esbuild"))!;
-    const args = build.replace(/^RUN\s+/, "").split("&&")[0]!.trim().split(/\s+/).slice(1);
     const outfile = path.join(dir, "out", "exporter.js");
-    await run(path.join(dir, "node_modules", ".bin", "esbuild"), args.map((a) => (a.startsWith("--outfile=") ? `--outfile=${outfile}` : a)), { cwd: dir });
+    await run(path.join(dir, "node_modules", ".bin", "esbuild"), imageBundleArgs(lines.join("\n"), outfile), { cwd: dir });
     const { stdout } = await run(process.execPath, [outfile, "--help"], { cwd: path.dirname(outfile) });
     expect(stdout).toContain("--simulation");
   });

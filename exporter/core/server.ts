@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Server } from "node:net";
-import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import { exporterSelf } from "../../metrics";
 import type { Collector } from "./collector";
+import { registerDefaultMetrics } from "./default-metrics";
 import { createBoundedServer, DEFAULT_HTTP_LIMITS, type HttpLimits } from "./http-limits";
 import { log } from "./log";
 import { byteLength, renderMetrics } from "./render";
@@ -55,8 +56,6 @@ export interface RunningExporter {
   readonly ready: Promise<void>;
   close(): Promise<void>;
 }
-
-const MISNAMED_DEFAULT_METRICS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
 
 class RefreshTimeoutError extends Error {
   constructor(collector: string, ms: number) {
@@ -145,12 +144,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   const registry = options.registry ?? new Registry();
   const bind = options.bind ?? DEFAULT_BIND;
   const refreshTimeoutMs = options.refreshTimeoutMs ?? DEFAULT_REFRESH_TIMEOUT_MS;
-  if (options.defaultMetrics ?? true) {
-    collectDefaultMetrics({ register: registry });
-    // Gauges named *_total break the naming rules promtool checks; the same numbers stay
-    // available as nodejs_active_handles/requests/resources (by type).
-    for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
-  }
+  const defaultMetrics = (options.defaultMetrics ?? true) ? registerDefaultMetrics(registry) : undefined;
   const scrapeDuration = new Gauge({
     name: exporterSelf.ds01_exporter_scrape_duration_seconds.name,
     help: exporterSelf.ds01_exporter_scrape_duration_seconds.help,
@@ -239,6 +233,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
       await server.close();
       await Promise.allSettled(options.collectors.map((c) => c.close()));
       await Promise.allSettled((options.onClose ?? []).map((fn) => fn()));
+      defaultMetrics?.close();
     })();
     return closing;
   };

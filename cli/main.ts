@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { exporterCommand } from "../exporter/cli";
+import { serveEventsScan } from "../exporter/ds01/events-log";
+import { isScanChild } from "../exporter/ds01/scan-child";
 import { demoCommand } from "./commands/demo";
 import { DIFF_ERROR_EXIT, diffCommand } from "./commands/diff";
 import { exportCommand } from "./commands/export";
@@ -88,6 +90,10 @@ export async function execute(argv: readonly string[], io: CliIo): Promise<numbe
 
 /** Runs the CLI on the real process; errors end it with exit code 1 and a message saying what to do next. */
 export async function run(argv: readonly string[]): Promise<void> {
+  // An exporter started through this CLI without the optimising compiler (`node --lite-mode
+  // bin/gpu-monitoring.cjs exporter ...`) starts its child for a large events-log read with this
+  // same entry point (exporter/ds01/scan-child.ts); the child serves that read only.
+  if (isScanChild()) return serveEventsScan();
   process.exitCode = await execute(argv, processIo());
 }
 

@@ -101,6 +101,27 @@ describe("large events-log reads in a child process", () => {
     await Promise.all([here.close(), child.close()]);
   }, 60_000);
 
+  it("starts the child through the CLI's entry point when the exporter runs under the CLI", async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, "events.jsonl");
+    await writeFile(file, hostileLog(5_000, 4));
+    const reference = createEventsLog({ path: file, now: () => NOW });
+    const expected = [...(await reference.read())];
+    await reference.close();
+    const lines: string[] = [];
+    const restore = setLogSink((line) => lines.push(line));
+    try {
+      // As `node --lite-mode bin/gpu-monitoring.cjs exporter ...` would start it: the bin script is process.argv[1].
+      const log = createEventsLog({ path: file, now: () => NOW, largeReads: { entry: path.join(ROOT, "bin", "gpu-monitoring.cjs"), execArgv: [], thresholdBytes: 0 } });
+      expect([...(await log.read())]).toEqual(expected);
+      expect(log.lastChildRead?.peakRssBytes).toBeGreaterThan(0);
+      await log.close();
+    } finally {
+      restore();
+    }
+    expect(lines.map((line) => JSON.parse(line) as { level: string; msg: string })).toEqual([expect.objectContaining({ level: "info", msg: "events log read by a child process" })]);
+  }, 60_000);
+
   it("reads in the process, logging one line, when the child fails, answers garbage or hangs", async () => {
     const dir = await tempDir();
     const file = path.join(dir, "events.jsonl");

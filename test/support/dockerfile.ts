@@ -44,7 +44,6 @@ export function imageRuntime(dockerfile: string): NodeRuntime {
   return { flags, env };
 }
 
-
 /**
  * The esbuild arguments exporter/Dockerfile's build stage bundles the exporter with (after
  * `esbuild`), its `--outfile` replaced by `outfile`: the bundle the image runs, built here.
